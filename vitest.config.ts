@@ -2,7 +2,11 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
-    projects: ["packages/*", "apps/*"],
+    projects: [
+      "packages/*",
+      "apps/*",
+      { test: { name: "architecture", include: ["test/**/*.test.ts"] } }
+    ],
     maxWorkers: 2,
     minWorkers: 1
   }

@@ -1,1 +1,3 @@
-export {}
+export * from "./Database.js"
+export * from "./DatabaseHealth.js"
+export * from "./Migrations.js"

@@ -1,0 +1,132 @@
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+import { AmplitudeRegion, regionLabel } from "./Ids.js"
+
+const message = (text: string) => Schema.optionalWith(Schema.String, { default: () => text })
+
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  { message: message("Sign in again: the bearer token is missing, malformed or expired.") },
+  HttpApiSchema.annotations({ status: 401 })
+) {}
+
+export class Forbidden extends Schema.TaggedError<Forbidden>()(
+  "Forbidden",
+  { message: message("Only a workspace admin can do this.") },
+  HttpApiSchema.annotations({ status: 403 })
+) {}
+
+export class NotFound extends Schema.TaggedError<NotFound>()(
+  "NotFound",
+  { message: message("Not found, or you are not a member of this workspace.") },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+export class NotConnected extends Schema.TaggedError<NotConnected>()(
+  "NotConnected",
+  { message: message("Connect Amplitude first: this workspace has no live Amplitude connection.") },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
+export class FieldProblem extends Schema.Class<FieldProblem>("FieldProblem")({
+  field: Schema.String,
+  problem: Schema.String
+}) {}
+
+export class ValidationError extends Schema.TaggedError<ValidationError>()(
+  "ValidationError",
+  {
+    message: message("Some fields are invalid; nothing was changed."),
+    fields: Schema.Array(FieldProblem)
+  },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+export class InternalError extends Schema.TaggedError<InternalError>()(
+  "InternalError",
+  {
+    message: message("Something went wrong on our side. Quote the request id if you contact support."),
+    requestId: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 500 })
+) {}
+
+export class InvalidCredentials extends Schema.TaggedError<InvalidCredentials>()(
+  "InvalidCredentials",
+  {
+    message: message(
+      "Amplitude rejected the API key. Check that: the API Key was copied correctly (no leading or trailing " +
+        "whitespace); the Secret Key belongs to the same Amplitude project as the API Key; the project has not been " +
+        "archived; the keys have not been regenerated in Amplitude since you copied them."
+    )
+  },
+  HttpApiSchema.annotations({ status: 422 })
+) {}
+
+export class WrongRegion extends Schema.TaggedError<WrongRegion>()(
+  "WrongRegion",
+  { message: Schema.String, detectedRegion: AmplitudeRegion },
+  HttpApiSchema.annotations({ status: 422 })
+) {
+  static of(detectedRegion: AmplitudeRegion): WrongRegion {
+    return new WrongRegion({
+      detectedRegion,
+      message: `Wrong region: these keys belong to Amplitude ${
+        regionLabel(detectedRegion)
+      } Cloud. Switch the region to ${regionLabel(detectedRegion)} and save again.`
+    })
+  }
+}
+
+export class Unreachable extends Schema.TaggedError<Unreachable>()(
+  "Unreachable",
+  {
+    message: message("Couldn't reach Amplitude: network timeout. Try again in a minute."),
+    reason: Schema.optionalWith(Schema.String, { default: () => "timeout" })
+  },
+  HttpApiSchema.annotations({ status: 502 })
+) {}
+
+export class RateLimited extends Schema.TaggedError<RateLimited>()(
+  "RateLimited",
+  { message: Schema.String, retryAfterSeconds: Schema.Int.pipe(Schema.nonNegative()) },
+  HttpApiSchema.annotations({ status: 429 })
+) {
+  static amplitude(retryAfterSeconds: number): RateLimited {
+    return new RateLimited({
+      retryAfterSeconds,
+      message: `Amplitude rate-limited the validation call (429). Wait ${retryAfterSeconds} seconds and retry.`
+    })
+  }
+  static findry(retryAfterSeconds: number): RateLimited {
+    return new RateLimited({
+      retryAfterSeconds,
+      message: `Too many attempts. Wait ${retryAfterSeconds} seconds and retry.`
+    })
+  }
+}
+
+export class AmplitudeUnavailable extends Schema.TaggedError<AmplitudeUnavailable>()(
+  "AmplitudeUnavailable",
+  {
+    message: message("Amplitude is having trouble right now (it answered with a server error). Try again later."),
+    status: Schema.Int
+  },
+  HttpApiSchema.annotations({ status: 502 })
+) {}
+
+export class AmplitudeRejected extends Schema.TaggedError<AmplitudeRejected>()(
+  "AmplitudeRejected",
+  { message: Schema.String, status: Schema.Int },
+  HttpApiSchema.annotations({ status: 422 })
+) {}
+
+export const AmplitudeFailure = Schema.Union(
+  InvalidCredentials,
+  WrongRegion,
+  Unreachable,
+  RateLimited,
+  AmplitudeUnavailable,
+  AmplitudeRejected
+)
+export type AmplitudeFailure = typeof AmplitudeFailure.Type

@@ -1,0 +1,34 @@
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+
+export class Healthy extends Schema.Class<Healthy>("Healthy")({
+  status: Schema.Literal("ok")
+}) {}
+
+export const CheckStatus = Schema.Literal("ok", "failing")
+
+export class ReadinessChecks extends Schema.Class<ReadinessChecks>("ReadinessChecks")({
+  database: CheckStatus,
+  migrations: CheckStatus
+}) {}
+
+export class Ready extends Schema.Class<Ready>("Ready")({
+  status: Schema.Literal("ready"),
+  checks: ReadinessChecks
+}) {}
+
+export class NotReady extends Schema.TaggedError<NotReady>()(
+  "NotReady",
+  {
+    message: Schema.String,
+    failing: Schema.Array(Schema.String),
+    checks: ReadinessChecks
+  },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+export class HealthApi extends HttpApiGroup.make("health")
+  .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Healthy))
+  .add(HttpApiEndpoint.get("readyz", "/readyz").addSuccess(Ready).addError(NotReady))
+  .annotate(OpenApi.Description, "Process liveness and readiness for load balancers and orchestrators.")
+{}

@@ -1,0 +1,57 @@
+import { PgClient } from "@effect/sql-pg"
+import { PGlite } from "@electric-sql/pglite"
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { Config, Effect, Layer, Option, Redacted, String as Str } from "effect"
+import * as NodePath from "node:path"
+
+const clientOptions = {
+  transformResultNames: Str.snakeToCamel,
+  transformQueryNames: Str.camelToSnake
+} as const
+
+/** A connection pool to a PostgreSQL server. Provides `PgClient` and `SqlClient`. */
+export const PgLive = (url: Redacted.Redacted, options: { readonly maxConnections?: number } = {}) =>
+  PgClient.layer({
+    url,
+    maxConnections: options.maxConnections ?? 10,
+    connectTimeout: "5 seconds",
+    ...clientOptions
+  })
+
+/**
+ * PostgreSQL compiled to WebAssembly, served on a random loopback port so the same `pg` driver talks to it.
+ * One connection only: PGlite is single-session, so a larger pool would only fail.
+ */
+export const EmbeddedPgLive = (options: { readonly dataDir?: string } = {}) =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const { url } = yield* Effect.acquireRelease(
+      Effect.promise(async () => {
+        const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir })
+        const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 })
+        await server.start()
+        return { db, server, url: `postgres://postgres:postgres@${server.getServerConn()}/postgres` }
+      }),
+      ({ db, server }) =>
+        Effect.promise(async () => {
+          await server.stop()
+          await db.close()
+        })
+    )
+    yield* Effect.logInfo("Embedded PostgreSQL (PGlite) started").pipe(
+      Effect.annotateLogs("dataDir", options.dataDir ?? "in-memory")
+    )
+    return PgClient.layer({ url: Redacted.make(url), maxConnections: 1, ...clientOptions })
+  }))
+
+/**
+ * `DATABASE_URL` set: that server. Unset: embedded PGlite with its data under `FINDRY_DATA_DIR` (default `.findry/`).
+ */
+export const DatabaseLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const url = yield* Config.option(Config.redacted("DATABASE_URL"))
+  if (Option.isSome(url)) {
+    const maxConnections = yield* Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
+    return PgLive(url.value, { maxConnections })
+  }
+  const dataDir = yield* Config.string("FINDRY_DATA_DIR").pipe(Config.withDefault(".findry"))
+  return EmbeddedPgLive({ dataDir: NodePath.resolve(dataDir, "pgdata") })
+}))

@@ -1,0 +1,42 @@
+import { Migrator, SqlClient } from "@effect/sql"
+import { Effect, Layer } from "effect"
+import Workspaces from "./migrations/0001_workspaces.js"
+
+export const migrations = {
+  "0001_workspaces": Workspaces
+} as const
+
+export const latestMigrationId = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))
+
+const MIGRATION_LOCK_KEY = 7_316_204_551
+
+const runMigrator = Migrator.make({})({ loader: Migrator.fromRecord(migrations) })
+
+/**
+ * Applies pending migrations. Every process runs this at start; a transaction-scoped advisory lock serialises
+ * concurrent starters. The migrations table is created here, under the lock, because the migrator's own
+ * check-then-create would abort this transaction.
+ */
+export const migrate = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const applied = yield* sql.withTransaction(
+    Effect.gen(function*() {
+      yield* sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`
+      yield* sql`
+        CREATE TABLE IF NOT EXISTS effect_sql_migrations (
+          migration_id integer PRIMARY KEY,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          name text NOT NULL
+        )`
+      return yield* runMigrator
+    })
+  )
+  if (applied.length > 0) {
+    yield* Effect.logInfo("Database migrations applied").pipe(
+      Effect.annotateLogs("migrations", applied.map(([id, name]) => `${id}_${name}`).join(", "))
+    )
+  }
+  return applied
+}).pipe(Effect.withSpan("Migrations.migrate"))
+
+export const MigrationsLive = Layer.effectDiscard(migrate)

@@ -1,0 +1,71 @@
+import { SqlClient } from "@effect/sql"
+import { PGlite } from "@electric-sql/pglite"
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { Config, Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { PgLive } from "./Database.js"
+import { MigrationsLive } from "./Migrations.js"
+
+/**
+ * A throw-away database for one test suite: a fresh database on the server named by `TEST_DATABASE_URL`
+ * (dropped afterwards), or an in-memory PGlite when that variable is unset.
+ */
+export class TestDatabase extends Context.Tag("@findry/persistence/TestDatabase")<TestDatabase, {
+  readonly kind: "postgres" | "pglite"
+  readonly url: Redacted.Redacted
+  readonly name: string
+}>() {}
+
+const withAdminClient = <A, E>(adminUrl: Redacted.Redacted, use: (sql: SqlClient.SqlClient) => Effect.Effect<A, E>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const context = yield* Layer.build(PgLive(adminUrl, { maxConnections: 1 }))
+    return yield* use(Context.get(context, SqlClient.SqlClient))
+  }))
+
+const serverDatabase = (adminUrl: Redacted.Redacted) =>
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      const name = `findry_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+      yield* withAdminClient(adminUrl, (sql) => sql`CREATE DATABASE ${sql(name)}`)
+      const url = new URL(Redacted.value(adminUrl))
+      url.pathname = `/${name}`
+      return { kind: "postgres" as const, name, url: Redacted.make(url.toString()) }
+    }),
+    ({ name }) =>
+      withAdminClient(adminUrl, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`).pipe(
+        Effect.orDie
+      )
+  ).pipe(Effect.orDie)
+
+const embeddedDatabase = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const db = await PGlite.create()
+    const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 })
+    await server.start()
+    return { db, server, url: `postgres://postgres:postgres@${server.getServerConn()}/postgres` }
+  }),
+  ({ db, server }) =>
+    Effect.promise(async () => {
+      await server.stop()
+      await db.close()
+    })
+).pipe(Effect.map(({ url }) => ({ kind: "pglite" as const, name: "postgres", url: Redacted.make(url) })))
+
+/** Creates a fresh database for the life of the current scope. */
+export const makeTestDatabase: Effect.Effect<Context.Tag.Service<TestDatabase>, never, Scope.Scope> = Effect.gen(
+  function*() {
+    const adminUrl = yield* Config.option(Config.redacted("TEST_DATABASE_URL")).pipe(Effect.orDie)
+    return Option.isSome(adminUrl) ? yield* serverDatabase(adminUrl.value) : yield* embeddedDatabase
+  }
+)
+
+export const TestDatabaseLive = Layer.scoped(TestDatabase, makeTestDatabase)
+
+/** `SqlClient`/`PgClient` on a fresh, migrated test database, plus `TestDatabase` describing it. */
+export const TestSqlLive = (options: { readonly maxConnections?: number } = {}) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const database = yield* TestDatabase
+    const pool = PgLive(database.url, {
+      maxConnections: database.kind === "pglite" ? 1 : options.maxConnections ?? 5
+    })
+    return MigrationsLive.pipe(Layer.provideMerge(pool))
+  })).pipe(Layer.provideMerge(TestDatabaseLive), Layer.orDie)
