@@ -1,1 +1,18 @@
-export {}
+export type { EmulatorUrls, ProjectUsage, RequestFilter } from "./Core.js"
+export { AmplitudeEmulator, type Emulator, type EmulatorOptions, make, UnknownProject } from "./Emulator.js"
+export type { Fault, FaultSpec, FaultTarget, ForcedStatus, HostKind } from "./Faults.js"
+export { DEFAULT_LIMITS, type Limits } from "./Limits.js"
+export {
+  type Annotation,
+  type AnnotationCategory,
+  type AnnotationView,
+  DEMO_PROJECTS,
+  type ManagementKey,
+  type Project,
+  type ProjectInfo,
+  type ProjectSpec,
+  type Region
+} from "./Project.js"
+export type { RecordedRequest, RequestOutcome } from "./RequestLog.js"
+export * from "./Seed.js"
+export { DEFAULT_SWITCHES, type Switches } from "./Switches.js"

@@ -1,0 +1,3 @@
+import type { Route } from "./Http.js"
+
+export const dashboardRoutes: ReadonlyArray<Route> = []
