@@ -1,1 +1,5 @@
-export {}
+export { ENCRYPTION_KEYS_VARIABLE, Keyring, type LoadedKeyring } from "./Keyring.js"
+export { redactedPrefix } from "./RedactedPrefix.js"
+export type { SecretBinding } from "./SecretBinding.js"
+export { SealedSecretError, SealedSecretFailureReason } from "./SealedSecretError.js"
+export { type SealedSecret, SecretSealer } from "./SecretSealer.js"

@@ -1,0 +1,25 @@
+import { Effect, Either, Redacted } from "effect"
+import * as Envelope from "./internal/Envelope.js"
+import { leafSpan } from "./internal/LeafSpan.js"
+import { Keyring } from "./Keyring.js"
+import type { SecretBinding } from "./SecretBinding.js"
+import type { SealedSecretError } from "./SealedSecretError.js"
+
+/**
+ * The only way to get a sealed value back. Exported solely as `@findry/crypto/opener`, for the provider
+ * adapter that builds the outgoing request.
+ */
+export class SecretOpener extends Effect.Service<SecretOpener>()("@findry/crypto/SecretOpener", {
+  effect: Effect.gen(function*() {
+    const keyring = yield* Keyring
+
+    const open = (
+      sealed: Uint8Array,
+      binding: SecretBinding
+    ): Effect.Effect<Redacted.Redacted<string>, SealedSecretError> =>
+      leafSpan("SecretOpener.open", () => Either.map(Envelope.openString(keyring, sealed, binding), Redacted.make))
+
+    return { open } as const
+  }),
+  dependencies: [Keyring.Default]
+}) {}
