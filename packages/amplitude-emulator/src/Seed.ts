@@ -314,6 +314,8 @@ const SECOND = 1000
 
 interface GeneratedUser extends User {
   readonly rate: number
+  /** Chance that a cart becomes a purchase. */
+  readonly buyer: number
   /** Last day the user can be active. */
   readonly churnDay: string | undefined
 }
@@ -338,6 +340,7 @@ const generateUsers = (random: Random, count: number, days: ReadonlyArray<string
         "gp:company_size": random.int(1, 500)
       },
       rate: 0.1 + random.next() * 0.6,
+      buyer: random.chance(0.4) ? 0.1 + random.next() * 0.5 : 0.02,
       churnDay: random.chance(0.15) ? random.pick(days) : undefined
     })
   }
@@ -385,10 +388,10 @@ export const generateProjectData = (options: SeedOptions): ProjectData => {
           lastPrice = random.int(5, 250)
           emit("View Item", user.userId, day, step(), { price: lastPrice, category: random.pick(ITEM_CATEGORIES) })
         }
-        if (random.chance(0.35)) {
+        if (random.chance(0.3)) {
           const quantity = random.int(1, 3)
           emit("Add to Cart", user.userId, day, step(), { price: lastPrice, quantity })
-          if (random.chance(0.45)) {
+          if (random.chance(user.buyer)) {
             emit("Purchase", user.userId, day, step(), {
               price: lastPrice,
               quantity,
@@ -407,7 +410,7 @@ export const generateProjectData = (options: SeedOptions): ProjectData => {
     ...blueprint,
     occurrences: occurrences.get(blueprint.name)!.sort((a, b) => a.time - b.time)
   }))
-  const plainUsers: Array<User> = users.map(({ churnDay: _churnDay, rate: _rate, ...user }) => user)
+  const plainUsers: Array<User> = users.map(({ buyer: _buyer, churnDay: _churnDay, rate: _rate, ...user }) => user)
   const lastDay = days[days.length - 1]!
 
   return {
