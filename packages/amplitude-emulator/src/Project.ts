@@ -97,10 +97,24 @@ export interface ProjectState {
 
 const keyRandom = (seed: string) => new Random(hashString(`keys:${seed}`))
 
+const DATA_CACHE_SIZE = 16
+const dataCache = new Map<string, ProjectData>()
+
+/** Data sets are immutable, so emulators in one process share those built from equal options. */
+const cachedProjectData = (options: SeedOptions): ProjectData => {
+  const key = JSON.stringify(options)
+  const cached = dataCache.get(key)
+  if (cached !== undefined) return cached
+  const data = generateProjectData(options)
+  if (dataCache.size >= DATA_CACHE_SIZE) dataCache.delete(dataCache.keys().next().value!)
+  dataCache.set(key, data)
+  return data
+}
+
 export const makeProject = (spec: ProjectSpec, fallbackId: string, defaults: Partial<SeedOptions>): Project => {
   const id = spec.id ?? fallbackId
   const keys = keyRandom(String(spec.data?.seed ?? id))
-  const data = generateProjectData({ ...defaults, ...spec.data, seed: spec.data?.seed ?? id })
+  const data = cachedProjectData({ ...defaults, ...spec.data, seed: spec.data?.seed ?? id })
   return {
     id,
     name: spec.name ?? id,
