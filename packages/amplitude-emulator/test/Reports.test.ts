@@ -117,6 +117,31 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
       assert.strictEqual(grouped.body.numSeries, 3)
     }))
 
+  it.effect("funnels: unordered mode counts later steps in any order; sequential is refused", () =>
+    Effect.gen(function*() {
+      const project = yield* demo
+      const days = project.data.days.slice(-7)
+      const e = [JSON.stringify({ event_type: "Search" }), JSON.stringify({ event_type: "Share" }), JSON.stringify({ event_type: "Purchase" })]
+      const ordered = yield* get("/api/2/funnels", { e, ...range(days) })
+      const unordered = yield* get("/api/2/funnels", { e, mode: "unordered", ...range(days) })
+      const [o, u] = [ordered.body.data[0].cumulativeRaw, unordered.body.data[0].cumulativeRaw]
+      assert.strictEqual(o[0], u[0])
+      assert.isAtLeast(u[2], o[2])
+      const share = byUser(project, "Share")
+      const purchase = byUser(project, "Purchase")
+      let both = 0
+      for (const [userId, entries] of byUser(project, "Search")) {
+        const entry = [...entries].sort((a, b) => a.time - b.time).find((x) => days.includes(x.day))
+        if (entry === undefined) continue
+        const within = (list: ReadonlyArray<Occurrence> | undefined) =>
+          (list ?? []).some((x) => x.time >= entry.time && x.time <= entry.time + 2_592_000_000)
+        if (within(share.get(userId)) && within(purchase.get(userId))) both++
+      }
+      assert.strictEqual(u[2], both)
+      const sequential = yield* get("/api/2/funnels", { e, mode: "sequential", ...range(days) })
+      assert.strictEqual(sequential.status, 400)
+    }))
+
   it.effect("funnels: nobody entered → {data:[],numSeries:0}; fewer than two steps → 400", () =>
     Effect.gen(function*() {
       const empty = yield* get("/api/2/funnels", {

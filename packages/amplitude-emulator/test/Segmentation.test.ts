@@ -175,6 +175,23 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
       assert.strictEqual(limited.body.data.series.length, 2)
     }))
 
+  it.effect("e2 adds the second event's series after the first", () =>
+    Effect.gen(function*() {
+      const project = yield* (yield* AmplitudeEmulator).project(us.id)
+      const days = lastDays(project, 3)
+      const reply = yield* segmentation({
+        e: JSON.stringify({ event_type: "Purchase" }),
+        e2: JSON.stringify({ event_type: "Share" }),
+        m: "totals",
+        ...range(days)
+      })
+      assert.deepStrictEqual(reply.body.data.series, [
+        days.map((day) => occurrencesOf(project, "Purchase", [day]).length),
+        days.map((day) => occurrencesOf(project, "Share", [day]).length)
+      ])
+      assert.deepStrictEqual(reply.body.data.seriesLabels, [0, 0])
+    }))
+
   it.effect("weekly buckets start on Monday", () =>
     Effect.gen(function*() {
       const project = yield* (yield* AmplitudeEmulator).project(us.id)
