@@ -106,6 +106,17 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()(
   }
 }
 
+export class NoExperimentAccess extends Schema.TaggedError<NoExperimentAccess>()(
+  "NoExperimentAccess",
+  {
+    message: message(
+      "Amplitude accepted the Management API key, but it has no access to this project. Create the key in the " +
+        "same Amplitude project as the API key, then save it again."
+    )
+  },
+  HttpApiSchema.annotations({ status: 422 })
+) {}
+
 export class AmplitudeUnavailable extends Schema.TaggedError<AmplitudeUnavailable>()(
   "AmplitudeUnavailable",
   {
