@@ -1,0 +1,198 @@
+import { RateLimited } from "@findry/domain"
+import { Clock, Context, Duration, Effect, Layer } from "effect"
+
+/**
+ * Amplitude's documented per-project limits, enforced in this process.
+ *
+ * Several replicas do NOT share these counters: each process allows itself 5 concurrent analytics
+ * requests and 108,000 query cost per hour per project. That is acceptable today because one API
+ * process and one scheduler process talk to Amplitude, most projects stay far below the budget, and
+ * whatever slips through is a 429 that every call already handles (interactive: `RateLimited`;
+ * background: wait and retry). Sharing them would need one owner per project: either route every
+ * Amplitude call of a project through a cluster entity keyed by the project (the scheduler already
+ * runs @effect/cluster), or keep leases and cost windows in Postgres (a row per project, updated with
+ * `SELECT … FOR UPDATE`), at the price of a database round trip per call.
+ */
+export interface GovernorLimits {
+  /** Analytics REST requests in flight per project (Amplitude: 5 across all REST endpoints). */
+  readonly concurrentRequests: number
+  /** Slots held back for interactive calls, so a person never queues behind a whole sweep. */
+  readonly reservedForInteractive: number
+  /** Dashboard REST query cost per project per window (Amplitude: 108,000 per hour). */
+  readonly queryBudget: number
+  readonly budgetWindow: Duration.Duration
+  /** Experiment Management API requests per project per second (Amplitude: 100). */
+  readonly experimentRequestsPerSecond: number
+}
+
+export const DEFAULT_GOVERNOR_LIMITS: GovernorLimits = {
+  concurrentRequests: 5,
+  reservedForInteractive: 1,
+  queryBudget: 108_000,
+  budgetWindow: Duration.hours(1),
+  experimentRequestsPerSecond: 100
+}
+
+export type Priority = "interactive" | "background"
+
+interface ProjectGate {
+  readonly all: Effect.Semaphore
+  readonly background: Effect.Semaphore
+  inFlight: number
+  peak: number
+}
+
+interface Charge {
+  readonly at: number
+  readonly cost: number
+}
+
+export interface Governor {
+  readonly limits: GovernorLimits
+  /** Runs one request within the project's concurrency limit. */
+  readonly throttle: (
+    projectKey: string,
+    priority: Priority
+  ) => <A, E, R>(request: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Charges a Dashboard query's cost to the project's window. When the window has no room: waits until
+   * it has (`wait`), or fails with `RateLimited` carrying the seconds until it has.
+   */
+  readonly charge: (projectKey: string, cost: number, wait: boolean) => Effect.Effect<void, RateLimited>
+  /** Waits, if needed, until one more Experiment Management API request fits in the per-second limit. */
+  readonly pace: (projectKey: string) => Effect.Effect<void>
+  /** Highest number of this process's requests in flight at once for the project (tests, metrics). */
+  readonly peakInFlight: (projectKey: string) => number
+  /** Query cost charged within the current window for the project. */
+  readonly costUsed: (projectKey: string) => Effect.Effect<number>
+}
+
+const budgetExhausted = (seconds: number) =>
+  new RateLimited({
+    retryAfterSeconds: seconds,
+    message: `The hourly Amplitude query budget of this project is used up. Wait ${seconds} seconds and retry.`
+  })
+
+const tooExpensive = (cost: number, budget: number) =>
+  new RateLimited({
+    retryAfterSeconds: 3600,
+    message: `This query costs ${cost}, more than Amplitude's hourly budget of ${budget}. Query a shorter range.`
+  })
+
+export const makeGovernor = (limits: GovernorLimits): Governor => {
+  const gates = new Map<string, ProjectGate>()
+  const charges = new Map<string, Array<Charge>>()
+  const experimentHits = new Map<string, Array<number>>()
+  const windowMs = Duration.toMillis(limits.budgetWindow)
+
+  const gateOf = (projectKey: string): ProjectGate => {
+    let gate = gates.get(projectKey)
+    if (gate === undefined) {
+      gate = {
+        all: Effect.unsafeMakeSemaphore(limits.concurrentRequests),
+        background: Effect.unsafeMakeSemaphore(
+          Math.max(1, limits.concurrentRequests - limits.reservedForInteractive)
+        ),
+        inFlight: 0,
+        peak: 0
+      }
+      gates.set(projectKey, gate)
+    }
+    return gate
+  }
+
+  const throttle = (projectKey: string, priority: Priority) => <A, E, R>(request: Effect.Effect<A, E, R>) => {
+    const gate = gateOf(projectKey)
+    const counted = Effect.acquireUseRelease(
+      Effect.sync(() => {
+        gate.inFlight++
+        gate.peak = Math.max(gate.peak, gate.inFlight)
+      }),
+      () => request,
+      () => Effect.sync(() => gate.inFlight--)
+    )
+    const limited = gate.all.withPermits(1)(counted)
+    return priority === "background" ? gate.background.withPermits(1)(limited) : limited
+  }
+
+  const used = (log: Array<Charge>, now: number): number => {
+    while (log.length > 0 && log[0]!.at <= now - windowMs) log.shift()
+    return log.reduce((sum, entry) => sum + entry.cost, 0)
+  }
+
+  /** Milliseconds until enough old charges leave the window for `cost` to fit. */
+  const waitFor = (log: ReadonlyArray<Charge>, total: number, cost: number, now: number): number => {
+    let freed = 0
+    for (const entry of log) {
+      freed += entry.cost
+      if (total - freed + cost <= limits.queryBudget) return Math.max(1, entry.at + windowMs - now)
+    }
+    return windowMs
+  }
+
+  const charge = (projectKey: string, cost: number, wait: boolean): Effect.Effect<void, RateLimited> => {
+    if (cost <= 0) return Effect.void
+    if (cost > limits.queryBudget) return Effect.fail(tooExpensive(cost, limits.queryBudget))
+    const attempt: Effect.Effect<void, RateLimited> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      let log = charges.get(projectKey)
+      if (log === undefined) {
+        log = []
+        charges.set(projectKey, log)
+      }
+      const total = used(log, now)
+      if (total + cost <= limits.queryBudget) {
+        log.push({ at: now, cost })
+        return Effect.void
+      }
+      const waitMs = waitFor(log, total, cost, now)
+      return wait
+        ? Effect.zipRight(Effect.sleep(Duration.millis(waitMs)), attempt)
+        : Effect.fail(budgetExhausted(Math.ceil(waitMs / 1000)))
+    })
+    return attempt
+  }
+
+  const pace = (projectKey: string): Effect.Effect<void> => {
+    const attempt: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      let hits = experimentHits.get(projectKey)
+      if (hits === undefined) {
+        hits = []
+        experimentHits.set(projectKey, hits)
+      }
+      while (hits.length > 0 && hits[0]! <= now - 1000) hits.shift()
+      if (hits.length < limits.experimentRequestsPerSecond) {
+        hits.push(now)
+        return Effect.void
+      }
+      return Effect.zipRight(Effect.sleep(Duration.millis(hits[0]! + 1000 - now)), attempt)
+    })
+    return attempt
+  }
+
+  return {
+    limits,
+    throttle,
+    charge,
+    pace,
+    peakInFlight: (projectKey) => gates.get(projectKey)?.peak ?? 0,
+    costUsed: (projectKey) => Effect.map(Clock.currentTimeMillis, (now) => used(charges.get(projectKey) ?? [], now))
+  }
+}
+
+/**
+ * One per process: the layer is built once per application, so every connection handle and validation
+ * of the process shares the same per-project limits.
+ */
+export class AmplitudeGovernor extends Context.Tag("@findry/amplitude-adapter/AmplitudeGovernor")<
+  AmplitudeGovernor,
+  Governor
+>() {
+  static readonly Default: Layer.Layer<AmplitudeGovernor> = Layer.sync(
+    AmplitudeGovernor,
+    () => makeGovernor(DEFAULT_GOVERNOR_LIMITS)
+  )
+
+  static layer(limits: Partial<GovernorLimits> = {}): Layer.Layer<AmplitudeGovernor> {
+    return Layer.sync(AmplitudeGovernor, () => makeGovernor({ ...DEFAULT_GOVERNOR_LIMITS, ...limits }))
+  }
+}

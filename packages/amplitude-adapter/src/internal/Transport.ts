@@ -1,0 +1,208 @@
+import type { UrlParams } from "@effect/platform"
+import { HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
+import { type AmplitudeRegion, AmplitudeUnavailable, RateLimited, Unreachable } from "@findry/domain"
+import { Clock, Duration, Effect, Random } from "effect"
+import { AmplitudeConfig } from "../AmplitudeConfig.js"
+import { AmplitudeGovernor } from "../AmplitudeGovernor.js"
+import type { CallPolicy } from "../CallPolicy.js"
+import { authorizationHeader, type Credentials, governorKey } from "./Credentials.js"
+import type { Reply } from "./Replies.js"
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE"
+
+export interface AmplitudeRequest {
+  readonly host: "analytics" | "experiment"
+  readonly method: HttpMethod
+  /** Route template for spans and logs, e.g. `/api/3/annotations/:id`; never carries values. */
+  readonly endpoint: string
+  readonly path: string
+  readonly urlParams?: UrlParams.Input
+  readonly body?: { readonly json: unknown } | { readonly form: Readonly<Record<string, string>> }
+  /** Dashboard REST query cost (AMPLITUDE-API.md §7.1); absent = not charged to the hourly budget. */
+  readonly cost?: number
+  /** Safe to send twice: GET, PUT, DELETE. Others are retried only after a 429. */
+  readonly idempotent: boolean
+}
+
+export interface Target {
+  readonly region: AmplitudeRegion
+  readonly credentials: Credentials
+  readonly policy: CallPolicy
+  /** Validation calls use the product's validation wording for a 429. */
+  readonly validation?: boolean
+}
+
+export type TransportFailure = RateLimited | Unreachable | AmplitudeUnavailable
+
+type AttemptFailure =
+  | { readonly _tag: "Timeout" }
+  | { readonly _tag: "Network"; readonly code: string }
+
+const errorCode = (error: unknown): string => {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === "string" && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return code
+    current = (current as { cause?: unknown }).cause
+  }
+  return "network error"
+}
+
+/** Seconds from `Retry-After`: delta-seconds or an HTTP date. */
+export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Number(trimmed)
+  const date = Date.parse(trimmed)
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000))
+}
+
+/** Exponential backoff with "equal jitter": half the delay fixed, half random. */
+const backoff = (base: Duration.Duration, retry: number, max: Duration.Duration): Effect.Effect<Duration.Duration> => {
+  const ceiling = Math.min(Duration.toMillis(base) * 2 ** retry, Duration.toMillis(max))
+  return Effect.map(Random.nextRange(ceiling / 2, ceiling), (ms) => Duration.millis(Math.round(ms)))
+}
+
+const rateLimited = (seconds: number, validation: boolean) =>
+  validation ? RateLimited.amplitude(seconds) : new RateLimited({
+    retryAfterSeconds: seconds,
+    message: `Amplitude rate-limited the request (429). Wait ${seconds} seconds and retry.`
+  })
+
+const unreachable = (failure: AttemptFailure) =>
+  failure._tag === "Timeout"
+    ? new Unreachable({ reason: "timeout" })
+    : new Unreachable({
+      reason: failure.code,
+      message: "Couldn't reach Amplitude: network error. Try again in a minute."
+    })
+
+export const makeTransport = Effect.gen(function*() {
+  const config = yield* AmplitudeConfig
+  const governor = yield* AmplitudeGovernor
+  const http = (yield* HttpClient.HttpClient).pipe(
+    // Our own span per attempt carries only safe attributes; trace ids are not sent to Amplitude.
+    HttpClient.withTracerDisabledWhen(() => true),
+    HttpClient.withTracerPropagation(false)
+  )
+
+  const exchange = (target: Target, request: AmplitudeRequest): Effect.Effect<Reply, AttemptFailure> =>
+    Effect.suspend(() => {
+      const base = request.host === "analytics"
+        ? config.analyticsUrl[target.region]
+        : config.experimentUrl[target.region]
+      let outgoing = HttpClientRequest.make(request.method)(base + request.path, {
+        urlParams: request.urlParams ?? [],
+        headers: { accept: "application/json", authorization: authorizationHeader(target.credentials) }
+      })
+      if (request.body !== undefined) {
+        outgoing = "json" in request.body
+          ? HttpClientRequest.bodyUnsafeJson(outgoing, request.body.json)
+          : HttpClientRequest.bodyUrlParams(outgoing, request.body.form)
+      }
+      return http.execute(outgoing).pipe(
+        Effect.flatMap((response) =>
+          Effect.map(response.text, (body): Reply => ({ status: response.status, headers: response.headers, body }))
+        ),
+        Effect.mapError((error: HttpClientError.HttpClientError): AttemptFailure => ({
+          _tag: "Network",
+          code: errorCode(error.cause)
+        })),
+        Effect.timeoutFail({ duration: config.timeout, onTimeout: (): AttemptFailure => ({ _tag: "Timeout" }) })
+      )
+    })
+
+  const attempt = (
+    target: Target,
+    request: AmplitudeRequest,
+    key: string,
+    number: number
+  ): Effect.Effect<Reply, AttemptFailure | RateLimited> => {
+    const governed = request.host === "analytics"
+      ? Effect.zipRight(
+        governor.charge(key, request.cost ?? 0, target.policy.waitForBudget),
+        governor.throttle(key, target.policy.priority)(exchange(target, request))
+      )
+      : Effect.zipRight(governor.pace(key), exchange(target, request))
+    return governed.pipe(
+      Effect.tap((reply) => Effect.annotateCurrentSpan("http.response.status_code", reply.status)),
+      Effect.withSpan("Amplitude.request", {
+        kind: "client",
+        attributes: {
+          "amplitude.region": target.region,
+          "amplitude.endpoint": request.endpoint,
+          "amplitude.policy": target.policy.name,
+          "amplitude.attempt": number,
+          "http.request.method": request.method
+        }
+      })
+    )
+  }
+
+  const send = (target: Target, request: AmplitudeRequest): Effect.Effect<Reply, TransportFailure> => {
+    const { policy } = target
+    const key = governorKey(target.region, target.credentials)
+    const retryLater = (why: string, delay: Duration.Duration, next: Effect.Effect<Reply, TransportFailure>) =>
+      Effect.logDebug(`Amplitude ${why}; retrying in ${Duration.format(delay)}`).pipe(
+        Effect.annotateLogs({ endpoint: request.endpoint, region: target.region, policy: policy.name }),
+        Effect.zipRight(Effect.sleep(delay)),
+        Effect.zipRight(next)
+      )
+
+    const loop = (number: number, transient: number, limited: number): Effect.Effect<Reply, TransportFailure> =>
+      attempt(target, request, key, number).pipe(
+        Effect.matchEffect({
+          onFailure: (failure) => {
+            if (failure._tag === "RateLimited") return Effect.fail(failure)
+            const retryable = request.idempotent && transient < policy.transientRetries &&
+              (failure._tag === "Network" || policy.retryTimeouts)
+            if (!retryable) return Effect.fail(unreachable(failure))
+            return Effect.flatMap(
+              backoff(policy.transientBaseDelay, transient, policy.transientMaxDelay),
+              (delay) =>
+                retryLater(
+                  failure._tag === "Timeout" ? "timed out" : "connection failed",
+                  delay,
+                  loop(number + 1, transient + 1, limited)
+                )
+            )
+          },
+          onSuccess: (reply) => {
+            if (reply.status === 429) {
+              return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+                const retryAfter = parseRetryAfter(reply.headers["retry-after"], now)
+                const honoured = retryAfter === undefined ||
+                  retryAfter * 1000 <= Duration.toMillis(policy.maxRetryAfter)
+                if (limited >= policy.rateLimitRetries || !honoured) {
+                  return Effect.fail(rateLimited(retryAfter ?? 60, target.validation === true))
+                }
+                const delay = retryAfter === undefined
+                  ? backoff(policy.rateLimitBaseDelay, limited, policy.rateLimitMaxDelay)
+                  : Effect.succeed(Duration.seconds(retryAfter))
+                return Effect.flatMap(
+                  delay,
+                  (wait) => retryLater("answered 429", wait, loop(number + 1, transient, limited + 1))
+                )
+              })
+            }
+            if (reply.status >= 500) {
+              if (!request.idempotent || transient >= policy.transientRetries) {
+                return Effect.fail(new AmplitudeUnavailable({ status: reply.status }))
+              }
+              return Effect.flatMap(
+                backoff(policy.transientBaseDelay, transient, policy.transientMaxDelay),
+                (delay) => retryLater(`answered ${reply.status}`, delay, loop(number + 1, transient + 1, limited))
+              )
+            }
+            return Effect.succeed(reply)
+          }
+        })
+      )
+
+    return loop(1, 0, 0)
+  }
+
+  return { send } as const
+})
+
+export type Transport = Effect.Effect.Success<typeof makeTransport>
