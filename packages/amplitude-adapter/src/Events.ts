@@ -1,0 +1,82 @@
+import { Schema } from "effect"
+
+/** An event of `GET /api/2/events/list`: visible events with the current week's figures. */
+export interface EventSummary {
+  /** Raw event type, as used in queries. */
+  readonly name: string
+  readonly displayName: string | null
+  /** Occurrences this week; null when Amplitude left it out. */
+  readonly totals: number | null
+  readonly hidden: boolean
+  readonly deleted: boolean
+}
+
+/** An event of the Taxonomy API (`GET /api/2/taxonomy/event`); plan-gated. */
+export interface TaxonomyEvent {
+  readonly eventType: string
+  readonly displayName: string | null
+  readonly description: string | null
+  readonly category: string | null
+  readonly active: boolean | null
+}
+
+/** A Taxonomy event category (`GET /api/2/taxonomy/category`). */
+export interface EventCategory {
+  readonly id: number | null
+  readonly name: string
+}
+
+const optionalNullable = <A, I>(schema: Schema.Schema<A, I>) =>
+  Schema.optionalWith(Schema.NullOr(schema), { default: () => null })
+
+const EventListItem = Schema.Struct({
+  value: Schema.optional(Schema.NullOr(Schema.String)),
+  name: Schema.optional(Schema.NullOr(Schema.String)),
+  display: optionalNullable(Schema.String),
+  totals: optionalNullable(Schema.Number),
+  hidden: optionalNullable(Schema.Boolean),
+  deleted: optionalNullable(Schema.Boolean)
+})
+
+export const EventListReply = Schema.Struct({ data: Schema.Array(EventListItem) })
+
+export const toEventSummaries = (reply: typeof EventListReply.Type): Array<EventSummary> =>
+  reply.data.flatMap((item) => {
+    const name = item.value ?? item.name
+    if (name === undefined || name === null) return []
+    return [{
+      name,
+      displayName: item.display,
+      totals: item.totals,
+      hidden: item.hidden ?? false,
+      deleted: item.deleted ?? false
+    }]
+  })
+
+/** `{"name": …}` per the docs; a bare string is accepted too. */
+const CategoryRef = Schema.Union(Schema.String, Schema.Struct({ name: Schema.String }))
+
+const TaxonomyEventItem = Schema.Struct({
+  event_type: Schema.String,
+  display_name: optionalNullable(Schema.String),
+  description: optionalNullable(Schema.String),
+  category: optionalNullable(CategoryRef),
+  is_active: optionalNullable(Schema.Boolean)
+})
+
+export const TaxonomyEventsReply = Schema.Struct({ data: Schema.Array(TaxonomyEventItem) })
+
+export const toTaxonomyEvents = (reply: typeof TaxonomyEventsReply.Type): Array<TaxonomyEvent> =>
+  reply.data.map((item) => ({
+    eventType: item.event_type,
+    displayName: item.display_name,
+    description: item.description,
+    category: item.category === null ? null : typeof item.category === "string" ? item.category : item.category.name,
+    active: item.is_active
+  }))
+
+const NumericId = Schema.Union(Schema.Number, Schema.NumberFromString)
+
+const TaxonomyCategoryItem = Schema.Struct({ id: optionalNullable(NumericId), name: Schema.String })
+
+export const TaxonomyCategoriesReply = Schema.Struct({ data: Schema.Array(TaxonomyCategoryItem) })

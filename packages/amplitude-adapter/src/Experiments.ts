@@ -1,0 +1,115 @@
+import { Schema } from "effect"
+import { IdString } from "./Cohorts.js"
+
+export interface ExperimentVariant {
+  readonly key: string
+  readonly name: string | null
+}
+
+/** An Amplitude Experiment (Experiment Management API). Ids are strings, whatever Amplitude sends. */
+export interface Experiment {
+  readonly id: string
+  readonly projectId: string | null
+  readonly key: string
+  readonly name: string
+  readonly description: string | null
+  /** `planning`, `running`, … (the full set is undocumented). */
+  readonly state: string | null
+  /** `rollout`, `rollback`, `continue-running` or null. */
+  readonly decision: string | null
+  readonly decisionReason: string | null
+  readonly rolledOutVariant: string | null
+  readonly enabled: boolean | null
+  readonly experimentType: string | null
+  readonly variants: ReadonlyArray<ExperimentVariant>
+  /** As Amplitude sends them: a date (`2024-02-22`) or an ISO instant. */
+  readonly startDate: string | null
+  readonly endDate: string | null
+  readonly archived: boolean
+  readonly deleted: boolean
+  readonly tags: ReadonlyArray<string>
+  readonly createdAt: string | null
+  readonly lastModifiedAt: string | null
+}
+
+export interface ExperimentListOptions {
+  /** Default false: active experiments only. */
+  readonly includeArchived?: boolean
+  /** Experiments per request, 1–1000. Default 1000. */
+  readonly pageSize?: number
+}
+
+const optionalNullable = <A, I>(schema: Schema.Schema<A, I>) =>
+  Schema.optionalWith(Schema.NullOr(schema), { default: () => null })
+
+const Variant = Schema.Struct({ key: Schema.String, name: optionalNullable(Schema.String) })
+
+const ExperimentItem = Schema.Struct({
+  id: IdString,
+  projectId: optionalNullable(IdString),
+  key: Schema.String,
+  name: optionalNullable(Schema.String),
+  description: optionalNullable(Schema.String),
+  state: optionalNullable(Schema.String),
+  decision: optionalNullable(Schema.String),
+  decisionReason: optionalNullable(Schema.String),
+  rolledOutVariant: optionalNullable(Schema.String),
+  enabled: optionalNullable(Schema.Boolean),
+  experimentType: optionalNullable(Schema.String),
+  variants: optionalNullable(Schema.Array(Variant)),
+  startDate: optionalNullable(Schema.String),
+  endDate: optionalNullable(Schema.String),
+  archived: optionalNullable(Schema.Boolean),
+  deleted: optionalNullable(Schema.Boolean),
+  tags: optionalNullable(Schema.Array(Schema.String)),
+  createdAt: optionalNullable(Schema.String),
+  lastModifiedAt: optionalNullable(Schema.String)
+})
+type ExperimentItem = typeof ExperimentItem.Type
+
+const Cursor = Schema.Struct({ nextCursor: Schema.NullOr(Schema.String) })
+
+/**
+ * `{"experiments":[…],"nextCursor":"…"|null}`, the last page with `nextCursor: null` or without it. The docs'
+ * example puts `{"nextCursor"}` inside the array; such an element is read as the cursor.
+ */
+export const ExperimentPageReply = Schema.Struct({
+  experiments: Schema.Array(Schema.Union(ExperimentItem, Cursor)),
+  nextCursor: optionalNullable(Schema.String)
+})
+
+export const ExperimentReply = ExperimentItem
+
+export const toExperiment = (item: ExperimentItem): Experiment => ({
+  id: item.id,
+  projectId: item.projectId,
+  key: item.key,
+  name: item.name ?? item.key,
+  description: item.description,
+  state: item.state,
+  decision: item.decision,
+  decisionReason: item.decisionReason,
+  rolledOutVariant: item.rolledOutVariant,
+  enabled: item.enabled,
+  experimentType: item.experimentType,
+  variants: (item.variants ?? []).map((variant) => ({ key: variant.key, name: variant.name })),
+  startDate: item.startDate,
+  endDate: item.endDate,
+  archived: item.archived ?? false,
+  deleted: item.deleted ?? false,
+  tags: item.tags ?? [],
+  createdAt: item.createdAt,
+  lastModifiedAt: item.lastModifiedAt
+})
+
+export const toExperimentPage = (
+  reply: typeof ExperimentPageReply.Type
+): { readonly experiments: Array<Experiment>; readonly nextCursor: string | null } => {
+  let nextCursor = reply.nextCursor
+  const experiments: Array<Experiment> = []
+  for (const entry of reply.experiments) {
+    if ("key" in entry) experiments.push(toExperiment(entry))
+    else nextCursor = nextCursor ?? entry.nextCursor
+  }
+  return { experiments, nextCursor: nextCursor === "" ? null : nextCursor }
+}

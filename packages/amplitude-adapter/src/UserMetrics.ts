@@ -1,0 +1,44 @@
+import { compactDay, type DayInput, daysInRange } from "./Dates.js"
+import { conditionCount, type Interval, INTERVAL_PARAM, type SegmentCondition } from "./Segmentation.js"
+
+/** `GET /api/2/users`: active or new users per bucket. */
+export interface UsersQuery {
+  /** Default `active`. */
+  readonly metric?: "active" | "new"
+  readonly start: DayInput
+  readonly end: DayInput
+  /** Default `daily`. */
+  readonly interval?: Interval
+  readonly segment?: ReadonlyArray<SegmentCondition>
+  /** A user property to group by (`country`, `gp:plan`); one series per value. */
+  readonly groupBy?: string
+}
+
+/** `GET /api/2/sessions/average`: average session length per day, in seconds. */
+export interface SessionLengthQuery {
+  readonly start: DayInput
+  readonly end: DayInput
+}
+
+export const usersParams = (query: UsersQuery): Array<readonly [string, string]> => [
+  ["m", query.metric ?? "active"],
+  ["start", compactDay(query.start)],
+  ["end", compactDay(query.end)],
+  ["i", INTERVAL_PARAM[query.interval ?? "daily"]],
+  ...((query.segment?.length ?? 0) > 0 ? [["s", JSON.stringify(query.segment)] as const] : []),
+  ...(query.groupBy === undefined ? [] : [["g", query.groupBy] as const])
+]
+
+/** §7.1: days × conditions (a group-by counts as 4) × 1. */
+export const usersCost = (query: UsersQuery): number => {
+  return daysInRange(query.start, query.end) *
+    conditionCount(query.segment?.length ?? 0, query.groupBy === undefined ? 0 : 1)
+}
+
+export const sessionLengthParams = (query: SessionLengthQuery): Array<readonly [string, string]> => [
+  ["start", compactDay(query.start)],
+  ["end", compactDay(query.end)]
+]
+
+/** §7.1: days × 1 × 4 (User Sessions). */
+export const sessionLengthCost = (query: SessionLengthQuery): number => daysInRange(query.start, query.end) * 4
