@@ -1,0 +1,138 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import { AmplitudeEmulator, type Project, type ProjectSpec, type Switches } from "@findry/amplitude-emulator"
+import { Keyring, SecretSealer } from "@findry/crypto"
+import { SecretOpener } from "@findry/crypto/opener"
+import { Duration, Effect, Layer, Logger, Redacted } from "effect"
+import { randomBytes, randomUUID } from "node:crypto"
+import { type AddressInfo, createServer } from "node:net"
+import {
+  AmplitudeClient,
+  AmplitudeConfig,
+  AmplitudeGovernor,
+  type GovernorLimits,
+  type StoredConnection
+} from "../src/index.js"
+
+/** Per-attempt timeout of the adapter in tests: short, so a hang fails fast. */
+export const TEST_TIMEOUT = Duration.millis(800)
+
+export const KeyringTest = Keyring.layerFromString(`test:${randomBytes(32).toString("base64")}`).pipe(Layer.orDie)
+
+export const CryptoTest = Layer.mergeAll(
+  SecretOpener.DefaultWithoutDependencies,
+  SecretSealer.DefaultWithoutDependencies
+)
+  .pipe(Layer.provide(KeyringTest))
+
+export const EmulatorTest = AmplitudeEmulator.layer({ demoProjects: true })
+
+const ConfigFromEmulator = (timeout: Duration.DurationInput) =>
+  Layer.unwrapEffect(Effect.map(AmplitudeEmulator, (emulator) =>
+    AmplitudeConfig.layer({
+      usUrl: emulator.urls.us,
+      euUrl: emulator.urls.eu,
+      experimentUsUrl: emulator.urls.experimentUs,
+      experimentEuUrl: emulator.urls.experimentEu,
+      timeout
+    })))
+
+/** The adapter as an app wires it, over real HTTP (undici), aimed at an emulator from the context. */
+export const adapterLayer = (options: {
+  readonly timeout?: Duration.DurationInput
+  readonly limits?: Partial<GovernorLimits>
+} = {}) =>
+  AmplitudeClient.DefaultWithoutDependencies.pipe(
+    Layer.provideMerge(AmplitudeGovernor.layer(options.limits)),
+    Layer.provide(ConfigFromEmulator(options.timeout ?? TEST_TIMEOUT)),
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.provideMerge(CryptoTest)
+  )
+
+/** A client aimed at fixed base URLs, e.g. a closed port. */
+export const clientAt = (url: string) =>
+  AmplitudeClient.DefaultWithoutDependencies.pipe(
+    Layer.provide(AmplitudeGovernor.layer()),
+    Layer.provide(AmplitudeConfig.layer({
+      usUrl: url,
+      euUrl: url,
+      experimentUsUrl: url,
+      experimentEuUrl: url,
+      timeout: TEST_TIMEOUT
+    })),
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.provide(CryptoTest)
+  )
+
+/** A local port nothing listens on. */
+export const closedPort = Effect.async<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const port = (server.address() as AddressInfo).port
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+export const Quiet = Logger.replace(Logger.defaultLogger, Logger.none)
+
+export const TestLive = adapterLayer().pipe(Layer.provideMerge(EmulatorTest), Layer.provide(Quiet))
+
+let projectCounter = 0
+
+/** A project of its own (own keys, own limits) with a small seeded data set. */
+export const freshProject = (spec: Partial<ProjectSpec> = {}) =>
+  Effect.flatMap(AmplitudeEmulator, (emulator) =>
+    emulator.createProject({
+      id: `adapter-${++projectCounter}`,
+      ...spec,
+      data: { users: 40, days: 30, experiments: 5, ...spec.data }
+    }))
+
+export const keysOf = (project: Project) => ({
+  region: project.region,
+  apiKey: Redacted.make(project.apiKey),
+  secretKey: Redacted.make(project.secretKey)
+})
+
+/** Seals the project's keys as the API stores them: slots 1–3 of the workspace's `amplitude` row. */
+export const storedConnection = (project: Project, options: { readonly managementKey?: string | null } = {}) =>
+  Effect.gen(function*() {
+    const sealer = yield* SecretSealer
+    const workspaceId = randomUUID()
+    const seal = (value: string, slot: number) =>
+      Effect.map(
+        sealer.seal(Redacted.make(value), { workspaceId, provider: "amplitude", slot }),
+        (sealed) => sealed.sealed
+      )
+    const management = options.managementKey === undefined
+      ? project.managementKeys[0]?.key ?? null
+      : options.managementKey
+    const stored: StoredConnection = {
+      workspaceId,
+      region: project.region,
+      apiKey: yield* seal(project.apiKey, 1),
+      secretKey: yield* seal(project.secretKey, 2),
+      managementKey: management === null ? null : yield* seal(management, 3)
+    }
+    return stored
+  })
+
+/** Runs `effect` with emulator switches changed, restoring the previous ones afterwards. */
+export const withSwitches = (patch: Partial<Switches>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(AmplitudeEmulator, (emulator) =>
+    Effect.acquireUseRelease(
+      Effect.flatMap(emulator.switches, (before) => Effect.as(emulator.setSwitches(patch), before)),
+      () => effect,
+      (before) => emulator.setSwitches(before)
+    ))
+
+/** Clears the faults injected during `effect`, however it ends. */
+export const withFaults = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(AmplitudeEmulator, (emulator) => Effect.ensuring(effect, emulator.clearFaults))
+
+/** Elapsed wall-clock milliseconds of an effect. */
+export const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const start = performance.now()
+    const result = yield* effect
+    return { result, ms: performance.now() - start }
+  })
