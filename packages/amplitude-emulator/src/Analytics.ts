@@ -4,7 +4,9 @@ import { dashboardError, type HttpResult, json, type RequestContext, type Route,
 import type { Cohort, EventType } from "./Seed.js"
 
 const taxonomyGated = (handle: (ctx: RequestContext) => HttpResult) => (ctx: RequestContext): HttpResult =>
-  ctx.project.taxonomy ? handle(ctx) : taxonomyError(ctx.switches.taxonomyGatedStatus, "Taxonomy feature is not enabled.")
+  ctx.project.taxonomy
+    ? handle(ctx)
+    : taxonomyError(ctx.switches.taxonomyGatedStatus, "Taxonomy feature is not enabled.")
 
 const formField = (ctx: RequestContext, name: string): string | undefined => {
   const value = new URLSearchParams(ctx.body).get(name) ?? ctx.query.get(name)
@@ -103,7 +105,9 @@ const taxonomyEventRoutes: ReadonlyArray<Route> = [
     name: "taxonomy.event.get",
     handle: taxonomyGated((ctx) => {
       const event = ctx.project.project.data.events.find((e) => !e.hidden && e.name === ctx.params["eventType"])
-      return event === undefined ? taxonomyError(400, "Not found") : json({ success: true, data: taxonomyEventJson(event) })
+      return event === undefined
+        ? taxonomyError(400, "Not found")
+        : json({ success: true, data: taxonomyEventJson(event) })
     })
   }
 ]

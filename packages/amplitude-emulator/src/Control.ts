@@ -2,7 +2,7 @@ import type { EmulatorCore } from "./Core.js"
 import { HOST_KINDS, type HostKind, parseFaultSpec } from "./Faults.js"
 import { type HttpResult, isRecord, json, parseJson } from "./Http.js"
 import { type Limits, validateLimits } from "./Limits.js"
-import { type ProjectSpec, projectInfo, type ProjectState } from "./Project.js"
+import { projectInfo, type ProjectSpec, type ProjectState } from "./Project.js"
 import { type Switches, validateSwitches } from "./Switches.js"
 
 const problem = (status: number, message: string): HttpResult => json({ error: message }, status)
@@ -44,7 +44,10 @@ export const parseProjectSpec = (input: unknown): ProjectSpec | string => {
     if (data["seed"] !== undefined && typeof data["seed"] !== "string" && typeof data["seed"] !== "number") {
       return "data.seed must be a string or a number"
     }
-    if (data["endDate"] !== undefined && !(typeof data["endDate"] === "string" && /^\d{4}-\d{2}-\d{2}$/.test(data["endDate"]))) {
+    if (
+      data["endDate"] !== undefined &&
+      !(typeof data["endDate"] === "string" && /^\d{4}-\d{2}-\d{2}$/.test(data["endDate"]))
+    ) {
       return "data.endDate must be YYYY-MM-DD"
     }
   }

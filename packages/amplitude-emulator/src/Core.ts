@@ -6,8 +6,8 @@ import { type Fault, FaultRegistry, type FaultSpec, type FaultSubject, type Host
 import { dashboardError, type HttpResult, notFound, type RequestContext, Router, sleep, text } from "./Http.js"
 import { chargeCost, costUsed, DEFAULT_LIMITS, enterConcurrency, hitExperimentRate, type Limits } from "./Limits.js"
 import {
-  annotationView,
   type AnnotationView,
+  annotationView,
   makeProject,
   makeProjectState,
   type ProjectSpec,
@@ -70,8 +70,10 @@ const decodeBasic = (header: string | undefined): { apiKey: string; secretKey: s
 const decodeBearer = (header: string | undefined): string | undefined => /^Bearer\s+(\S+)$/i.exec(header ?? "")?.[1]
 
 const BAD_GATEWAY_PAGES: Record<number, string> = {
-  502: "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n",
-  503: "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n"
+  502:
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n",
+  503:
+    "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n"
 }
 
 /** Mutable state of one emulator and the request pipeline shared by its four servers. */
@@ -265,7 +267,9 @@ export class EmulatorCore {
         return this.send(
           res,
           record,
-          this.rateLimited(`Exceeded the cost limit of ${this.limits.costBudget} per ${this.limits.costWindowMs / 1000} s`)
+          this.rateLimited(
+            `Exceeded the cost limit of ${this.limits.costBudget} per ${this.limits.costWindowMs / 1000} s`
+          )
         )
       }
     }
@@ -290,8 +294,12 @@ export class EmulatorCore {
 
   private forcedStatus(status: number, analytics: boolean, headers: Record<string, string>): HttpResult {
     const page = BAD_GATEWAY_PAGES[status]
-    if (page !== undefined) return { ...text(page, status, "text/html"), headers: { "content-type": "text/html", ...headers } }
-    if (!analytics) return experimentError(status, status === 429 ? "Too many requests" : "Internal server error", headers)
+    if (page !== undefined) {
+      return { ...text(page, status, "text/html"), headers: { "content-type": "text/html", ...headers } }
+    }
+    if (!analytics) {
+      return experimentError(status, status === 429 ? "Too many requests" : "Internal server error", headers)
+    }
     return status === 429
       ? dashboardError(429, "rate_limit", "Too many requests", "Rate limit exceeded", headers)
       : dashboardError(status, "unspecified", "Unspecified Error", undefined, headers)
@@ -303,10 +311,12 @@ export class EmulatorCore {
   ): { project: ProjectState } | { failure: HttpResult } {
     const credentials = decodeBasic(header)
     const region = regionOf(host)
-    const project = credentials === undefined ? undefined : [...this.projects.values()].find((p) =>
-      p.project.region === region && p.project.apiKey === credentials.apiKey &&
-      p.project.secretKey === credentials.secretKey
-    )
+    const project = credentials === undefined ?
+      undefined :
+      [...this.projects.values()].find((p) =>
+        p.project.region === region && p.project.apiKey === credentials.apiKey &&
+        p.project.secretKey === credentials.secretKey
+      )
     if (project !== undefined) return { project }
     const status = this.switches.authFailureStatus
     return {

@@ -21,9 +21,9 @@ import { hashString, type ProjectData, type SavedChart } from "./Seed.js"
 import {
   computeSegmentation,
   parseSegmentationQuery,
+  segmentationCost,
   type SegmentationQuery,
-  type SegmentationResult,
-  segmentationCost
+  type SegmentationResult
 } from "./Segmentation.js"
 
 /** A route whose query is parsed once for both the cost charge and the answer. */
@@ -277,7 +277,12 @@ const withChart = (ctx: RequestContext, answer: (chart: SavedChart) => HttpResul
   if (chart !== undefined) return answer(chart)
   const status = ctx.switches.chartNotFoundStatus
   const type = status === 404 ? "not_found" : status === 403 ? "forbidden" : "invalid"
-  return dashboardError(status, type, "Chart not found", `Chart ${ctx.params["id"]} does not exist or is not accessible`)
+  return dashboardError(
+    status,
+    type,
+    "Chart not found",
+    `Chart ${ctx.params["id"]} does not exist or is not accessible`
+  )
 }
 
 const point = (value: number) => ({ setId: "", value })

@@ -19,8 +19,8 @@ export const dayRange = (start: string, end: string): Array<string> => {
 }
 
 export const isDay = (value: string): boolean => {
-  const match = DAY_PATTERN.exec(value)
-  return match !== null && formatDay(dayStart(value)) === value
+  const start = dayStart(value)
+  return DAY_PATTERN.test(value) && !Number.isNaN(start) && formatDay(start) === value
 }
 
 /** `20260701` → `2026-07-01`, or undefined when it is not a real date. */
@@ -36,7 +36,8 @@ export const toCompactDay = (day: string): string => day.replaceAll("-", "")
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 /** `2026-07-01` → `Jul 01`, as in funnel `formattedXValues`. */
-export const formatShortDay = (day: string): string => `${MONTHS[Number(day.slice(5, 7)) - 1] ?? ""} ${day.slice(8, 10)}`
+export const formatShortDay = (day: string): string =>
+  `${MONTHS[Number(day.slice(5, 7)) - 1] ?? ""} ${day.slice(8, 10)}`
 
 /** Monday of the ISO week containing the day. */
 export const weekStart = (day: string): string => {

@@ -134,7 +134,9 @@ export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator, nev
       injectFault: (spec) =>
         Effect.suspend(() => {
           const fault = core.injectFault(spec)
-          return fault === undefined ? Effect.fail(new UnknownProject({ ref: spec.project ?? "" })) : Effect.succeed(fault)
+          return fault === undefined
+            ? Effect.fail(new UnknownProject({ ref: spec.project ?? "" }))
+            : Effect.succeed(fault)
         }),
       removeFault: (id) => Effect.sync(() => core.faults.remove(id)),
       clearFaults: Effect.sync(() => core.faults.clear()),

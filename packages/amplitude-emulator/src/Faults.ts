@@ -18,13 +18,15 @@ export interface FaultTarget {
   readonly times?: number
 }
 
-export type FaultSpec = FaultTarget & (
-  | { readonly kind: "latency"; readonly ms: number }
-  | { readonly kind: "hang" }
-  | { readonly kind: "reset" }
-  | { readonly kind: "status"; readonly status: ForcedStatus; readonly retryAfterSeconds?: number }
-  | { readonly kind: "delayAfterCreate"; readonly ms: number }
-)
+export type FaultSpec =
+  & FaultTarget
+  & (
+    | { readonly kind: "latency"; readonly ms: number }
+    | { readonly kind: "hang" }
+    | { readonly kind: "reset" }
+    | { readonly kind: "status"; readonly status: ForcedStatus; readonly retryAfterSeconds?: number }
+    | { readonly kind: "delayAfterCreate"; readonly ms: number }
+  )
 
 export type Fault = FaultSpec & {
   readonly id: string
@@ -157,7 +159,10 @@ export const parseFaultSpec = (input: unknown): FaultSpec | string => {
   for (const key of ["project", "endpoint", "method"] as const) {
     if (raw[key] !== undefined && typeof raw[key] !== "string") return `${key} must be a string`
   }
-  if (raw["host"] !== undefined && !(["us", "eu", "experimentUs", "experimentEu"] as const).includes(raw["host"] as HostKind)) {
+  if (
+    raw["host"] !== undefined &&
+    !(["us", "eu", "experimentUs", "experimentEu"] as const).includes(raw["host"] as HostKind)
+  ) {
     return "host must be one of us, eu, experimentUs, experimentEu"
   }
   if (raw["times"] !== undefined && !(isNonNegativeInteger(raw["times"]) && raw["times"] > 0)) {

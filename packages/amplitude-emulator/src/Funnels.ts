@@ -166,7 +166,12 @@ const funnelElement = (
         bins: values.length === 0 ? [] : [{
           start: k === 0 ? 0 : Math.min(...values),
           end: k === 0 ? 1000 : Math.max(...values) + 1,
-          bin_dist: { tempKey: [], uniques: k === 0 ? raw[0]! : values.length, sums: 0.0, totals: k === 0 ? raw[0]! : values.length }
+          bin_dist: {
+            tempKey: [],
+            uniques: k === 0 ? raw[0]! : values.length,
+            sums: 0.0,
+            totals: k === 0 ? raw[0]! : values.length
+          }
         }]
       }))
     },

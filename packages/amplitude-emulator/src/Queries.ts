@@ -119,7 +119,9 @@ export const parseEvent = (data: ProjectData, raw: string | null, name = "e"): E
   }
   const groupBy: Array<EventGroupBy> = []
   for (const group of Array.isArray(value["group_by"]) ? value["group_by"] : []) {
-    if (!isRecord(group) || (group["type"] !== "event" && group["type"] !== "user") || typeof group["value"] !== "string") {
+    if (
+      !isRecord(group) || (group["type"] !== "event" && group["type"] !== "user") || typeof group["value"] !== "string"
+    ) {
       throw new InvalidQuery(`Invalid group_by in ${name}`)
     }
     let property = group["value"]

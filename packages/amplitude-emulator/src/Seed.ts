@@ -381,7 +381,9 @@ export const generateProjectData = (options: SeedOptions): ProjectData => {
         }
         if (signUpDay && s === 0) emit("Sign Up", user.userId, day, time, { referrer: random.pick(REFERRERS) })
         if (random.chance(0.5)) {
-          for (let k = random.int(1, 2); k > 0; k--) emit("Search", user.userId, day, step(), { results: random.int(0, 40) })
+          for (let k = random.int(1, 2); k > 0; k--) {
+            emit("Search", user.userId, day, step(), { results: random.int(0, 40) })
+          }
         }
         let lastPrice = 0
         for (let k = random.int(1, 4); k > 0; k--) {

@@ -1,5 +1,6 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, ConfigProvider, DateTime, Effect } from "effect"
+import { isDay } from "./Dates.js"
 import { AmplitudeEmulator } from "./Emulator.js"
 import { DEMO_PROJECTS } from "./Project.js"
 
@@ -21,7 +22,9 @@ const settings = Config.all({
   eu: Config.port("EU_PORT").pipe(Config.withDefault(4101)),
   experimentUs: Config.port("EXPERIMENT_US_PORT").pipe(Config.withDefault(4102)),
   experimentEu: Config.port("EXPERIMENT_EU_PORT").pipe(Config.withDefault(4103)),
-  endDate: Config.option(Config.string("END_DATE"))
+  endDate: Config.option(
+    Config.string("END_DATE").pipe(Config.validate({ message: "Expected a date as YYYY-MM-DD", validation: isDay }))
+  )
 }).pipe(Config.nested("AMPLITUDE_EMULATOR"))
 
 const program = Effect.gen(function*() {
@@ -52,14 +55,18 @@ const program = Effect.gen(function*() {
       }]`,
       `    API key         ${project.apiKey}`,
       `    Secret key      ${project.secretKey}`,
-      ...project.managementKeys.map((k) => `    Management key  ${k.key}${k.access === "none" ? " (no access: 403)" : ""}`)
+      ...project.managementKeys.map((k) =>
+        `    Management key  ${k.key}${k.access === "none" ? " (no access: 403)" : ""}`
+      )
     )
   }
   console.log(lines.join("\n"))
   return yield* Effect.never
 }).pipe(
   Effect.scoped,
-  Effect.withConfigProvider(flagsProvider(process.argv.slice(2)).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv())))
+  Effect.withConfigProvider(
+    flagsProvider(process.argv.slice(2)).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
+  )
 )
 
 NodeRuntime.runMain(program)

@@ -36,10 +36,22 @@ describe("annotations v3", () => {
           chart_id: null
         }
       })
-      assert.deepStrictEqual(Object.keys(reply.body.data), ["id", "start", "label", "details", "category", "end", "chart_id"])
+      assert.deepStrictEqual(Object.keys(reply.body.data), [
+        "id",
+        "start",
+        "label",
+        "details",
+        "category",
+        "end",
+        "chart_id"
+      ])
       assert.isNumber(reply.body.data.id)
       const stored = yield* emulator.annotations("notes")
-      assert.deepStrictEqual(stored.map((a) => [a.id, a.label, a.category]), [[reply.body.data.id, "Test Annotation", "Uncategorized"]])
+      assert.deepStrictEqual(stored.map((a) => [a.id, a.label, a.category]), [[
+        reply.body.data.id,
+        "Test Annotation",
+        "Uncategorized"
+      ]])
     }))
 
   it.scoped("create validates label and start (400) and the category name (404)", () =>
@@ -73,12 +85,17 @@ describe("annotations v3", () => {
       })).body.data
       assert.deepStrictEqual(created.category, { id: 1247, category: "Findry" })
       assert.strictEqual(created.chart_id, "abc123")
-      const other = (yield* api("/api/3/annotations", "POST", { label: "Other", start: "2026-08-01T00:00:00Z" })).body.data
+      const other =
+        (yield* api("/api/3/annotations", "POST", { label: "Other", start: "2026-08-01T00:00:00Z" })).body.data
 
       const list = yield* api("/api/3/annotations")
       assert.deepStrictEqual(list.body.data.map((a: any) => a.id), [created.id, other.id])
-      assert.deepStrictEqual((yield* api("/api/3/annotations?category=Findry")).body.data.map((a: any) => a.id), [created.id])
-      assert.deepStrictEqual((yield* api("/api/3/annotations?chart_id=abc123")).body.data.map((a: any) => a.id), [created.id])
+      assert.deepStrictEqual((yield* api("/api/3/annotations?category=Findry")).body.data.map((a: any) => a.id), [
+        created.id
+      ])
+      assert.deepStrictEqual((yield* api("/api/3/annotations?chart_id=abc123")).body.data.map((a: any) => a.id), [
+        created.id
+      ])
       assert.strictEqual((yield* api("/api/3/annotations?chart_id=abc123&category=Findry")).status, 400)
       const window = yield* api(`/api/3/annotations?start=${encodeURIComponent("2026-07-15T00:00:00Z")}`)
       assert.deepStrictEqual(window.body.data.map((a: any) => a.id), [other.id])
@@ -86,7 +103,11 @@ describe("annotations v3", () => {
       const got = yield* api(`/api/3/annotations/${created.id}`)
       assert.deepStrictEqual(got.body, { data: created })
 
-      const updated = yield* api(`/api/3/annotations/${created.id}`, "PUT", { label: "▲ Shipped", chart_id: null, end: null })
+      const updated = yield* api(`/api/3/annotations/${created.id}`, "PUT", {
+        label: "▲ Shipped",
+        chart_id: null,
+        end: null
+      })
       assert.strictEqual(updated.status, 200)
       assert.deepStrictEqual(updated.body.data, { ...created, label: "▲ Shipped", chart_id: null, end: null })
       assert.strictEqual((yield* api(`/api/3/annotations/${created.id}`, "PUT", { category: "Nope" })).status, 404)
@@ -107,7 +128,9 @@ describe("annotations v3", () => {
       yield* emulator.setSwitches({ annotationCategoryKey: "name" })
       const created = yield* api("/api/3/annotations", "POST", { label: "x", start: "2026-06-15T00:00:00+00:00" })
       assert.deepStrictEqual(created.body.data.category, { id: 1, name: "Uncategorized" })
-      assert.deepStrictEqual((yield* api("/api/3/annotation-categories")).body, { data: [{ id: 1, name: "Uncategorized" }] })
+      assert.deepStrictEqual((yield* api("/api/3/annotation-categories")).body, {
+        data: [{ id: 1, name: "Uncategorized" }]
+      })
     }))
 })
 
@@ -128,7 +151,9 @@ describe("annotation categories", () => {
         data: [{ id: 1247, category: "Findry" }]
       })
       assert.strictEqual((yield* api("/api/3/annotation-categories?category=Nope")).status, 404)
-      assert.deepStrictEqual((yield* api("/api/3/annotation-categories/1247")).body, { data: { id: 1247, category: "Findry" } })
+      assert.deepStrictEqual((yield* api("/api/3/annotation-categories/1247")).body, {
+        data: { id: 1247, category: "Findry" }
+      })
 
       const renamed = yield* api("/api/3/annotation-categories/1247", "PUT", { category: "Decisions" })
       assert.deepStrictEqual(renamed.body, { data: { id: 1247, category: "Decisions" } })
@@ -138,7 +163,10 @@ describe("annotation categories", () => {
 
       assert.deepStrictEqual((yield* api("/api/3/annotation-categories/1247", "DELETE")).body, { success: true })
       assert.strictEqual((yield* api("/api/3/annotation-categories/1247")).status, 404)
-      assert.deepStrictEqual((yield* api(`/api/3/annotations/${note.id}`)).body.data.category, { id: 1, category: "Uncategorized" })
+      assert.deepStrictEqual((yield* api(`/api/3/annotations/${note.id}`)).body.data.category, {
+        id: 1,
+        category: "Uncategorized"
+      })
     }))
 })
 
@@ -153,7 +181,9 @@ describe("annotations v2", () => {
         details: "My annotation"
       })).body.data
       const list = yield* api("/api/2/annotations")
-      assert.deepStrictEqual(list.body, { data: [{ id: created.id, date: "2026-09-01", label: "Launch", details: "My annotation" }] })
+      assert.deepStrictEqual(list.body, {
+        data: [{ id: created.id, date: "2026-09-01", label: "Launch", details: "My annotation" }]
+      })
       const v2 = yield* api(`/api/2/annotations?app_id=${project.appId}&date=2026-09-16&label=Release`, "POST")
       assert.deepStrictEqual(v2.body, {
         annotation: { id: created.id + 1, date: "2026-09-16", label: "Release", details: "" },

@@ -14,7 +14,10 @@ layer(AmplitudeEmulator.layer())("catalog endpoints on the demo projects", (it) 
       assert.strictEqual(reply.status, 200)
       assert.deepStrictEqual(reply.body, {
         success: true,
-        data: [{ id: 412931, name: "Attribution" }, { id: 412941, name: "Conversion" }, { id: 412951, name: "Engagement" }]
+        data: [{ id: 412931, name: "Attribution" }, { id: 412941, name: "Conversion" }, {
+          id: 412951,
+          name: "Engagement"
+        }]
       })
       const plural = yield* call(`${urls.us}/api/2/taxonomy/categories`, { headers: basicFor(us) })
       assert.strictEqual(plural.status, 404)
@@ -27,7 +30,10 @@ layer(AmplitudeEmulator.layer())("catalog endpoints on the demo projects", (it) 
         const reply = yield* call(`${urls.us}${path}`, { headers: basicFor(starter) })
         assert.strictEqual(reply.status, 400)
         assert.strictEqual(reply.headers.get("content-type"), "application/json; charset=utf-8")
-        assert.deepStrictEqual(reply.body, { success: false, errors: [{ message: "Taxonomy feature is not enabled." }] })
+        assert.deepStrictEqual(reply.body, {
+          success: false,
+          errors: [{ message: "Taxonomy feature is not enabled." }]
+        })
       }
       const events = yield* call(`${urls.us}/api/2/events/list`, { headers: basicFor(starter) })
       assert.strictEqual(events.status, 200)
@@ -58,7 +64,10 @@ layer(AmplitudeEmulator.layer())("catalog endpoints on the demo projects", (it) 
       const purchase = yield* call(`${emulator.urls.us}/api/2/taxonomy/event/Purchase`, { headers: basicFor(us) })
       assert.deepStrictEqual(purchase.body.data.category, { name: "Conversion" })
       const missing = yield* call(`${emulator.urls.us}/api/2/taxonomy/event/Nope`, { headers: basicFor(us) })
-      assert.deepStrictEqual([missing.status, missing.body], [400, { success: false, errors: [{ message: "Not found" }] }])
+      assert.deepStrictEqual([missing.status, missing.body], [400, {
+        success: false,
+        errors: [{ message: "Not found" }]
+      }])
     }))
 
   it.effect("GET /api/2/events/list: visible events, totals over the last 7 days of data", () =>

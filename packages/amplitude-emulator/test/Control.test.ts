@@ -49,9 +49,13 @@ describe("control API (/__emulator on every port)", () => {
       assert.strictEqual(created.body.region, "eu")
       assert.isFalse(created.text.includes(spec.secretKey))
       assert.isFalse(created.text.includes("ampex_custom"))
-      const events = yield* call(`${emulator.urls.eu}/api/2/events/list`, { headers: basic(spec.apiKey, spec.secretKey) })
+      const events = yield* call(`${emulator.urls.eu}/api/2/events/list`, {
+        headers: basic(spec.apiKey, spec.secretKey)
+      })
       assert.strictEqual(events.status, 200)
-      const gated = yield* call(`${emulator.urls.eu}/api/2/taxonomy/category`, { headers: basic(spec.apiKey, spec.secretKey) })
+      const gated = yield* call(`${emulator.urls.eu}/api/2/taxonomy/category`, {
+        headers: basic(spec.apiKey, spec.secretKey)
+      })
       assert.strictEqual(gated.status, 400)
       const experiments = yield* call(`${emulator.urls.experimentEu}/api/1/experiments?includeArchived=true`, {
         headers: bearer("ampex_custom")
@@ -65,7 +69,9 @@ describe("control API (/__emulator on every port)", () => {
 
       const patched = yield* control(emulator.urls.us, "/projects/custom", "PATCH", { taxonomy: true })
       assert.isTrue(patched.body.taxonomy)
-      const open = yield* call(`${emulator.urls.eu}/api/2/taxonomy/category`, { headers: basic(spec.apiKey, spec.secretKey) })
+      const open = yield* call(`${emulator.urls.eu}/api/2/taxonomy/category`, {
+        headers: basic(spec.apiKey, spec.secretKey)
+      })
       assert.strictEqual(open.status, 200)
     }))
 
@@ -88,7 +94,10 @@ describe("control API (/__emulator on every port)", () => {
       assert.strictEqual((yield* emulator.switches).authFailureStatus, 401)
       const rejected = yield* call(`${emulator.urls.us}/api/3/cohorts`, { headers: basic(us.apiKey, "bad") })
       assert.strictEqual(rejected.status, 401)
-      assert.strictEqual((yield* control(emulator.urls.us, "/switches", "PATCH", { authFailureStatus: 500 })).status, 400)
+      assert.strictEqual(
+        (yield* control(emulator.urls.us, "/switches", "PATCH", { authFailureStatus: 500 })).status,
+        400
+      )
       assert.strictEqual((yield* control(emulator.urls.us, "/switches", "PATCH", { nope: 1 })).status, 400)
 
       const limits = yield* control(emulator.urls.us, "/limits")
@@ -99,7 +108,10 @@ describe("control API (/__emulator on every port)", () => {
         experimentRequestsPerSecond: 100,
         experimentRequestsPerDay: 100_000
       })
-      const lowered = yield* control(emulator.urls.us, "/limits", "PATCH", { costBudget: 1, analyticsConcurrency: null })
+      const lowered = yield* control(emulator.urls.us, "/limits", "PATCH", {
+        costBudget: 1,
+        analyticsConcurrency: null
+      })
       assert.deepStrictEqual([lowered.body.costBudget, lowered.body.analyticsConcurrency], [1, null])
       assert.strictEqual((yield* control(emulator.urls.us, "/limits", "PATCH", { costBudget: -1 })).status, 400)
       const get = call(`${emulator.urls.us}/api/2/events/list`, { headers: basicFor(us) })
@@ -123,15 +135,27 @@ describe("control API (/__emulator on every port)", () => {
       const other = yield* call(`${emulator.urls.eu}/api/3/cohorts`, { headers: basicFor(DEMO_PROJECTS.eu) })
       assert.strictEqual(other.status, 200)
       const listed = yield* control(emulator.urls.us, "/faults")
-      assert.deepStrictEqual(listed.body.faults.map((f: any) => [f.id, f.remaining, f.applied]), [[created.body.id, 1, 1]])
+      assert.deepStrictEqual(listed.body.faults.map((f: any) => [f.id, f.remaining, f.applied]), [[
+        created.body.id,
+        1,
+        1
+      ]])
       assert.strictEqual((yield* control(emulator.urls.us, `/faults/${created.body.id}`, "DELETE")).status, 200)
       assert.strictEqual((yield* control(emulator.urls.us, `/faults/${created.body.id}`, "DELETE")).status, 404)
       assert.strictEqual((yield* call(`${emulator.urls.us}/api/3/cohorts`, { headers: basicFor(us) })).status, 200)
 
-      for (const bad of [{ kind: "explode" }, { kind: "status", status: 418 }, { kind: "latency" }, { kind: "hang", times: 0 }]) {
+      for (
+        const bad of [{ kind: "explode" }, { kind: "status", status: 418 }, { kind: "latency" }, {
+          kind: "hang",
+          times: 0
+        }]
+      ) {
         assert.strictEqual((yield* control(emulator.urls.us, "/faults", "POST", bad)).status, 400)
       }
-      assert.strictEqual((yield* control(emulator.urls.us, "/faults", "POST", { kind: "hang", project: "nope" })).status, 404)
+      assert.strictEqual(
+        (yield* control(emulator.urls.us, "/faults", "POST", { kind: "hang", project: "nope" })).status,
+        404
+      )
       yield* control(emulator.urls.us, "/faults", "POST", { kind: "latency", ms: 1, project: "demo-eu" })
       assert.deepStrictEqual((yield* control(emulator.urls.us, "/faults", "DELETE")).body, { success: true })
       assert.deepStrictEqual(yield* emulator.faults, [])

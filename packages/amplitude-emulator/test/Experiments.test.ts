@@ -53,7 +53,9 @@ layer(AmplitudeEmulator.layer())("Experiment Management API (demo US project)", 
       )
       const bad = yield* call(`${emulator.urls.experimentUs}/api/1/experiments?limit=0`, { headers: bearer(key) })
       assert.strictEqual(bad.status, 400)
-      const badCursor = yield* call(`${emulator.urls.experimentUs}/api/1/experiments?cursor=zzz`, { headers: bearer(key) })
+      const badCursor = yield* call(`${emulator.urls.experimentUs}/api/1/experiments?cursor=zzz`, {
+        headers: bearer(key)
+      })
       assert.strictEqual(badCursor.status, 400)
     }))
 
@@ -67,8 +69,22 @@ layer(AmplitudeEmulator.layer())("Experiment Management API (demo US project)", 
       })
       assert.deepStrictEqual(reply.body, JSON.parse(JSON.stringify(experiment)))
       for (
-        const field of ["id", "projectId", "deployments", "key", "name", "decision", "variants", "state", "startDate",
-          "endDate", "experimentType", "deleted", "createdAt", "lastModifiedAt"]
+        const field of [
+          "id",
+          "projectId",
+          "deployments",
+          "key",
+          "name",
+          "decision",
+          "variants",
+          "state",
+          "startDate",
+          "endDate",
+          "experimentType",
+          "deleted",
+          "createdAt",
+          "lastModifiedAt"
+        ]
       ) assert.property(reply.body, field)
       assert.strictEqual(reply.body.projectId, "829528")
       const missing = yield* call(`${emulator.urls.experimentUs}/api/1/experiments/1`, { headers: bearer(key) })
@@ -84,7 +100,9 @@ describe("experiment switches", () => {
         switches: { experimentsLastPageCursor: "absent" },
         projects: [{ id: "x", managementKeys: ["ampex_x"], data: { users: 3, days: 2, experiments: 3 } }]
       })
-      const first = yield* call(`${emulator.urls.experimentUs}/api/1/experiments?limit=2`, { headers: bearer("ampex_x") })
+      const first = yield* call(`${emulator.urls.experimentUs}/api/1/experiments?limit=2`, {
+        headers: bearer("ampex_x")
+      })
       assert.isString(first.body.nextCursor)
       const last = yield* call(
         `${emulator.urls.experimentUs}/api/1/experiments?limit=2&cursor=${first.body.nextCursor}`,

@@ -33,7 +33,9 @@ describe("fault injection (in-process)", () => {
       yield* call(`${urls.us}/api/2/events/list`, { headers: basicFor(b) })
       yield* call(`${urls.us}/api/3/cohorts`, { headers: basicFor(a) })
       assert.isBelow(performance.now() - other, 250)
-      const timedOut = yield* Effect.flip(call(`${urls.us}/api/2/events/list`, { headers: basicFor(a), timeoutMs: 100 }))
+      const timedOut = yield* Effect.flip(
+        call(`${urls.us}/api/2/events/list`, { headers: basicFor(a), timeoutMs: 100 })
+      )
       assert.strictEqual(timedOut.kind, "timeout")
     }))
 
@@ -142,7 +144,13 @@ describe("limits", () => {
       yield* emulator.injectFault({ kind: "hang", project: "a", times: 5 })
       const hanging = yield* Effect.forkScoped(
         Effect.all(
-          ["/api/2/events/list", "/api/3/cohorts", "/api/2/taxonomy/category", "/api/3/annotations", "/api/2/events/list"]
+          [
+            "/api/2/events/list",
+            "/api/3/cohorts",
+            "/api/2/taxonomy/category",
+            "/api/3/annotations",
+            "/api/2/events/list"
+          ]
             .map((path) => Effect.either(call(`${urls.us}${path}`, { headers: basicFor(a), timeoutMs: 10_000 }))),
           { concurrency: "unbounded" }
         )

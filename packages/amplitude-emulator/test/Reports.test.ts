@@ -25,7 +25,12 @@ const byUser = (project: Project, name: string) => {
 }
 
 /** Ordered funnel, computed independently: earliest entry in range, each step later and within the window. */
-const expectedFunnel = (project: Project, steps: ReadonlyArray<string>, days: ReadonlyArray<string>, windowMs: number) => {
+const expectedFunnel = (
+  project: Project,
+  steps: ReadonlyArray<string>,
+  days: ReadonlyArray<string>,
+  windowMs: number
+) => {
   const perStep = steps.map((name) => byUser(project, name))
   const reached = steps.map(() => 0)
   for (const [userId, entries] of perStep[0]!) {
@@ -86,13 +91,21 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
       const days = project.data.days.slice(-7)
       const e = [JSON.stringify({ event_type: "Add to Cart" }), JSON.stringify({ event_type: "Purchase" })]
       const hour = yield* get("/api/2/funnels", { e, cs: "3600", ...range(days) })
-      assert.deepStrictEqual(hour.body.data[0].cumulativeRaw, expectedFunnel(project, ["Add to Cart", "Purchase"], days, 3_600_000))
+      assert.deepStrictEqual(
+        hour.body.data[0].cumulativeRaw,
+        expectedFunnel(project, ["Add to Cart", "Purchase"], days, 3_600_000)
+      )
 
       const filtered = yield* get("/api/2/funnels", {
         e: [
           JSON.stringify({
             event_type: "View Item",
-            filters: [{ subprop_type: "event", subprop_key: "category", subprop_op: "is", subprop_value: ["books", "games"] }]
+            filters: [{
+              subprop_type: "event",
+              subprop_key: "category",
+              subprop_op: "is",
+              subprop_value: ["books", "games"]
+            }]
           }),
           e[1]!
         ],
@@ -121,7 +134,11 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
     Effect.gen(function*() {
       const project = yield* demo
       const days = project.data.days.slice(-7)
-      const e = [JSON.stringify({ event_type: "Search" }), JSON.stringify({ event_type: "Share" }), JSON.stringify({ event_type: "Purchase" })]
+      const e = [
+        JSON.stringify({ event_type: "Search" }),
+        JSON.stringify({ event_type: "Share" }),
+        JSON.stringify({ event_type: "Purchase" })
+      ]
       const ordered = yield* get("/api/2/funnels", { e, ...range(days) })
       const unordered = yield* get("/api/2/funnels", { e, mode: "unordered", ...range(days) })
       const [o, u] = [ordered.body.data[0].cumulativeRaw, unordered.body.data[0].cumulativeRaw]
@@ -150,7 +167,11 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
         end: "20200103"
       })
       assert.deepStrictEqual([empty.status, empty.body.data, empty.body.numSeries], [200, [], 0])
-      const single = yield* get("/api/2/funnels", { e: JSON.stringify({ event_type: "Purchase" }), start: "20200101", end: "20200103" })
+      const single = yield* get("/api/2/funnels", {
+        e: JSON.stringify({ event_type: "Purchase" }),
+        start: "20200101",
+        end: "20200103"
+      })
       assert.strictEqual(single.status, 400)
       assert.strictEqual(single.body.error.http_code, 400)
     }))
@@ -161,7 +182,8 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
       const days = project.data.days.slice(-4)
       const active = yield* get("/api/2/users", { m: "active", i: "1", ...range(days) })
       const activeOn = (day: string) =>
-        new Set(project.data.events.flatMap((e) => e.occurrences.filter((o) => o.day === day).map((o) => o.userId))).size
+        new Set(project.data.events.flatMap((e) => e.occurrences.filter((o) => o.day === day).map((o) => o.userId)))
+          .size
       assert.deepStrictEqual(active.body, {
         data: {
           xValues: days,
@@ -173,14 +195,27 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
       })
       const allDays = project.data.days
       const newUsers = yield* get("/api/2/users", { m: "new", ...range(allDays) })
-      assert.deepStrictEqual(newUsers.body.data.series, [allDays.map((day) => project.data.users.filter((u) => u.firstSeen === day).length)])
+      assert.deepStrictEqual(newUsers.body.data.series, [
+        allDays.map((day) => project.data.users.filter((u) => u.firstSeen === day).length)
+      ])
       const none = yield* get("/api/2/users", { start: "20200101", end: "20200102" })
       assert.deepStrictEqual(none.body, {
-        data: { xValues: ["2020-01-01", "2020-01-02"], series: [], seriesCollapsed: [], seriesLabels: [], seriesMeta: [] }
+        data: {
+          xValues: ["2020-01-01", "2020-01-02"],
+          series: [],
+          seriesCollapsed: [],
+          seriesLabels: [],
+          seriesMeta: []
+        }
       })
       const bad = yield* get("/api/2/users", { g: "shoe_size", ...range(days) })
       assert.deepStrictEqual(bad.body, {
-        error: { http_code: 400, type: "invalid", message: "Invalid chart definition", metadata: { details: "Invalid user property shoe_size" } }
+        error: {
+          http_code: 400,
+          type: "invalid",
+          message: "Invalid chart definition",
+          metadata: { details: "Invalid user property shoe_size" }
+        }
       })
     }))
 
@@ -192,9 +227,13 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
       const labels: Array<string> = reply.body.data.seriesLabels
       assert.sameMembers(labels, [...new Set(project.data.users.map((u) => String(u.properties["country"])))])
       const index = labels.indexOf("Germany")
-      const germans = new Set(project.data.users.filter((u) => u.properties["country"] === "Germany").map((u) => u.userId))
+      const germans = new Set(
+        project.data.users.filter((u) => u.properties["country"] === "Germany").map((u) => u.userId)
+      )
       const activeGermans = (day: string) =>
-        new Set(project.data.events.flatMap((e) => e.occurrences.filter((o) => o.day === day && germans.has(o.userId)).map((o) => o.userId))).size
+        new Set(project.data.events.flatMap((e) =>
+          e.occurrences.filter((o) => o.day === day && germans.has(o.userId)).map((o) => o.userId)
+        )).size
       assert.deepStrictEqual(reply.body.data.series[index], days.map(activeGermans))
     }))
 
@@ -232,7 +271,8 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
       const reply = yield* get(`/api/3/chart/${chart.id}/query`)
       const days = project.data.days.filter((d) => d >= chart.definition.start && d <= chart.definition.end)
       const purchases = project.data.events.find((e) => e.name === "Purchase")!.occurrences
-      const buyers = (ds: ReadonlyArray<string>) => new Set(purchases.filter((o) => ds.includes(o.day)).map((o) => o.userId)).size
+      const buyers = (ds: ReadonlyArray<string>) =>
+        new Set(purchases.filter((o) => ds.includes(o.day)).map((o) => o.userId)).size
       assert.deepStrictEqual(reply.body.data, {
         series: [days.map((day) => ({ setId: "", value: buyers([day]) }))],
         seriesCollapsed: [[{ setId: "", value: buyers(days) }]],
@@ -248,7 +288,10 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
       const revenueDays = project.data.days.filter((d) => d >= revenue.definition.start && d <= revenue.definition.end)
       assert.strictEqual(
         sums.body.data.seriesCollapsed[0][0].value,
-        purchases.filter((o) => revenueDays.includes(o.day)).reduce((sum, o) => sum + Number(o.properties["revenue"]), 0)
+        purchases.filter((o) => revenueDays.includes(o.day)).reduce(
+          (sum, o) => sum + Number(o.properties["revenue"]),
+          0
+        )
       )
     }))
 
@@ -260,8 +303,18 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
       const csv = yield* get(`/api/3/chart/${chart.id}/csv`)
       assert.strictEqual(csv.headers.get("content-type"), "application/json; charset=UTF-8")
       const lines: Array<string> = csv.body.data.split("\r\n")
-      assert.deepStrictEqual(lines.slice(0, 6), ["\"\tSearches\"", "\"\tSearch events per day\"", "", "\"\tTotals\"", "\"\tSearch\"", ""])
-      assert.deepStrictEqual(lines[6], ["\tSegment", ...json.body.data.xValues.map((x: string) => `\t${x}`)].map((c) => `"${c}"`).join(","))
+      assert.deepStrictEqual(lines.slice(0, 6), [
+        "\"\tSearches\"",
+        "\"\tSearch events per day\"",
+        "",
+        "\"\tTotals\"",
+        "\"\tSearch\"",
+        ""
+      ])
+      assert.deepStrictEqual(
+        lines[6],
+        ["\tSegment", ...json.body.data.xValues.map((x: string) => `\t${x}`)].map((c) => `"${c}"`).join(",")
+      )
       assert.deepStrictEqual(
         lines[7],
         ["\tAll Users", ...json.body.data.series[0].map((p: any) => String(p.value))].map((c) => `"${c}"`).join(",")

@@ -63,7 +63,8 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
       const project = yield* (yield* AmplitudeEmulator).project(us.id)
       const days = lastDays(project, 5)
       const e = JSON.stringify({ event_type: "Purchase", group_by: [{ type: "event", value: "revenue" }] })
-      const revenue = (list: ReadonlyArray<Occurrence>) => list.reduce((sum, o) => sum + Number(o.properties["revenue"]), 0)
+      const revenue = (list: ReadonlyArray<Occurrence>) =>
+        list.reduce((sum, o) => sum + Number(o.properties["revenue"]), 0)
       const perDay = days.map((day) => occurrencesOf(project, "Purchase", [day]))
       const all = occurrencesOf(project, "Purchase", days)
 
@@ -73,7 +74,9 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
       assert.strictEqual(sums.body.data.seriesCollapsed[0][0].value, revenue(all))
 
       const avg = yield* segmentation({ e, m: "value_avg", ...range(days) })
-      assert.deepStrictEqual(avg.body.data.series, [perDay.map((list) => (list.length === 0 ? 0 : revenue(list) / list.length))])
+      assert.deepStrictEqual(avg.body.data.series, [
+        perDay.map((list) => (list.length === 0 ? 0 : revenue(list) / list.length))
+      ])
       assert.strictEqual(avg.body.data.seriesCollapsed[0][0].value, revenue(all) / all.length)
 
       const plain = JSON.stringify({ event_type: "Purchase" })
@@ -85,7 +88,9 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
 
       const pct = yield* segmentation({ e: plain, m: "pct_dau", ...range(days) })
       const active = (ds: ReadonlyArray<string>) =>
-        new Set(project.data.events.flatMap((ev) => ev.occurrences.filter((o) => ds.includes(o.day)).map((o) => o.userId)))
+        new Set(
+          project.data.events.flatMap((ev) => ev.occurrences.filter((o) => ds.includes(o.day)).map((o) => o.userId))
+        )
           .size
       assert.deepStrictEqual(pct.body.data.series, [perDay.map((list, i) => distinctUsers(list) / active([days[i]!]))])
       assert.strictEqual(pct.body.data.seriesCollapsed[0][0].value, distinctUsers(all) / active(days))
@@ -105,10 +110,20 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
       const isNot = yield* total([{ ...books, subprop_op: "is not" }])
       assert.strictEqual(is, viewItems.filter((o) => o.properties["category"] === "books").length)
       assert.strictEqual(is + isNot, viewItems.length)
-      const expensive = yield* total([{ subprop_type: "event", subprop_key: "price", subprop_op: "greater", subprop_value: ["100"] }])
+      const expensive = yield* total([{
+        subprop_type: "event",
+        subprop_key: "price",
+        subprop_op: "greater",
+        subprop_value: ["100"]
+      }])
       assert.strictEqual(expensive, viewItems.filter((o) => Number(o.properties["price"]) > 100).length)
       const ios = new Set(project.data.users.filter((u) => u.properties["platform"] === "iOS").map((u) => u.userId))
-      const onIos = yield* total([{ subprop_type: "user", subprop_key: "platform", subprop_op: "is", subprop_value: ["iOS"] }])
+      const onIos = yield* total([{
+        subprop_type: "user",
+        subprop_key: "platform",
+        subprop_op: "is",
+        subprop_value: ["iOS"]
+      }])
       assert.strictEqual(onIos, viewItems.filter((o) => ios.has(o.userId)).length)
     }))
 
@@ -126,7 +141,9 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
         scoped.body.data.seriesCollapsed[0][0].value,
         distinctUsers(allEvents.filter((o) => members.has(o.userId)))
       )
-      const german = new Set(project.data.users.filter((u) => u.properties["country"] === "Germany").map((u) => u.userId))
+      const german = new Set(
+        project.data.users.filter((u) => u.properties["country"] === "Germany").map((u) => u.userId)
+      )
       const both = yield* segmentation({
         e,
         s: [JSON.stringify([{ prop: "country", op: "is", values: ["Germany"] }]), cohortSegment],
@@ -159,7 +176,9 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
         ...range(days)
       })
       const expected = new Map<string, number>()
-      for (const o of views) expected.set(String(o.properties["category"]), (expected.get(String(o.properties["category"])) ?? 0) + 1)
+      for (const o of views) {
+        expected.set(String(o.properties["category"]), (expected.get(String(o.properties["category"])) ?? 0) + 1)
+      }
       const labels: Array<[number, string]> = grouped.body.data.seriesLabels
       assert.deepStrictEqual(
         new Map(labels.map(([, label], i) => [label, grouped.body.data.seriesCollapsed[i][0].value])),
@@ -169,9 +188,18 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
       const collapsed = grouped.body.data.seriesCollapsed.map((c: any) => c[0].value)
       assert.deepStrictEqual(collapsed, [...collapsed].sort((a: number, b: number) => b - a))
 
-      const byCountry = yield* segmentation({ e: JSON.stringify({ event_type: "View Item" }), g: "country", ...range(days) })
+      const byCountry = yield* segmentation({
+        e: JSON.stringify({ event_type: "View Item" }),
+        g: "country",
+        ...range(days)
+      })
       assert.isTrue(byCountry.body.data.seriesLabels.every((l: unknown) => typeof l === "string"))
-      const limited = yield* segmentation({ e: JSON.stringify({ event_type: "View Item" }), g: "country", limit: "2", ...range(days) })
+      const limited = yield* segmentation({
+        e: JSON.stringify({ event_type: "View Item" }),
+        g: "country",
+        limit: "2",
+        ...range(days)
+      })
       assert.strictEqual(limited.body.data.series.length, 2)
     }))
 
@@ -196,7 +224,12 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
     Effect.gen(function*() {
       const project = yield* (yield* AmplitudeEmulator).project(us.id)
       const days = lastDays(project, 21)
-      const reply = yield* segmentation({ e: JSON.stringify({ event_type: "Search" }), m: "totals", i: "7", ...range(days) })
+      const reply = yield* segmentation({
+        e: JSON.stringify({ event_type: "Search" }),
+        m: "totals",
+        i: "7",
+        ...range(days)
+      })
       const xValues: Array<string> = reply.body.data.xValues
       assert.isTrue(xValues.every((x) => new Date(`${x}T00:00:00Z`).getUTCDay() === 1))
       const total = reply.body.data.series[0].reduce((a: number, b: number) => a + b, 0)
@@ -207,7 +240,11 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
     Effect.gen(function*() {
       const project = yield* (yield* AmplitudeEmulator).project(us.id)
       const before = project.data.days[0]!
-      const reply = yield* segmentation({ e: JSON.stringify({ event_type: "Purchase" }), start: "20200101", end: "20200102" })
+      const reply = yield* segmentation({
+        e: JSON.stringify({ event_type: "Purchase" }),
+        start: "20200101",
+        end: "20200102"
+      })
       assert.deepStrictEqual(reply.body.data, {
         series: [],
         seriesLabels: [],
@@ -231,12 +268,17 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
         { ...r },
         { e: "{not json", ...r },
         { e: JSON.stringify({ event_type: "Purchase" }), start: "2026-07-01", end: r.end },
+        { e: JSON.stringify({ event_type: "Purchase" }), start: "20261301", end: r.end },
         { e: JSON.stringify({ event_type: "Purchase" }), start: r.end, end: "20000101" },
         { e: JSON.stringify({ event_type: "Purchase" }), m: "bogus", ...r },
         { e: JSON.stringify({ event_type: "Purchase" }), m: "sums", ...r },
         { e: JSON.stringify({ event_type: "Any Active Event" }), ...r },
         { e: JSON.stringify({ event_type: "Purchase" }), g: "shoe_size", ...r },
-        { e: JSON.stringify({ event_type: "Purchase" }), s: JSON.stringify([{ prop: "shoe_size", op: "is", values: ["1"] }]), ...r },
+        {
+          e: JSON.stringify({ event_type: "Purchase" }),
+          s: JSON.stringify([{ prop: "shoe_size", op: "is", values: ["1"] }]),
+          ...r
+        },
         {
           e: JSON.stringify({ event_type: "Purchase" }),
           s: JSON.stringify([{ prop: "userdata_cohort", op: "is", values: [`${cohortId}x`] }]),
