@@ -1,5 +1,5 @@
-import { createHmac, createSecretKey, type KeyObject } from "node:crypto"
 import { Config, ConfigError, Effect, Either, Option, Redacted } from "effect"
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto"
 
 export const FINGERPRINT_KEY_VARIABLE = "FINDRY_FINGERPRINT_KEY"
 

@@ -57,18 +57,22 @@ const parse = (text: string): Either.Either<LoadedKeyring, string> => {
 }
 
 const fromRedacted = (value: Redacted.Redacted<string>): Either.Either<LoadedKeyring, ConfigError.ConfigError> =>
-  Either.mapLeft(parse(Redacted.value(value)), (message) => ConfigError.InvalidData([ENCRYPTION_KEYS_VARIABLE], message))
+  Either.mapLeft(
+    parse(Redacted.value(value)),
+    (message) => ConfigError.InvalidData([ENCRYPTION_KEYS_VARIABLE], message)
+  )
 
 /**
  * `FINDRY_ENCRYPTION_KEYS`: ordered `keyId:base64` entries. The first key seals; every key opens.
  * Every failure is a `ConfigError` whose path is the variable name.
  */
-export const keyringConfig: Config.Config<LoadedKeyring> = Config.option(Config.redacted(ENCRYPTION_KEYS_VARIABLE)).pipe(
-  Config.mapOrFail(Option.match({
-    onNone: () => Either.left(ConfigError.MissingData([ENCRYPTION_KEYS_VARIABLE], `is not set; ${EXPECTED}`)),
-    onSome: (value) => fromRedacted(value)
-  }))
-)
+export const keyringConfig: Config.Config<LoadedKeyring> = Config.option(Config.redacted(ENCRYPTION_KEYS_VARIABLE))
+  .pipe(
+    Config.mapOrFail(Option.match({
+      onNone: () => Either.left(ConfigError.MissingData([ENCRYPTION_KEYS_VARIABLE], `is not set; ${EXPECTED}`)),
+      onSome: (value) => fromRedacted(value)
+    }))
+  )
 
 export class Keyring extends Context.Tag("@findry/crypto/Keyring")<Keyring, LoadedKeyring>() {
   /** Reads `FINDRY_ENCRYPTION_KEYS`. */

@@ -1,7 +1,7 @@
 import { Context, Effect, Either } from "effect"
 import * as Envelope from "./internal/Envelope.js"
-import type { SecretBinding } from "./SecretBinding.js"
 import type { SealedSecretFailureReason } from "./SealedSecretError.js"
+import type { SecretBinding } from "./SecretBinding.js"
 import { SecretSealer } from "./SecretSealer.js"
 
 export interface SealedSecretRecord {

@@ -2,8 +2,8 @@ import { Effect, Either, Redacted } from "effect"
 import * as Envelope from "./internal/Envelope.js"
 import { leafSpan } from "./internal/LeafSpan.js"
 import { Keyring } from "./Keyring.js"
-import type { SecretBinding } from "./SecretBinding.js"
 import type { SealedSecretError } from "./SealedSecretError.js"
+import type { SecretBinding } from "./SecretBinding.js"
 
 /**
  * The only way to get a sealed value back. Exported solely as `@findry/crypto/opener`, for the provider

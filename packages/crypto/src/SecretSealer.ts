@@ -3,8 +3,8 @@ import * as Envelope from "./internal/Envelope.js"
 import { leafSpan } from "./internal/LeafSpan.js"
 import { Keyring } from "./Keyring.js"
 import { redactedPrefix } from "./RedactedPrefix.js"
-import type { SecretBinding } from "./SecretBinding.js"
 import type { SealedSecretError } from "./SealedSecretError.js"
+import type { SecretBinding } from "./SecretBinding.js"
 
 export interface SealedSecret {
   /** Self-describing envelope: version, key id, IV, tag and ciphertext. */
@@ -24,7 +24,10 @@ export class SecretSealer extends Effect.Service<SecretSealer>()("@findry/crypto
     const seal = (value: Redacted.Redacted<string>, binding: SecretBinding): Effect.Effect<SealedSecret> =>
       leafSpan("SecretSealer.seal", () => {
         const plaintext = Redacted.value(value)
-        return Either.right({ sealed: Envelope.sealString(keyring, plaintext, binding), prefix: redactedPrefix(plaintext) })
+        return Either.right({
+          sealed: Envelope.sealString(keyring, plaintext, binding),
+          prefix: redactedPrefix(plaintext)
+        })
       })
 
     /** Re-seals under the newest key; the plaintext never leaves this package. */

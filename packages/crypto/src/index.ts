@@ -1,5 +1,5 @@
-export { Fingerprinter, FINGERPRINT_KEY_VARIABLE } from "./Fingerprinter.js"
-export { ENCRYPTION_KEYS_VARIABLE, Keyring, type LoadedKeyring } from "./Keyring.js"
+export { FINGERPRINT_KEY_VARIABLE, Fingerprinter, fingerprintKeyConfig } from "./Fingerprinter.js"
+export { ENCRYPTION_KEYS_VARIABLE, Keyring, keyringConfig, type LoadedKeyring } from "./Keyring.js"
 export { redactedPrefix } from "./RedactedPrefix.js"
 export {
   countByKeyId,
@@ -12,6 +12,6 @@ export {
   type SealedSecretRecord,
   SealedSecretStore
 } from "./Rotation.js"
-export type { SecretBinding } from "./SecretBinding.js"
 export { SealedSecretError, SealedSecretFailureReason } from "./SealedSecretError.js"
+export type { SecretBinding } from "./SecretBinding.js"
 export { type SealedSecret, SecretSealer } from "./SecretSealer.js"

@@ -1,6 +1,6 @@
-import { createHash, createHmac } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigError, ConfigProvider, Effect, Layer, Redacted } from "effect"
+import { createHash, createHmac } from "node:crypto"
 import { Fingerprinter } from "../src/index.js"
 import { containsSecretFragment, randomKey } from "./fixtures.js"
 
@@ -10,7 +10,9 @@ const fingerprinterWith = (key: string | undefined) =>
   Fingerprinter.pipe(
     Effect.provide(
       Fingerprinter.Default.pipe(
-        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(key === undefined ? [] : [[VARIABLE, key]]))))
+        Layer.provide(
+          Layer.setConfigProvider(ConfigProvider.fromMap(new Map(key === undefined ? [] : [[VARIABLE, key]])))
+        )
       )
     )
   )

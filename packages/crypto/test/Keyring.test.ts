@@ -63,7 +63,12 @@ describe("Keyring", () => {
     ["an unpadded key", `k1:${keys.k1.replace(/=+$/, "")}`, [keys.k1], "not valid base64"],
     ["an empty entry", `k2:${keys.k2},,k1:${keys.k1}`, [keys.k1, keys.k2], "entry 2 is empty"],
     ["a trailing comma", `k2:${keys.k2},`, [keys.k2], "entry 2 is empty"],
-    ["a duplicate key id", `k1:${keys.k1},k2:${keys.k2},k1:${keys.k3}`, [keys.k1, keys.k2, keys.k3], "entry 3 (key id \"k1\") repeats the key id of entry 1"],
+    [
+      "a duplicate key id",
+      `k1:${keys.k1},k2:${keys.k2},k1:${keys.k3}`,
+      [keys.k1, keys.k2, keys.k3],
+      "entry 3 (key id \"k1\") repeats the key id of entry 1"
+    ],
     ["a 16-byte key", `k1:${randomKey(16)}`, [], "key is 16 bytes, must be exactly 32"],
     ["a 31-byte key", `k1:${keys.k1},k2:${randomKey(31)}`, [keys.k1], "entry 2 (key id \"k2\"): key is 31 bytes"],
     ["a 33-byte key", `k1:${randomKey(33)}`, [], "key is 33 bytes"],

@@ -20,7 +20,9 @@ describe("redactedPrefix", () => {
     assert.strictEqual(redactedPrefix("a😀b😀cdefghijklmnop"), "a😀b😀…")
   })
 
-  it.prop("reveals at most 4 leading characters and at most a quarter of the value", [FastCheck.string({ unit: "binary" })], ([value]) => {
+  it.prop("reveals at most 4 leading characters and at most a quarter of the value", [
+    FastCheck.string({ unit: "binary" })
+  ], ([value]) => {
     const prefix = redactedPrefix(value)
     assert.isTrue(prefix.endsWith("…"))
     const shown = Array.from(prefix.slice(0, -1))

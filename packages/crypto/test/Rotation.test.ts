@@ -27,11 +27,14 @@ const seedRecords = (count: number) =>
   Effect.gen(function*() {
     const { sealer } = yield* servicesFor(oldKeyring)
     return yield* Effect.forEach(Array.from({ length: count }, (_, index) => index), (index) =>
-      Effect.map(sealer.seal(Redacted.make(plaintextOf(index)), bindingOf(index)), ({ sealed }): SealedSecretRecord => ({
-        id: `secret-${String(index).padStart(3, "0")}`,
-        binding: bindingOf(index),
-        sealed
-      })))
+      Effect.map(
+        sealer.seal(Redacted.make(plaintextOf(index)), bindingOf(index)),
+        ({ sealed }): SealedSecretRecord => ({
+          id: `secret-${String(index).padStart(3, "0")}`,
+          binding: bindingOf(index),
+          sealed
+        })
+      ))
   })
 
 const withStore = (service: StoreService) =>
@@ -73,7 +76,13 @@ describe("rotateSecrets", () => {
           usage: undefined
         }
       )
-      assert.deepStrictEqual(report.usage, { currentKeyId: "k2", total: 25, byKeyId: { k2: 25 }, onOldKeys: 0, unreadable: 0 })
+      assert.deepStrictEqual(report.usage, {
+        currentKeyId: "k2",
+        total: 25,
+        byKeyId: { k2: 25 },
+        onOldKeys: 0,
+        unreadable: 0
+      })
       assert.deepStrictEqual(progress.map((p) => [p.scanned, p.rewrapped, p.lastId]), [
         [7, 7, "secret-006"],
         [14, 14, "secret-013"],
@@ -89,7 +98,12 @@ describe("rotateSecrets", () => {
       yield* rotateSecrets({ batchSize: 5 }).pipe(withStore(store.service))
       const before = snapshot(store.rows)
       const report = yield* rotateSecrets({ batchSize: 5 }).pipe(withStore(store.service))
-      assert.deepStrictEqual([report.scanned, report.rewrapped, report.skipped, report.remainingOnOldKeys], [12, 0, 12, 0])
+      assert.deepStrictEqual([report.scanned, report.rewrapped, report.skipped, report.remainingOnOldKeys], [
+        12,
+        0,
+        12,
+        0
+      ])
       assert.deepStrictEqual(snapshot(store.rows), before)
     }))
 
@@ -204,7 +218,13 @@ describe("rotateSecrets", () => {
   it.effect("the sealer that rotation uses has no way to open a value", () =>
     Effect.gen(function*() {
       const sealer = yield* SecretSealer
-      assert.deepStrictEqual(Object.keys(sealer).sort(), ["currentKeyId", "keyIdOf", "rewrap", "seal", "usesCurrentKey"])
+      assert.deepStrictEqual(Object.keys(sealer).sort(), [
+        "currentKeyId",
+        "keyIdOf",
+        "rewrap",
+        "seal",
+        "usesCurrentKey"
+      ])
       assert.notProperty(sealer, "open")
     }).pipe(Effect.provide(cryptoLayer(rotatedKeyring))))
 })

@@ -92,7 +92,9 @@ describe("SecretSealer / SecretOpener", () => {
       "never dies on arbitrary bytes",
       [FastCheck.oneof(
         FastCheck.uint8Array({ maxLength: 96 }),
-        FastCheck.uint8Array({ minLength: 28, maxLength: 96 }).map((tail) => Buffer.concat([Buffer.from([1, 2, 0x6b, 0x32]), tail]))
+        FastCheck.uint8Array({ minLength: 28, maxLength: 96 }).map((tail) =>
+          Buffer.concat([Buffer.from([1, 2, 0x6b, 0x32]), tail])
+        )
       )],
       ([bytes]) =>
         Effect.gen(function*() {
@@ -116,7 +118,11 @@ describe("SecretSealer / SecretOpener", () => {
           { ...binding, provider: "mixpanel" },
           { ...binding, slot: 2 },
           { ...binding, slot: 1.5 },
-          { workspaceId: binding.workspaceId + binding.provider.slice(0, 1), provider: binding.provider.slice(1), slot: 1 },
+          {
+            workspaceId: binding.workspaceId + binding.provider.slice(0, 1),
+            provider: binding.provider.slice(1),
+            slot: 1
+          },
           { workspaceId: "", provider: "", slot: 1 }
         ]
         for (const target of elsewhere) {
@@ -127,7 +133,17 @@ describe("SecretSealer / SecretOpener", () => {
 
     it.effect.prop(
       "binds to exactly one (workspace, provider, slot)",
-      [bindingArbitrary, FastCheck.constantFrom<"workspaceId" | "provider" | "slot" | "all" | "none">("workspaceId", "provider", "slot", "all", "none"), bindingArbitrary],
+      [
+        bindingArbitrary,
+        FastCheck.constantFrom<"workspaceId" | "provider" | "slot" | "all" | "none">(
+          "workspaceId",
+          "provider",
+          "slot",
+          "all",
+          "none"
+        ),
+        bindingArbitrary
+      ],
       ([a, change, other]) =>
         Effect.gen(function*() {
           const sealer = yield* SecretSealer
@@ -140,6 +156,18 @@ describe("SecretSealer / SecretOpener", () => {
         }),
       { fastCheck: { numRuns: 300 } }
     )
+
+    it.effect("long and non-ASCII bindings work and stay distinct", () =>
+      Effect.gen(function*() {
+        const sealer = yield* SecretSealer
+        const opener = yield* SecretOpener
+        const long: SecretBinding = { workspaceId: "é".repeat(3000), provider: "😀".repeat(700), slot: 7 }
+        const { sealed } = yield* sealer.seal(Redacted.make("amp-secret-0123456789"), long)
+        assert.strictEqual(Redacted.value(yield* opener.open(sealed, long)), "amp-secret-0123456789")
+        const shorter = { ...long, provider: "😀".repeat(699) }
+        assert.strictEqual((yield* openFailure(opener, sealed, shorter)).reason, "AuthenticationFailed")
+        assert.strictEqual((yield* openFailure(opener, sealed, binding)).reason, "AuthenticationFailed")
+      }))
 
     it.effect("an unsupported format version fails typed", () =>
       Effect.gen(function*() {
@@ -198,7 +226,10 @@ describe("SecretSealer / SecretOpener", () => {
         assert.strictEqual(Redacted.value(yield* opener.open(rewrapped, binding)), "amp-secret-0123456789")
         const again = yield* sealer.rewrap(rewrapped, binding)
         assert.notDeepEqual(Buffer.from(again), Buffer.from(rewrapped))
-        assert.strictEqual((yield* Effect.flip(sealer.rewrap(old, { ...binding, slot: 2 }))).reason, "AuthenticationFailed")
+        assert.strictEqual(
+          (yield* Effect.flip(sealer.rewrap(old, { ...binding, slot: 2 }))).reason,
+          "AuthenticationFailed"
+        )
       }))
 
     it.effect("every method runs in its own span, with no secret in it", () =>

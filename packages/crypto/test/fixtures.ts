@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto"
 import { Effect, Layer } from "effect"
+import { randomBytes } from "node:crypto"
 import { Keyring, type SecretBinding, SecretSealer } from "../src/index.js"
 import { SecretOpener } from "../src/SecretOpener.js"
 

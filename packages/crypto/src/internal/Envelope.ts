@@ -1,8 +1,8 @@
-import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto"
 import { Either } from "effect"
-import type { SecretBinding } from "../SecretBinding.js"
+import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto"
 import { SealedSecretError } from "../SealedSecretError.js"
-import { FORMAT_VERSION, type LoadedKeyring, materialOf, MAX_KEY_ID_LENGTH } from "./KeyMaterial.js"
+import type { SecretBinding } from "../SecretBinding.js"
+import { FORMAT_VERSION, type KeyEntry, type LoadedKeyring, materialOf, MAX_KEY_ID_LENGTH } from "./KeyMaterial.js"
 
 const ALGORITHM = "aes-256-gcm"
 export const IV_LENGTH = 12
@@ -15,35 +15,39 @@ let ivPoolOffset = IV_POOL_SIZE
 
 /**
  * IVs are random, drawn from a pool the CSPRNG refills 1024 IVs at a time (one call costs about as much as
- * AES-GCM on a short value). Each pool slice is handed out exactly once.
+ * AES-GCM on a short value). Each slice is handed out once and must be copied before the next call.
  */
-const writeIv = (target: Buffer, offset: number): void => {
+const nextIv = (): Buffer => {
   if (ivPoolOffset === IV_POOL_SIZE) {
     randomFillSync(ivPool)
     ivPoolOffset = 0
   }
-  ivPool.copy(target, offset, ivPoolOffset, ivPoolOffset + IV_LENGTH)
   ivPoolOffset += IV_LENGTH
+  return ivPool.subarray(ivPoolOffset - IV_LENGTH, ivPoolOffset)
+}
+
+const aadScratch = Buffer.allocUnsafeSlow(4096)
+
+/**
+ * Associated data: the sealed value's own header (version, key id), then workspace id and provider, each
+ * length-prefixed (uint32 BE, UTF-8), then the slot as a float64 BE; no two bindings encode alike. The result
+ * may be a shared scratch buffer, valid until the next call: `setAAD` copies it at once.
+ */
+const associatedData = (header: Buffer, binding: SecretBinding): Buffer => {
+  const capacity = header.length + 16 + 3 * (binding.workspaceId.length + binding.provider.length)
+  const aad = capacity <= aadScratch.length ? aadScratch : Buffer.allocUnsafe(capacity)
+  header.copy(aad, 0)
+  let offset = header.length + 4
+  const workspaceLength = aad.write(binding.workspaceId, offset, "utf8")
+  aad.writeUInt32BE(workspaceLength, offset - 4)
+  offset += workspaceLength + 4
+  const providerLength = aad.write(binding.provider, offset, "utf8")
+  aad.writeUInt32BE(providerLength, offset - 4)
+  offset = aad.writeDoubleBE(binding.slot === 0 ? 0 : binding.slot, offset + providerLength)
+  return aad.subarray(0, offset)
 }
 
 const fail = (reason: SealedSecretError["reason"]) => Either.left(new SealedSecretError({ reason }))
-
-/**
- * Associated data: the sealed value's own header (version, key id) followed by the binding, each string
- * length-prefixed (uint32 BE, UTF-8) and the slot as a float64 BE, so no two bindings encode alike.
- */
-const associatedData = (header: Uint8Array, binding: SecretBinding): Buffer => {
-  const workspaceLength = Buffer.byteLength(binding.workspaceId, "utf8")
-  const providerLength = Buffer.byteLength(binding.provider, "utf8")
-  const aad = Buffer.allocUnsafe(header.length + 8 + workspaceLength + providerLength + 8)
-  aad.set(header, 0)
-  let offset = aad.writeUInt32BE(workspaceLength, header.length)
-  offset += aad.write(binding.workspaceId, offset, "utf8")
-  offset = aad.writeUInt32BE(providerLength, offset)
-  offset += aad.write(binding.provider, offset, "utf8")
-  aad.writeDoubleBE(binding.slot === 0 ? 0 : binding.slot, offset)
-  return aad
-}
 
 const isKeyIdByte = (byte: number): boolean =>
   (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) ||
@@ -67,37 +71,59 @@ export const readKeyId = (sealed: Uint8Array): Either.Either<string, SealedSecre
   return Either.right(keyId)
 }
 
-/** Seals bytes under the keyring's current key. Output: header, 12-byte IV, 16-byte tag, ciphertext. */
-export const sealBytes = (keyring: LoadedKeyring, plaintext: Uint8Array, binding: SecretBinding): Buffer => {
+const startsWith = (bytes: Uint8Array, prefix: Buffer): boolean => {
+  if (bytes.length < prefix.length) return false
+  for (let i = 0; i < prefix.length; i++) {
+    if (bytes[i] !== prefix[i]) return false
+  }
+  return true
+}
+
+const entryFor = (keyring: LoadedKeyring, sealed: Uint8Array): Either.Either<KeyEntry, SealedSecretError> => {
+  const material = materialOf(keyring)
+  const current = material.current
+  if (startsWith(sealed, current.header) && sealed.length >= current.header.length + IV_LENGTH + TAG_LENGTH) {
+    return Either.right(current)
+  }
+  const keyId = readKeyId(sealed)
+  if (Either.isLeft(keyId)) return Either.left(keyId.left)
+  const entry = material.byId.get(keyId.right)
+  return entry === undefined
+    ? Either.left(new SealedSecretError({ reason: "UnknownKey", keyId: keyId.right }))
+    : Either.right(entry)
+}
+
+/** Seals under the keyring's current key. Output: header, 12-byte IV, 16-byte tag, ciphertext. */
+const seal = (keyring: LoadedKeyring, plaintext: string | Uint8Array, binding: SecretBinding): Buffer => {
   const entry = materialOf(keyring).current
-  const headerLength = entry.header.length
-  const bodyOffset = headerLength + IV_LENGTH + TAG_LENGTH
-  const sealed = Buffer.allocUnsafeSlow(bodyOffset + plaintext.length)
-  entry.header.copy(sealed, 0)
-  writeIv(sealed, headerLength)
-  const cipher = createCipheriv(ALGORITHM, entry.key, sealed.subarray(headerLength, headerLength + IV_LENGTH), GCM_OPTIONS)
+  const iv = nextIv()
+  const cipher = createCipheriv(ALGORITHM, entry.key, iv, GCM_OPTIONS)
   cipher.setAAD(associatedData(entry.header, binding))
-  const ciphertext = cipher.update(plaintext)
+  const ciphertext = typeof plaintext === "string" ? cipher.update(plaintext, "utf8") : cipher.update(plaintext)
   cipher.final()
+  const headerLength = entry.header.length
+  const sealed = Buffer.allocUnsafeSlow(headerLength + IV_LENGTH + TAG_LENGTH + ciphertext.length)
+  entry.header.copy(sealed, 0)
+  iv.copy(sealed, headerLength)
   cipher.getAuthTag().copy(sealed, headerLength + IV_LENGTH)
-  ciphertext.copy(sealed, bodyOffset)
+  ciphertext.copy(sealed, headerLength + IV_LENGTH + TAG_LENGTH)
   return sealed
 }
 
+export const sealString: (keyring: LoadedKeyring, value: string, binding: SecretBinding) => Buffer = seal
+
 /** Opens a sealed value. The returned buffer holds plaintext: the caller must zero it after use. */
-export const openBytes = (
+const openBytes = (
   keyring: LoadedKeyring,
   sealed: Uint8Array,
   binding: SecretBinding
 ): Either.Either<Buffer, SealedSecretError> => {
-  const keyId = readKeyId(sealed)
-  if (Either.isLeft(keyId)) return Either.left(keyId.left)
-  const entry = materialOf(keyring).byId.get(keyId.right)
-  if (entry === undefined) return Either.left(new SealedSecretError({ reason: "UnknownKey", keyId: keyId.right }))
-  const headerLength = entry.header.length
-  const tagOffset = headerLength + IV_LENGTH
+  const found = entryFor(keyring, sealed)
+  if (Either.isLeft(found)) return Either.left(found.left)
+  const entry = found.right
+  const tagOffset = entry.header.length + IV_LENGTH
   const bodyOffset = tagOffset + TAG_LENGTH
-  const decipher = createDecipheriv(ALGORITHM, entry.key, sealed.subarray(headerLength, tagOffset), GCM_OPTIONS)
+  const decipher = createDecipheriv(ALGORITHM, entry.key, sealed.subarray(entry.header.length, tagOffset), GCM_OPTIONS)
   decipher.setAAD(associatedData(entry.header, binding))
   decipher.setAuthTag(sealed.subarray(tagOffset, bodyOffset))
   const plaintext = decipher.update(sealed.subarray(bodyOffset))
@@ -110,32 +136,27 @@ export const openBytes = (
   return Either.right(plaintext)
 }
 
-export const sealString = (keyring: LoadedKeyring, value: string, binding: SecretBinding): Buffer => {
-  const plaintext = Buffer.from(value, "utf8")
-  const sealed = sealBytes(keyring, plaintext, binding)
-  plaintext.fill(0)
-  return sealed
-}
-
 export const openString = (
   keyring: LoadedKeyring,
   sealed: Uint8Array,
   binding: SecretBinding
-): Either.Either<string, SealedSecretError> =>
-  Either.map(openBytes(keyring, sealed, binding), (plaintext) => {
-    const value = plaintext.toString("utf8")
-    plaintext.fill(0)
-    return value
-  })
+): Either.Either<string, SealedSecretError> => {
+  const opened = openBytes(keyring, sealed, binding)
+  if (Either.isLeft(opened)) return Either.left(opened.left)
+  const value = opened.right.toString("utf8")
+  opened.right.fill(0)
+  return Either.right(value)
+}
 
 /** Re-seals under the current key; the plaintext stays in a buffer that is zeroed before returning. */
 export const rewrapBytes = (
   keyring: LoadedKeyring,
   sealed: Uint8Array,
   binding: SecretBinding
-): Either.Either<Buffer, SealedSecretError> =>
-  Either.map(openBytes(keyring, sealed, binding), (plaintext) => {
-    const resealed = sealBytes(keyring, plaintext, binding)
-    plaintext.fill(0)
-    return resealed
-  })
+): Either.Either<Buffer, SealedSecretError> => {
+  const opened = openBytes(keyring, sealed, binding)
+  if (Either.isLeft(opened)) return opened
+  const resealed = seal(keyring, opened.right, binding)
+  opened.right.fill(0)
+  return Either.right(resealed)
+}

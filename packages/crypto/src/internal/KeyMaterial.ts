@@ -46,7 +46,10 @@ export class LoadedKeyring {
 
 /** Builds a keyring from ordered entries (first seals). The caller's key buffers are zeroed. */
 export const makeKeyring = (
-  entries: readonly [{ readonly id: string; readonly key: Buffer }, ...Array<{ readonly id: string; readonly key: Buffer }>]
+  entries: readonly [
+    { readonly id: string; readonly key: Buffer },
+    ...Array<{ readonly id: string; readonly key: Buffer }>
+  ]
 ): LoadedKeyring => {
   const byId = new Map<string, KeyEntry>()
   for (const { id, key } of entries) {
