@@ -92,7 +92,11 @@ const forEachBatch = <R>(
       if (batch.length === 0) return
       yield* f(batch)
       if (batch.length < batchSize) return
-      afterId = batch[batch.length - 1]!.id
+      const lastId = batch[batch.length - 1]!.id
+      if (afterId !== null && lastId <= afterId) {
+        return yield* Effect.dieMessage("SealedSecretStore.listBatch must return ids in ascending order after afterId")
+      }
+      afterId = lastId
     }
   })
 

@@ -207,6 +207,17 @@ describe("rotateSecrets", () => {
       assert.deepStrictEqual([report.scanned, report.rewrapped], [6, 6])
     }))
 
+  it.effect("stops with a defect instead of looping when the store does not page forward", () =>
+    Effect.gen(function*() {
+      const store = makeInMemoryStore(yield* seedRecords(4))
+      const stuck: StoreService = {
+        listBatch: ({ limit }) => store.service.listBatch({ afterId: null, limit }),
+        replace: store.service.replace
+      }
+      const exit = yield* Effect.exit(rotateSecrets({ batchSize: 2 }).pipe(withStore(stuck)))
+      assert.isTrue(Exit.isFailure(exit) && !Exit.isInterrupted(exit))
+    }))
+
   it.effect("rejects a batch size that is not a positive integer", () =>
     Effect.gen(function*() {
       for (const batchSize of [0, -1, 1.5, Number.NaN]) {
