@@ -202,7 +202,18 @@ export class EmulatorCore {
     const authenticated = isAnalytics(host)
       ? this.authenticateAnalytics(host, req.headers.authorization)
       : this.authenticateExperiment(host, req.headers.authorization)
-    if ("failure" in authenticated) return this.send(res, record, authenticated.failure)
+    const subject = (projectId: string): FaultSubject => ({
+      projectId,
+      endpoint: match.route.name,
+      path: url.pathname,
+      method,
+      host
+    })
+    if ("failure" in authenticated) {
+      const claimed = this.claimedProject(host, req.headers.authorization)
+      if (await this.applyFaults(subject(claimed ?? ""), record, req, res, signal)) return
+      return this.send(res, record, authenticated.failure)
+    }
     const project = authenticated.project
     this.log.update(record, { projectId: project.project.id })
 
@@ -220,32 +231,7 @@ export class EmulatorCore {
       return this.send(res, record, experimentError(429, "Too many requests", this.retryAfterHeader()))
     }
 
-    const subject: FaultSubject = {
-      projectId: project.project.id,
-      endpoint: match.route.name,
-      path: url.pathname,
-      method,
-      host
-    }
-    const latency = this.faults.takeLatency(subject)
-    try {
-      if (latency > 0) await sleep(latency, signal)
-    } catch {
-      return
-    }
-    const terminal = this.faults.takeTerminal(subject)
-    if (terminal?.kind === "hang") return this.log.update(record, { outcome: "hung" })
-    if (terminal?.kind === "reset") {
-      this.log.update(record, { outcome: "reset" })
-      req.socket.destroy()
-      return
-    }
-    if (terminal?.kind === "status") {
-      const headers: Record<string, string> = terminal.retryAfterSeconds === undefined
-        ? {}
-        : { "retry-after": String(terminal.retryAfterSeconds) }
-      return this.send(res, record, this.forcedStatus(terminal.status, isAnalytics(host), headers))
-    }
+    if (await this.applyFaults(subject(project.project.id), record, req, res, signal)) return
 
     const ctx: RequestContext = {
       method,
@@ -258,7 +244,7 @@ export class EmulatorCore {
       project,
       switches: this.switches,
       signal,
-      holdAfterCreate: () => this.faults.takeDelayAfterCreate(subject),
+      holdAfterCreate: () => this.faults.takeDelayAfterCreate(subject(project.project.id)),
       now: Date.now()
     }
     if (match.route.cost !== undefined) {
@@ -281,6 +267,47 @@ export class EmulatorCore {
       throw error
     }
     this.send(res, record, result)
+  }
+
+  /** Applies matching latency, then a hang, reset or forced status; true when the request is dealt with. */
+  private async applyFaults(
+    subject: FaultSubject,
+    record: ReturnType<RequestLog["record"]>,
+    req: IncomingMessage,
+    res: ServerResponse,
+    signal: AbortSignal
+  ): Promise<boolean> {
+    const latency = this.faults.takeLatency(subject)
+    try {
+      if (latency > 0) await sleep(latency, signal)
+    } catch {
+      return true
+    }
+    const terminal = this.faults.takeTerminal(subject)
+    if (terminal === undefined) return false
+    if (terminal.kind === "hang") {
+      this.log.update(record, { outcome: "hung" })
+    } else if (terminal.kind === "reset") {
+      this.log.update(record, { outcome: "reset" })
+      req.socket.destroy()
+    } else {
+      const headers: Record<string, string> = terminal.retryAfterSeconds === undefined
+        ? {}
+        : { "retry-after": String(terminal.retryAfterSeconds) }
+      this.send(res, record, this.forcedStatus(terminal.status, isAnalytics(subject.host), headers))
+    }
+    return true
+  }
+
+  /** The project the credentials name (API key or management key), whether or not they are valid. */
+  private claimedProject(host: HostKind, header: string | undefined): string | undefined {
+    const projects = [...this.projects.values()].map((p) => p.project)
+    if (isAnalytics(host)) {
+      const apiKey = decodeBasic(header)?.apiKey
+      return projects.find((p) => p.apiKey === apiKey)?.id
+    }
+    const token = decodeBearer(header)
+    return projects.find((p) => p.managementKeys.some((k) => k.key === token))?.id
   }
 
   private retryAfterHeader(): Record<string, string> {

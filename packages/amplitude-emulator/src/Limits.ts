@@ -69,6 +69,7 @@ const DAY_MS = 86_400_000
 
 /** Records an Experiment API hit; false when the per-second or per-day limit is exceeded. */
 export const hitExperimentRate = (state: ProjectState, limits: Limits, now: number): boolean => {
+  if (limits.experimentRequestsPerSecond === null && limits.experimentRequestsPerDay === null) return true
   const dayStart = now - (now % DAY_MS)
   while (state.experimentHits.length > 0 && state.experimentHits[0]! < dayStart) state.experimentHits.shift()
   let lastSecond = 0

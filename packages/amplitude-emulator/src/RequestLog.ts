@@ -31,6 +31,9 @@ export const queryObject = (params: URLSearchParams): Record<string, string | Ar
   return out
 }
 
+/** Oldest records are dropped beyond this, so a long-running demo does not grow without bound. */
+const MAX_RECORDS = 10_000
+
 export class RequestLog {
   private records: Array<MutableRecord> = []
   private nextSeq = 1
@@ -39,6 +42,7 @@ export class RequestLog {
   record(entry: Omit<RecordedRequest, "seq" | "status" | "outcome">): MutableRecord {
     const record: MutableRecord = { ...entry, seq: this.nextSeq++, status: null, outcome: "pending" }
     this.records.push(record)
+    if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS)
     this.notify()
     return record
   }

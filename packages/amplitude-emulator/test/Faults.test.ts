@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { AmplitudeEmulator, type Emulator } from "../src/index.js"
-import { basicFor, bearer, call, eventually } from "./helpers.js"
+import { basic, basicFor, bearer, call, eventually } from "./helpers.js"
 
 const small = { users: 5, days: 3, experiments: 3 }
 
@@ -105,6 +105,18 @@ describe("fault injection (in-process)", () => {
       assert.strictEqual(experiment.status, 503)
       const faults = yield* emulator.faults
       assert.isTrue(faults.length === 6 && faults.every((f) => f.remaining === 0))
+    }))
+
+  it.scoped("faults also hit requests whose credentials are rejected (by the claimed API key, or unscoped)", () =>
+    Effect.gen(function*() {
+      const { a, emulator, urls } = yield* setup
+      const wrongSecret = basic(a.apiKey, "wrong")
+      yield* emulator.injectFault({ kind: "status", status: 502, project: "a" })
+      assert.strictEqual((yield* call(`${urls.us}/api/3/cohorts`, { headers: basic("0".repeat(32), "x") })).status, 403)
+      assert.strictEqual((yield* call(`${urls.us}/api/3/cohorts`, { headers: wrongSecret })).status, 502)
+      yield* emulator.injectFault({ kind: "status", status: 503 })
+      assert.strictEqual((yield* call(`${urls.us}/api/3/cohorts`)).status, 503)
+      assert.strictEqual((yield* call(`${urls.us}/api/3/cohorts`)).status, 403)
     }))
 
   it.scopedLive("delayAfterCreate creates the annotation but answers late, so a retry duplicates it", () =>
