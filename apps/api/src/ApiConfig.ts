@@ -1,11 +1,11 @@
+import { AmplitudeConfig } from "@findry/amplitude-adapter"
+import { fingerprintKeyConfig, keyringConfig } from "@findry/crypto"
 import { Config, Context, Layer, type Redacted } from "effect"
 
 export class ApiConfig extends Context.Tag("@findry/api/ApiConfig")<ApiConfig, {
   readonly port: number
   readonly appUrl: string
   readonly authSecret: Redacted.Redacted
-  readonly encryptionKeys: Redacted.Redacted
-  readonly fingerprintKey: Redacted.Redacted
 }>() {}
 
 const authSecret = Config.redacted(
@@ -15,16 +15,28 @@ const authSecret = Config.redacted(
 )
 
 /** Every variable is read in one pass so that start-up reports all problems at once. */
-export const ApiConfigLive = Layer.effect(
-  ApiConfig,
-  Config.all({
-    port: Config.port("PORT").pipe(Config.withDefault(3000)),
-    appUrl: Config.url("FINDRY_APP_URL").pipe(
-      Config.map((url) => url.toString().replace(/\/$/, "")),
-      Config.withDefault("http://localhost:3000")
-    ),
-    authSecret,
-    encryptionKeys: Config.redacted("FINDRY_ENCRYPTION_KEYS"),
-    fingerprintKey: Config.redacted("FINDRY_FINGERPRINT_KEY")
-  })
+const apiConfig = Config.all({
+  port: Config.port("PORT").pipe(Config.withDefault(3000)),
+  appUrl: Config.url("FINDRY_APP_URL").pipe(
+    Config.map((url) => url.toString().replace(/\/$/, "")),
+    Config.withDefault("http://localhost:3000")
+  ),
+  authSecret
+})
+
+export const ApiConfigLive = Layer.effect(ApiConfig, apiConfig)
+
+/**
+ * Reads every variable of every package in one pass before anything starts, so that start-up reports all
+ * configuration problems at once instead of the first layer's.
+ */
+export const StartupConfigCheck = Layer.effectDiscard(
+  Config.all([
+    apiConfig,
+    keyringConfig,
+    fingerprintKeyConfig,
+    AmplitudeConfig.config,
+    Config.option(Config.redacted("DATABASE_URL")),
+    Config.option(Config.integer("DATABASE_POOL_SIZE"))
+  ])
 )

@@ -1,12 +1,25 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
 import { FindryApi } from "@findry/domain"
 import { Layer } from "effect"
+import { AmplitudeConnectionHttpLive } from "./AmplitudeConnectionHttp.js"
+import { AuditHttpLive } from "./AuditHttp.js"
+import { AuthenticationLive } from "./Authentication.js"
 import { ErrorBoundaryLive } from "./ErrorBoundary.js"
 import { HealthHttpLive } from "./HealthHttp.js"
+import { WorkspacesHttpLive } from "./WorkspacesHttp.js"
 
-export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [HealthHttpLive, ErrorBoundaryLive])
+export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
+  HealthHttpLive,
+  WorkspacesHttpLive,
+  AmplitudeConnectionHttpLive,
+  AuditHttpLive,
+  ErrorBoundaryLive
+]).pipe(Layer.provide(AuthenticationLive))
 
-/** The HTTP API with its docs, waiting for an `HttpServer` and the infrastructure layers. */
+/**
+ * The HTTP API with its docs. Needs an `HttpServer`, `ApiConfig`, `SqlClient`, the crypto services and the
+ * Amplitude adapter's `AmplitudeClient` (with an `HttpClient` and `AmplitudeConfig`).
+ */
 export const HttpApiLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),

@@ -1,12 +1,20 @@
-import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { NodeHttpClient, NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { DatabaseLive, MigrationsLive } from "@findry/persistence"
 import { Cause, Config, ConfigError, Console, Effect, Layer, Logger, Option } from "effect"
 import { createServer } from "node:http"
-import { ApiConfig, ApiConfigLive } from "./ApiConfig.js"
+import { ApiConfig, ApiConfigLive, StartupConfigCheck } from "./ApiConfig.js"
 import { HttpApiLive } from "./HttpServerLive.js"
 import { configErrorLine } from "./StartupError.js"
 
 const SqlLive = MigrationsLive.pipe(Layer.provideMerge(DatabaseLive))
+
+const CryptoLive = Layer.mergeAll(SecretSealer.Default, Fingerprinter.Default).pipe(Layer.provide(Keyring.Default))
+
+const AmplitudeLive = AmplitudeClient.Default.pipe(
+  Layer.provide([AmplitudeConfig.layerConfig, NodeHttpClient.layerUndici, Keyring.Default])
+)
 
 const NodeServerLive = Layer.unwrapEffect(
   Effect.map(ApiConfig, ({ port }) => NodeHttpServer.layer(createServer, { port, host: "0.0.0.0" }))
@@ -21,8 +29,9 @@ const LoggerLive = Layer.unwrapEffect(
 
 const ServerLive = HttpApiLive.pipe(
   Layer.provide(NodeServerLive),
-  Layer.provide(SqlLive),
+  Layer.provide([SqlLive, CryptoLive, AmplitudeLive]),
   Layer.provide(ApiConfigLive),
+  Layer.provide(StartupConfigCheck),
   Layer.provide(LoggerLive)
 )
 

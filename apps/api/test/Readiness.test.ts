@@ -1,12 +1,11 @@
 import { HttpClient, HttpClientResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { DatabaseHealth, MigrationsLive, PgLive } from "@findry/persistence"
+import { MigrationsLive, PgLive } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
-import { Effect, Layer, Logger, Redacted } from "effect"
-import { HttpApiLive } from "../src/HttpServerLive.js"
+import { Effect, Layer, Redacted } from "effect"
 import { eventually } from "./support/Eventually.js"
 import { makeTcpProxy } from "./support/TcpProxy.js"
+import { apiOn } from "./support/TestApi.js"
 
 const readiness = Effect.gen(function*() {
   const response = yield* HttpClient.get("/readyz")
@@ -28,12 +27,8 @@ describe("/readyz", () => {
       const viaProxy = new URL(target)
       viaProxy.port = String(proxy.port)
 
-      const server = HttpApiLive.pipe(
-        Layer.provide(DatabaseHealth.Default),
-        Layer.provide(MigrationsLive),
-        Layer.provideMerge(PgLive(Redacted.make(viaProxy.toString()), { maxConnections: 1 })),
-        Layer.provideMerge(NodeHttpServer.layerTest),
-        Layer.provide(Logger.remove(Logger.defaultLogger))
+      const server = apiOn(
+        MigrationsLive.pipe(Layer.provideMerge(PgLive(Redacted.make(viaProxy.toString()), { maxConnections: 1 })))
       )
 
       yield* Effect.gen(function*() {
@@ -54,13 +49,7 @@ describe("/readyz", () => {
   it.live("answers /healthz, /openapi.json and /docs", () =>
     Effect.gen(function*() {
       const database = yield* makeTestDatabase
-      const server = HttpApiLive.pipe(
-        Layer.provide(DatabaseHealth.Default),
-        Layer.provide(MigrationsLive),
-        Layer.provideMerge(PgLive(database.url, { maxConnections: 1 })),
-        Layer.provideMerge(NodeHttpServer.layerTest),
-        Layer.provide(Logger.remove(Logger.defaultLogger))
-      )
+      const server = apiOn(MigrationsLive.pipe(Layer.provideMerge(PgLive(database.url, { maxConnections: 1 }))))
       yield* Effect.gen(function*() {
         const health = yield* HttpClient.get("/healthz").pipe(Effect.flatMap(HttpClientResponse.filterStatusOk))
         assert.deepStrictEqual(yield* health.json, { status: "ok" })

@@ -1,9 +1,15 @@
 import { HttpApi, OpenApi } from "@effect/platform"
+import { AmplitudeConnectionApi } from "./AmplitudeApi.js"
+import { AuditApi } from "./AuditApi.js"
 import { InternalError } from "./Errors.js"
 import { HealthApi } from "./HealthApi.js"
+import { WorkspacesApi } from "./WorkspacesApi.js"
 
 export class FindryApi extends HttpApi.make("findry")
   .add(HealthApi)
+  .add(WorkspacesApi)
+  .add(AmplitudeConnectionApi)
+  .add(AuditApi)
   .addError(InternalError)
   .annotate(OpenApi.Title, "Findry × Amplitude integration API")
   .annotate(OpenApi.Version, "1")

@@ -1,9 +1,11 @@
 import { Migrator, SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import Workspaces from "./migrations/0001_workspaces.js"
+import IntegrationsAndAudit from "./migrations/0002_integrations_and_audit.js"
 
 export const migrations = {
-  "0001_workspaces": Workspaces
+  "0001_workspaces": Workspaces,
+  "0002_integrations_and_audit": IntegrationsAndAudit
 } as const
 
 export const latestMigrationId = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))

@@ -1,3 +1,6 @@
+export * from "./AuditLog.js"
 export * from "./Database.js"
 export * from "./DatabaseHealth.js"
+export * from "./IntegrationsRepo.js"
 export * from "./Migrations.js"
+export * from "./WorkspacesRepo.js"

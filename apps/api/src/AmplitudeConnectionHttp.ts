@@ -1,0 +1,68 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { FindryApi } from "@findry/domain"
+import { Effect, Layer } from "effect"
+import { AmplitudeConnections } from "./AmplitudeConnections.js"
+import { WorkspaceAccess } from "./WorkspaceAccess.js"
+
+export const AmplitudeConnectionHttpLive = HttpApiBuilder.group(
+  FindryApi,
+  "amplitudeConnection",
+  (handlers) =>
+    Effect.gen(function*() {
+      const access = yield* WorkspaceAccess
+      const connections = yield* AmplitudeConnections
+
+      return handlers
+        .handle(
+          "get",
+          ({ path }) => access.member(path.workspaceId).pipe(Effect.zipRight(connections.get(path.workspaceId)))
+        )
+        .handle("connect", ({ path, payload }) =>
+          Effect.gen(function*() {
+            const admin = yield* access.admin(path.workspaceId)
+            const { connection } = yield* connections.connect(path.workspaceId, admin.actorId, payload)
+            return connection
+          }))
+        .handle("update", ({ path, payload }) =>
+          Effect.gen(function*() {
+            const admin = yield* access.admin(path.workspaceId)
+            return yield* connections.setAnnotationsEnabled(path.workspaceId, admin.actorId, payload.annotationsEnabled)
+          }))
+        .handle("disconnect", ({ path }) =>
+          Effect.gen(function*() {
+            const admin = yield* access.admin(path.workspaceId)
+            return yield* connections.disconnect(path.workspaceId, admin.actorId)
+          }))
+        .handle("setManagementKey", ({ path, payload }) =>
+          Effect.gen(function*() {
+            const admin = yield* access.admin(path.workspaceId)
+            return yield* connections.setManagementKey(path.workspaceId, admin.actorId, payload.managementKey)
+          }))
+        .handle("removeManagementKey", ({ path }) =>
+          Effect.gen(function*() {
+            const admin = yield* access.admin(path.workspaceId)
+            return yield* connections.removeManagementKey(path.workspaceId, admin.actorId)
+          }))
+        .handle("cohorts", ({ path }) =>
+          Effect.gen(function*() {
+            yield* access.member(path.workspaceId)
+            const { items, ...rest } = yield* connections.cohorts(path.workspaceId)
+            return { ...rest, cohorts: items }
+          }))
+        .handle("experiments", ({ path, urlParams }) =>
+          Effect.gen(function*() {
+            yield* access.member(path.workspaceId)
+            const { items, ...rest } = yield* connections.experiments(
+              path.workspaceId,
+              urlParams.includeArchived ?? false
+            )
+            return { ...rest, experiments: items }
+          }))
+        .handle("events", ({ path }) =>
+          Effect.gen(function*() {
+            yield* access.member(path.workspaceId)
+            const { items, ...rest } = yield* connections.events(path.workspaceId)
+            return { ...rest, events: items }
+          }))
+    })
+).pipe(Layer.provide([WorkspaceAccess.Default, AmplitudeConnections.Default]))

@@ -1,0 +1,355 @@
+import {
+  AMPLITUDE_PROVIDER,
+  AmplitudeClient,
+  type AmplitudeConnection as AdapterConnection,
+  type ValidationFailure
+} from "@findry/amplitude-adapter"
+import { Fingerprinter, SecretSealer } from "@findry/crypto"
+import {
+  AmplitudeCapabilities,
+  AmplitudeConnection,
+  AmplitudeEvent,
+  type AmplitudeRegion,
+  Cohort,
+  type ConnectAmplitude,
+  ExperimentSummary,
+  ExperimentVariant,
+  NotConnected,
+  RateLimited,
+  regionLabel,
+  type WorkspaceId
+} from "@findry/domain"
+import { AuditLog, type IntegrationRecord, type IntegrationSettings, IntegrationsRepo } from "@findry/persistence"
+import { Chunk, Clock, Effect, Option, type Redacted, Stream } from "effect"
+
+const SLOT = { apiKey: 1, secretKey: 2, managementKey: 3 } as const
+
+/** Validation attempts (successful or not) a workspace may make per minute, across every replica. */
+const ATTEMPTS_PER_MINUTE = 5
+const ATTEMPT_ACTIONS = [
+  "amplitude.connected",
+  "amplitude.keys_replaced",
+  "amplitude.connect_failed",
+  "amplitude.management_key_set",
+  "amplitude.management_key_failed"
+]
+
+const toView = (record: Option.Option<IntegrationRecord>): AmplitudeConnection =>
+  Option.match(record, {
+    onNone: () =>
+      new AmplitudeConnection({
+        status: "not_connected",
+        region: null,
+        displayName: null,
+        apiKeyPrefix: null,
+        secretKeyPrefix: null,
+        managementKeyPrefix: null,
+        annotationsEnabled: false,
+        capabilities: new AmplitudeCapabilities({ taxonomy: false, experiments: false }),
+        connectedAt: null,
+        disconnectedAt: null,
+        lastValidatedAt: null
+      }),
+    onSome: (row) =>
+      new AmplitudeConnection({
+        status: row.status,
+        region: row.region === "eu" ? "eu" : "us",
+        displayName: row.displayName,
+        apiKeyPrefix: row.credential1Prefix,
+        secretKeyPrefix: row.credential2Prefix,
+        managementKeyPrefix: row.credential3Prefix,
+        annotationsEnabled: row.settings.annotationsEnabled,
+        capabilities: new AmplitudeCapabilities({
+          taxonomy: row.status === "connected" && row.settings.capabilities.taxonomy,
+          experiments: row.status === "connected" && row.credential3 !== null
+        }),
+        connectedAt: row.connectedAt,
+        disconnectedAt: row.disconnectedAt,
+        lastValidatedAt: row.lastValidatedAt
+      })
+  })
+
+const derivedDisplayName = (region: AmplitudeRegion, appId: number | null) =>
+  appId === null ? `Amplitude ${regionLabel(region)} project` : `Amplitude project ${appId}`
+
+export interface Picker<A> {
+  readonly available: boolean
+  readonly reason?: string
+  readonly items: ReadonlyArray<A>
+}
+
+const unavailable = <A>(reason: string): Picker<A> => ({ available: false, reason, items: [] })
+
+/** The workspace's Amplitude connection: connect, re-key, toggle, management key, disconnect, pickers. */
+export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()("@findry/api/AmplitudeConnections", {
+  effect: Effect.gen(function*() {
+    const integrations = yield* IntegrationsRepo
+    const audit = yield* AuditLog
+    const sealer = yield* SecretSealer
+    const fingerprinter = yield* Fingerprinter
+    const amplitude = yield* AmplitudeClient
+
+    const find = (workspaceId: WorkspaceId) => integrations.find(workspaceId, AMPLITUDE_PROVIDER)
+    const binding = (workspaceId: WorkspaceId, slot: number) => ({
+      workspaceId,
+      provider: AMPLITUDE_PROVIDER,
+      slot
+    })
+
+    const throttle = Effect.fn("AmplitudeConnections.throttle")(function*(workspaceId: WorkspaceId) {
+      const recent = yield* audit.recent(workspaceId, ATTEMPT_ACTIONS, 60)
+      if (recent.length < ATTEMPTS_PER_MINUTE) return
+      const now = yield* Clock.currentTimeMillis
+      const oldest = recent[recent.length - ATTEMPTS_PER_MINUTE]!.getTime()
+      return yield* RateLimited.findry(Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000)))
+    })
+
+    const get = (workspaceId: WorkspaceId) => Effect.map(find(workspaceId), toView)
+
+    const connect = Effect.fn("AmplitudeConnections.connect")(
+      function*(workspaceId: WorkspaceId, actorId: string, input: ConnectAmplitude) {
+        yield* throttle(workspaceId)
+        const existing = yield* find(workspaceId)
+        const validated = yield* amplitude.validateCredentials(input).pipe(
+          Effect.tapError((error: ValidationFailure) =>
+            audit.record({
+              workspaceId,
+              actorId,
+              action: "amplitude.connect_failed",
+              details: { region: input.region, reason: error._tag }
+            })
+          )
+        )
+        const fingerprint = fingerprinter.fingerprint(input.apiKey)
+        const previous = Option.getOrUndefined(existing)
+        const sameProject = previous?.projectFingerprint === fingerprint
+        const apiKey = yield* sealer.seal(input.apiKey, binding(workspaceId, SLOT.apiKey))
+        const secretKey = yield* sealer.seal(input.secretKey, binding(workspaceId, SLOT.secretKey))
+        const keepsAdminName = sameProject && previous?.settings.displayNameByAdmin === true
+        const displayName = input.displayName ??
+          (keepsAdminName && previous?.displayName
+            ? previous.displayName
+            : derivedDisplayName(input.region, validated.appId))
+        const settings: IntegrationSettings = {
+          annotationsEnabled: previous?.settings.annotationsEnabled ?? true,
+          capabilities: {
+            taxonomy: validated.capabilities.taxonomy,
+            experiments: sameProject && previous?.credential3 !== null
+          },
+          appId: validated.appId,
+          displayNameByAdmin: input.displayName !== undefined || keepsAdminName
+        }
+        const saved = yield* integrations.saveConnected({
+          workspaceId,
+          provider: AMPLITUDE_PROVIDER,
+          region: input.region,
+          credential1: apiKey,
+          credential2: secretKey,
+          projectFingerprint: fingerprint,
+          displayName,
+          settings,
+          keepCredential3: sameProject
+        })
+        const projectChanged = previous?.projectFingerprint != null && !sameProject
+        yield* audit.record({
+          workspaceId,
+          actorId,
+          action: previous?.status === "connected" ? "amplitude.keys_replaced" : "amplitude.connected",
+          details: {
+            region: input.region,
+            apiKeyPrefix: apiKey.prefix,
+            secretKeyPrefix: secretKey.prefix,
+            displayName,
+            taxonomy: validated.capabilities.taxonomy,
+            sameProject: previous?.projectFingerprint == null ? null : sameProject
+          }
+        })
+        return { connection: toView(Option.some(saved)), projectChanged }
+      }
+    )
+
+    const requireConnected = (workspaceId: WorkspaceId) =>
+      Effect.flatMap(
+        find(workspaceId),
+        (record) =>
+          Option.isSome(record) && record.value.status === "connected"
+            ? Effect.succeed(record.value)
+            : Effect.fail(new NotConnected())
+      )
+
+    const setAnnotationsEnabled = Effect.fn("AmplitudeConnections.setAnnotationsEnabled")(
+      function*(workspaceId: WorkspaceId, actorId: string, enabled: boolean) {
+        const current = yield* requireConnected(workspaceId)
+        const updated = yield* integrations.setSettings(workspaceId, AMPLITUDE_PROVIDER, {
+          ...current.settings,
+          annotationsEnabled: enabled
+        })
+        if (Option.isNone(updated)) return yield* new NotConnected()
+        if (current.settings.annotationsEnabled !== enabled) {
+          yield* audit.record({
+            workspaceId,
+            actorId,
+            action: "amplitude.annotations_toggled",
+            details: { annotationsEnabled: enabled }
+          })
+        }
+        return toView(updated)
+      }
+    )
+
+    const setManagementKey = Effect.fn("AmplitudeConnections.setManagementKey")(
+      function*(workspaceId: WorkspaceId, actorId: string, managementKey: Redacted.Redacted<string>) {
+        const current = yield* requireConnected(workspaceId)
+        yield* throttle(workspaceId)
+        const region: AmplitudeRegion = current.region === "eu" ? "eu" : "us"
+        yield* amplitude.validateManagementKey({ region, managementKey }).pipe(
+          Effect.tapError((error) =>
+            audit.record({
+              workspaceId,
+              actorId,
+              action: "amplitude.management_key_failed",
+              details: { reason: error._tag }
+            })
+          )
+        )
+        const sealed = yield* sealer.seal(managementKey, binding(workspaceId, SLOT.managementKey))
+        const updated = yield* integrations.setCredential3(workspaceId, AMPLITUDE_PROVIDER, sealed, {
+          ...current.settings,
+          capabilities: { ...current.settings.capabilities, experiments: true }
+        })
+        if (Option.isNone(updated)) return yield* new NotConnected()
+        yield* audit.record({
+          workspaceId,
+          actorId,
+          action: "amplitude.management_key_set",
+          details: { managementKeyPrefix: sealed.prefix }
+        })
+        return toView(updated)
+      }
+    )
+
+    const removeManagementKey = Effect.fn("AmplitudeConnections.removeManagementKey")(
+      function*(workspaceId: WorkspaceId, actorId: string) {
+        const current = yield* find(workspaceId)
+        if (Option.isNone(current) || current.value.credential3 === null) return toView(current)
+        const updated = yield* integrations.setCredential3(workspaceId, AMPLITUDE_PROVIDER, null, {
+          ...current.value.settings,
+          capabilities: { ...current.value.settings.capabilities, experiments: false }
+        })
+        yield* audit.record({ workspaceId, actorId, action: "amplitude.management_key_removed" })
+        return toView(Option.isSome(updated) ? updated : current)
+      }
+    )
+
+    const disconnect = Effect.fn("AmplitudeConnections.disconnect")(
+      function*(workspaceId: WorkspaceId, actorId: string) {
+        const disconnected = yield* integrations.disconnect(workspaceId, AMPLITUDE_PROVIDER)
+        if (Option.isNone(disconnected)) return toView(yield* find(workspaceId))
+        yield* audit.record({ workspaceId, actorId, action: "amplitude.disconnected" })
+        return toView(disconnected)
+      }
+    )
+
+    /** A handle on the live connection, or the reason there is none. */
+    const live = (workspaceId: WorkspaceId) =>
+      Effect.map(
+        find(workspaceId),
+        (record): AdapterConnection | undefined =>
+          Option.isSome(record) && record.value.status === "connected" &&
+            record.value.credential1 !== null && record.value.credential2 !== null
+            ? amplitude.connection({
+              workspaceId,
+              region: record.value.region === "eu" ? "eu" : "us",
+              apiKey: record.value.credential1,
+              secretKey: record.value.credential2,
+              managementKey: record.value.credential3
+            })
+            : undefined
+      )
+
+    const trouble = (error: { readonly _tag: string; readonly message: string }) =>
+      Effect.logWarning("Amplitude picker unavailable").pipe(
+        Effect.annotateLogs("reason", error._tag),
+        Effect.as(error.message)
+      )
+
+    const cohorts = Effect.fn("AmplitudeConnections.cohorts")(function*(workspaceId: WorkspaceId) {
+      const connection = yield* live(workspaceId)
+      if (connection === undefined) return unavailable<Cohort>("not_connected")
+      return yield* connection.listCohorts().pipe(
+        Effect.map((list): Picker<Cohort> => ({
+          available: true,
+          items: list.map((cohort) =>
+            new Cohort({
+              id: cohort.id,
+              name: cohort.name,
+              size: cohort.size,
+              archived: cohort.archived,
+              lastComputedAt: cohort.lastComputedAt
+            })
+          )
+        })),
+        Effect.catchAll((error) => Effect.map(trouble(error), unavailable<Cohort>))
+      )
+    })
+
+    const events = Effect.fn("AmplitudeConnections.events")(function*(workspaceId: WorkspaceId) {
+      const connection = yield* live(workspaceId)
+      if (connection === undefined) return unavailable<AmplitudeEvent>("not_connected")
+      return yield* connection.listEvents().pipe(
+        Effect.map((list): Picker<AmplitudeEvent> => ({
+          available: true,
+          items: list.filter((event) => !event.hidden && !event.deleted).map((event) =>
+            new AmplitudeEvent(
+              event.totals === null ? { name: event.name } : { name: event.name, totals: event.totals }
+            )
+          )
+        })),
+        Effect.catchAll((error) => Effect.map(trouble(error), unavailable<AmplitudeEvent>))
+      )
+    })
+
+    const experiments = Effect.fn("AmplitudeConnections.experiments")(
+      function*(workspaceId: WorkspaceId, includeArchived: boolean) {
+        const connection = yield* live(workspaceId)
+        if (connection === undefined) return unavailable<ExperimentSummary>("not_connected")
+        if (Option.isNone(connection.experiments)) return unavailable<ExperimentSummary>("no_management_key")
+        return yield* connection.experiments.value.list({ includeArchived }).pipe(
+          Stream.filter((experiment) => !experiment.deleted),
+          Stream.map((experiment) =>
+            new ExperimentSummary({
+              id: experiment.id,
+              key: experiment.key,
+              name: experiment.name,
+              state: experiment.archived ? "archived" : experiment.state,
+              decision: experiment.decision,
+              startDate: experiment.startDate,
+              endDate: experiment.endDate,
+              variants: experiment.variants.map((variant) =>
+                new ExperimentVariant(
+                  variant.name == null ? { key: variant.key } : { key: variant.key, name: variant.name }
+                )
+              )
+            })
+          ),
+          Stream.runCollect,
+          Effect.map((chunk): Picker<ExperimentSummary> => ({ available: true, items: Chunk.toReadonlyArray(chunk) })),
+          Effect.catchAll((error) => Effect.map(trouble(error), unavailable<ExperimentSummary>))
+        )
+      }
+    )
+
+    return {
+      get,
+      connect,
+      setAnnotationsEnabled,
+      setManagementKey,
+      removeManagementKey,
+      disconnect,
+      cohorts,
+      events,
+      experiments
+    } as const
+  }),
+  dependencies: [IntegrationsRepo.Default, AuditLog.Default]
+}) {}

@@ -1,0 +1,78 @@
+import { SqlClient } from "@effect/sql"
+import { assert, describe, layer } from "@effect/vitest"
+import { DEMO_PROJECTS } from "@findry/amplitude-emulator"
+import { Effect } from "effect"
+import { Capture } from "./support/Capture.js"
+import { call, receivedBodies, workspaceOf } from "./support/Http.js"
+import { ApiTestLive, freshUser } from "./support/TestApi.js"
+
+const US = DEMO_PROJECTS.us
+const STARTER = DEMO_PROJECTS.starter
+const capture = new Capture()
+
+/** Every form a key could leak in: as typed, as the Basic header carries it, and as hex or base64 bytes. */
+const secretForms = [US.apiKey, US.secretKey, STARTER.apiKey, STARTER.secretKey, US.managementKeys[0]].flatMap(
+  (key) => [key, Buffer.from(key).toString("hex"), Buffer.from(key).toString("base64")]
+).concat([
+  Buffer.from(`${US.apiKey}:${US.secretKey}`).toString("base64"),
+  Buffer.from(`${STARTER.apiKey}:${STARTER.secretKey}`).toString("base64")
+])
+
+const assertNoSecret = (where: string, text: string) => {
+  for (const secret of secretForms) {
+    const at = text.indexOf(secret)
+    assert.isFalse(
+      at >= 0,
+      `${where} contains key material: …${text.slice(Math.max(0, at - 300), at).replaceAll(secret, "<key>")}<key>…`
+    )
+  }
+}
+
+describe("secrets", () => {
+  layer(ApiTestLive({ observability: capture.layer }), { timeout: "120 seconds", excludeTestServices: true })((it) => {
+    it.effect("never appear in a response, log line, span, audit entry or database column", () =>
+      Effect.gen(function*() {
+        const admin = freshUser("admin")
+        const workspaceId = yield* workspaceOf(admin)
+        const path = `/v1/workspaces/${workspaceId}/integrations/amplitude`
+        const us = { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
+
+        assert.strictEqual(
+          (yield* call("PUT", path, { user: admin, body: { ...us, secretKey: STARTER.secretKey } })).status,
+          422
+        )
+        assert.strictEqual((yield* call("PUT", path, { user: admin, body: { ...us, region: "eu" } })).status, 422)
+        assert.strictEqual(
+          (yield* call("PUT", path, { user: admin, body: { ...us, apiKey: `${US.apiKey}\u0001` } })).status,
+          400
+        )
+        assert.strictEqual((yield* call("PUT", path, { user: admin, body: us })).status, 200)
+        assert.strictEqual(
+          (yield* call("PUT", `${path}/management-key`, { user: admin, body: { managementKey: US.managementKeys[0] } }))
+            .status,
+          200
+        )
+        yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/cohorts`, { user: admin })
+        yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/experiments`, { user: admin })
+        const rekey = { region: "us", apiKey: STARTER.apiKey, secretKey: STARTER.secretKey }
+        assert.strictEqual((yield* call("PUT", path, { user: admin, body: rekey })).status, 200)
+        assert.strictEqual((yield* call("DELETE", path, { user: admin })).status, 200)
+        const audit = yield* call("GET", `/v1/workspaces/${workspaceId}/audit-log`, { user: admin })
+        assert.isAtLeast(audit.body.entries.length, 6)
+
+        assertNoSecret("a response body", receivedBodies.join("\n"))
+        assert.isAbove(capture.lines.length, 10)
+        assert.include(capture.text, "AmplitudeClient.validateCredentials")
+        assertNoSecret("a log line or span", capture.text)
+
+        const sql = yield* SqlClient.SqlClient
+        const tables = yield* sql<{ tableName: string }>`
+          SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
+        assert.includeMembers(tables.map((table) => table.tableName), ["integrations", "audit_log"])
+        for (const { tableName } of tables) {
+          const rows = yield* sql<{ row: string }>`SELECT t::text AS row FROM ${sql(tableName)} t`
+          assertNoSecret(`table ${tableName}`, rows.map((row) => row.row).join("\n"))
+        }
+      }).pipe(Effect.orDie))
+  })
+})

@@ -1,0 +1,179 @@
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { ParseResult, Redacted, Schema } from "effect"
+import { Authentication } from "./Auth.js"
+import {
+  AmplitudeUnavailable,
+  Forbidden,
+  InvalidCredentials,
+  NoExperimentAccess,
+  NotConnected,
+  NotFound,
+  RateLimited,
+  Unreachable,
+  WrongRegion
+} from "./Errors.js"
+import { AmplitudeRegion } from "./Ids.js"
+import { DisplayText, WorkspacePath } from "./WorkspacesApi.js"
+
+/**
+ * A secret typed by a user: trimmed, 1–256 characters, no control characters, and `Redacted` from here on.
+ * Failure messages never repeat the value.
+ */
+export const SecretInput = (label: string) =>
+  Schema.transformOrFail(Schema.String, Schema.RedactedFromSelf(Schema.String), {
+    strict: true,
+    decode: (raw, _, ast) => {
+      const value = raw.trim()
+      const problem = value.length === 0
+        ? `${label} must not be empty`
+        : value.length > 256
+        ? `${label} must be at most 256 characters`
+        : /\p{Cc}/u.test(value)
+        ? `${label} must not contain control characters`
+        : undefined
+      return problem === undefined
+        ? ParseResult.succeed(Redacted.make(value))
+        : ParseResult.fail(new ParseResult.Type(ast, "<redacted>", problem))
+    },
+    encode: (_, __, ast) => ParseResult.fail(new ParseResult.Forbidden(ast, "<redacted>", "secrets are never encoded"))
+  }).annotations({ identifier: label })
+
+export const ConnectionStatus = Schema.Literal("not_connected", "connected", "disconnected")
+
+export class AmplitudeCapabilities extends Schema.Class<AmplitudeCapabilities>("AmplitudeCapabilities")({
+  taxonomy: Schema.Boolean,
+  experiments: Schema.Boolean
+}) {}
+
+export class AmplitudeConnection extends Schema.Class<AmplitudeConnection>("AmplitudeConnection")({
+  status: ConnectionStatus,
+  region: Schema.NullOr(AmplitudeRegion),
+  displayName: Schema.NullOr(Schema.String),
+  apiKeyPrefix: Schema.NullOr(Schema.String),
+  secretKeyPrefix: Schema.NullOr(Schema.String),
+  managementKeyPrefix: Schema.NullOr(Schema.String),
+  annotationsEnabled: Schema.Boolean,
+  capabilities: AmplitudeCapabilities,
+  connectedAt: Schema.NullOr(Schema.Date),
+  disconnectedAt: Schema.NullOr(Schema.Date),
+  lastValidatedAt: Schema.NullOr(Schema.Date)
+}) {}
+
+export class ConnectAmplitude extends Schema.Class<ConnectAmplitude>("ConnectAmplitude")({
+  region: Schema.optionalWith(AmplitudeRegion, { default: () => "us" as const }),
+  apiKey: SecretInput("API key"),
+  secretKey: SecretInput("Secret key"),
+  displayName: Schema.optional(DisplayText(120))
+}) {}
+
+export class Cohort extends Schema.Class<Cohort>("Cohort")({
+  id: Schema.String,
+  name: Schema.String,
+  size: Schema.NullOr(Schema.Number),
+  archived: Schema.Boolean,
+  lastComputedAt: Schema.NullOr(Schema.Date)
+}) {}
+
+export class ExperimentVariant extends Schema.Class<ExperimentVariant>("ExperimentVariant")({
+  key: Schema.String,
+  name: Schema.optional(Schema.String)
+}) {}
+
+export class ExperimentSummary extends Schema.Class<ExperimentSummary>("ExperimentSummary")({
+  id: Schema.String,
+  key: Schema.String,
+  name: Schema.String,
+  state: Schema.NullOr(Schema.String),
+  decision: Schema.NullOr(Schema.String),
+  startDate: Schema.NullOr(Schema.String),
+  endDate: Schema.NullOr(Schema.String),
+  variants: Schema.Array(ExperimentVariant)
+}) {}
+
+export class AmplitudeEvent extends Schema.Class<AmplitudeEvent>("AmplitudeEvent")({
+  name: Schema.String,
+  totals: Schema.optional(Schema.Number)
+}) {}
+
+export const CohortPicker = Schema.Struct({
+  available: Schema.Boolean,
+  reason: Schema.optional(Schema.String),
+  cohorts: Schema.Array(Cohort)
+})
+export const ExperimentPicker = Schema.Struct({
+  available: Schema.Boolean,
+  reason: Schema.optional(Schema.String),
+  experiments: Schema.Array(ExperimentSummary)
+})
+export const EventPicker = Schema.Struct({
+  available: Schema.Boolean,
+  reason: Schema.optional(Schema.String),
+  events: Schema.Array(AmplitudeEvent)
+})
+
+export class AmplitudeConnectionApi extends HttpApiGroup.make("amplitudeConnection")
+  .add(
+    HttpApiEndpoint.get("get", "/v1/workspaces/:workspaceId/integrations/amplitude")
+      .setPath(WorkspacePath)
+      .addSuccess(AmplitudeConnection)
+  )
+  .add(
+    HttpApiEndpoint.put("connect", "/v1/workspaces/:workspaceId/integrations/amplitude")
+      .setPath(WorkspacePath)
+      .setPayload(ConnectAmplitude)
+      .addSuccess(AmplitudeConnection)
+      .addError(InvalidCredentials)
+      .addError(WrongRegion)
+      .addError(Unreachable)
+      .addError(RateLimited)
+      .addError(AmplitudeUnavailable)
+  )
+  .add(
+    HttpApiEndpoint.patch("update", "/v1/workspaces/:workspaceId/integrations/amplitude")
+      .setPath(WorkspacePath)
+      .setPayload(Schema.Struct({ annotationsEnabled: Schema.Boolean }))
+      .addSuccess(AmplitudeConnection)
+      .addError(NotConnected)
+  )
+  .add(
+    HttpApiEndpoint.del("disconnect", "/v1/workspaces/:workspaceId/integrations/amplitude")
+      .setPath(WorkspacePath)
+      .addSuccess(AmplitudeConnection)
+  )
+  .add(
+    HttpApiEndpoint.put("setManagementKey", "/v1/workspaces/:workspaceId/integrations/amplitude/management-key")
+      .setPath(WorkspacePath)
+      .setPayload(Schema.Struct({ managementKey: SecretInput("Management API key") }))
+      .addSuccess(AmplitudeConnection)
+      .addError(NotConnected)
+      .addError(InvalidCredentials)
+      .addError(NoExperimentAccess)
+      .addError(Unreachable)
+      .addError(RateLimited)
+      .addError(AmplitudeUnavailable)
+  )
+  .add(
+    HttpApiEndpoint.del("removeManagementKey", "/v1/workspaces/:workspaceId/integrations/amplitude/management-key")
+      .setPath(WorkspacePath)
+      .addSuccess(AmplitudeConnection)
+  )
+  .add(
+    HttpApiEndpoint.get("cohorts", "/v1/workspaces/:workspaceId/amplitude/cohorts")
+      .setPath(WorkspacePath)
+      .addSuccess(CohortPicker)
+  )
+  .add(
+    HttpApiEndpoint.get("experiments", "/v1/workspaces/:workspaceId/amplitude/experiments")
+      .setPath(WorkspacePath)
+      .setUrlParams(Schema.Struct({ includeArchived: Schema.optional(Schema.BooleanFromString) }))
+      .addSuccess(ExperimentPicker)
+  )
+  .add(
+    HttpApiEndpoint.get("events", "/v1/workspaces/:workspaceId/amplitude/events")
+      .setPath(WorkspacePath)
+      .addSuccess(EventPicker)
+  )
+  .addError(NotFound)
+  .addError(Forbidden)
+  .middleware(Authentication)
+{}

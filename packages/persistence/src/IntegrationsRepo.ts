@@ -1,0 +1,170 @@
+import { SqlClient, SqlSchema, type Statement } from "@effect/sql"
+import { WorkspaceId } from "@findry/domain"
+import { Effect, Option, Schema } from "effect"
+import { randomUUID } from "node:crypto"
+
+export const IntegrationSettings = Schema.Struct({
+  annotationsEnabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  capabilities: Schema.optionalWith(
+    Schema.Struct({
+      taxonomy: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+      experiments: Schema.optionalWith(Schema.Boolean, { default: () => false })
+    }),
+    { default: () => ({ taxonomy: false, experiments: false }) }
+  ),
+  appId: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null }),
+  displayNameByAdmin: Schema.optionalWith(Schema.Boolean, { default: () => false })
+})
+export type IntegrationSettings = typeof IntegrationSettings.Type
+
+const Bytes = Schema.NullOr(Schema.Uint8ArrayFromSelf)
+const Time = Schema.NullOr(Schema.DateFromSelf)
+
+export class IntegrationRecord extends Schema.Class<IntegrationRecord>("IntegrationRecord")({
+  id: Schema.String,
+  workspaceId: WorkspaceId,
+  provider: Schema.String,
+  status: Schema.Literal("connected", "disconnected"),
+  region: Schema.NullOr(Schema.String),
+  credential1: Bytes,
+  credential2: Bytes,
+  credential3: Bytes,
+  credential1Prefix: Schema.NullOr(Schema.String),
+  credential2Prefix: Schema.NullOr(Schema.String),
+  credential3Prefix: Schema.NullOr(Schema.String),
+  projectFingerprint: Schema.NullOr(Schema.String),
+  displayName: Schema.NullOr(Schema.String),
+  settings: IntegrationSettings,
+  connectedAt: Time,
+  disconnectedAt: Time,
+  lastValidatedAt: Time
+}) {}
+
+/** A sealed credential and the prefix users may see. */
+export interface StoredCredential {
+  readonly sealed: Uint8Array
+  readonly prefix: string
+}
+
+export interface ConnectedIntegration {
+  readonly workspaceId: WorkspaceId
+  readonly provider: string
+  readonly region: string
+  readonly credential1: StoredCredential
+  readonly credential2: StoredCredential
+  readonly projectFingerprint: string
+  readonly displayName: string
+  readonly settings: IntegrationSettings
+  /** Slot 3 survives only a re-key to the same external project. */
+  readonly keepCredential3: boolean
+}
+
+const columns = `
+  id, workspace_id, provider, status, region, credential_1, credential_2, credential_3,
+  credential_1_prefix, credential_2_prefix, credential_3_prefix, project_fingerprint, display_name,
+  settings, connected_at, disconnected_at, last_validated_at`
+
+/** One row per (workspace, provider) with three sealed credential slots shared by every provider. */
+export class IntegrationsRepo extends Effect.Service<IntegrationsRepo>()("@findry/persistence/IntegrationsRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const select = sql.unsafe(columns)
+
+    const findOne = SqlSchema.findOne({
+      Request: Schema.Struct({ workspaceId: Schema.String, provider: Schema.String }),
+      Result: IntegrationRecord,
+      execute: ({ provider, workspaceId }) =>
+        sql`SELECT ${select} FROM integrations WHERE workspace_id = ${workspaceId} AND provider = ${provider}`
+    })
+
+    const find = (workspaceId: WorkspaceId, provider: string): Effect.Effect<Option.Option<IntegrationRecord>> =>
+      findOne({ workspaceId, provider }).pipe(Effect.orDie, Effect.withSpan("IntegrationsRepo.find"))
+
+    const decodeRecord = Schema.decodeUnknown(IntegrationRecord)
+
+    const run = (name: string, statement: Statement.Statement<unknown>) =>
+      statement.pipe(
+        Effect.flatMap((rows) => rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeRecord(rows[0]))),
+        Effect.orDie,
+        Effect.withSpan(`IntegrationsRepo.${name}`)
+      )
+
+    /** Stores a validated connection in one statement, replacing any previous keys of the row. */
+    const saveConnected = (connection: ConnectedIntegration): Effect.Effect<IntegrationRecord> =>
+      run(
+        "saveConnected",
+        sql`
+          INSERT INTO integrations (
+            id, workspace_id, provider, status, region, credential_1, credential_2, credential_1_prefix,
+            credential_2_prefix, project_fingerprint, display_name, settings, connected_at, last_validated_at)
+          VALUES (
+            ${randomUUID()}, ${connection.workspaceId}, ${connection.provider}, 'connected', ${connection.region},
+            ${connection.credential1.sealed}, ${connection.credential2.sealed}, ${connection.credential1.prefix},
+            ${connection.credential2.prefix}, ${connection.projectFingerprint}, ${connection.displayName},
+            ${JSON.stringify(connection.settings)}::jsonb, now(), now())
+          ON CONFLICT (workspace_id, provider) DO UPDATE SET
+            status = 'connected',
+            region = EXCLUDED.region,
+            credential_1 = EXCLUDED.credential_1,
+            credential_2 = EXCLUDED.credential_2,
+            credential_3 = CASE WHEN ${connection.keepCredential3} THEN integrations.credential_3 END,
+            credential_1_prefix = EXCLUDED.credential_1_prefix,
+            credential_2_prefix = EXCLUDED.credential_2_prefix,
+            credential_3_prefix = CASE WHEN ${connection.keepCredential3} THEN integrations.credential_3_prefix END,
+            project_fingerprint = EXCLUDED.project_fingerprint,
+            display_name = EXCLUDED.display_name,
+            settings = EXCLUDED.settings,
+            connected_at = CASE WHEN integrations.status = 'connected' THEN integrations.connected_at ELSE now() END,
+            disconnected_at = NULL,
+            last_validated_at = now(),
+            updated_at = now()
+          RETURNING ${select}`
+      ).pipe(Effect.map(Option.getOrThrow))
+
+    const updateConnected = (
+      name: string,
+      workspaceId: WorkspaceId,
+      provider: string,
+      assignments: Statement.Statement<unknown>
+    ): Effect.Effect<Option.Option<IntegrationRecord>> =>
+      run(
+        name,
+        sql`
+          UPDATE integrations SET ${assignments}, updated_at = now()
+          WHERE workspace_id = ${workspaceId} AND provider = ${provider} AND status = 'connected'
+          RETURNING ${select}`
+      )
+
+    const setSettings = (workspaceId: WorkspaceId, provider: string, settings: IntegrationSettings) =>
+      updateConnected("setSettings", workspaceId, provider, sql`settings = ${JSON.stringify(settings)}::jsonb`)
+
+    const setCredential3 = (
+      workspaceId: WorkspaceId,
+      provider: string,
+      credential: StoredCredential | null,
+      settings: IntegrationSettings
+    ) =>
+      updateConnected(
+        credential === null ? "clearCredential3" : "setCredential3",
+        workspaceId,
+        provider,
+        sql`
+          credential_3 = ${credential?.sealed ?? null}, credential_3_prefix = ${credential?.prefix ?? null},
+          settings = ${JSON.stringify(settings)}::jsonb`
+      )
+
+    /** Destroys every credential in the same statement that marks the row disconnected; `None` if it was not connected. */
+    const disconnect = (workspaceId: WorkspaceId, provider: string) =>
+      updateConnected(
+        "disconnect",
+        workspaceId,
+        provider,
+        sql`
+          status = 'disconnected', disconnected_at = now(),
+          credential_1 = NULL, credential_2 = NULL, credential_3 = NULL,
+          credential_1_prefix = NULL, credential_2_prefix = NULL, credential_3_prefix = NULL`
+      )
+
+    return { find, saveConnected, setSettings, setCredential3, disconnect } as const
+  })
+}) {}
