@@ -56,9 +56,10 @@ export interface Governor {
   ) => <A, E, R>(request: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /**
    * Charges a Dashboard query's cost to the project's window. When the window has no room: waits until
-   * it has (`wait`), or fails with `RateLimited` carrying the seconds until it has.
+   * it has (`wait`), or fails with `RateLimited` carrying the seconds until it has. Succeeds with the effect
+   * that takes the charge back, for a request Amplitude refused without running (429).
    */
-  readonly charge: (projectKey: string, cost: number, wait: boolean) => Effect.Effect<void, RateLimited>
+  readonly charge: (projectKey: string, cost: number, wait: boolean) => Effect.Effect<Effect.Effect<void>, RateLimited>
   /** Waits, if needed, until one more Experiment Management API request fits in the per-second limit. */
   readonly pace: (projectKey: string) => Effect.Effect<void>
   /** Highest number of this process's requests in flight at once for the project (tests, metrics). */
@@ -130,10 +131,14 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
     return windowMs
   }
 
-  const charge = (projectKey: string, cost: number, wait: boolean): Effect.Effect<void, RateLimited> => {
-    if (cost <= 0) return Effect.void
+  const charge = (
+    projectKey: string,
+    cost: number,
+    wait: boolean
+  ): Effect.Effect<Effect.Effect<void>, RateLimited> => {
+    if (cost <= 0) return Effect.succeed(Effect.void)
     if (cost > limits.queryBudget) return Effect.fail(tooExpensive(cost, limits.queryBudget))
-    const attempt: Effect.Effect<void, RateLimited> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const attempt: Effect.Effect<Effect.Effect<void>, RateLimited> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
       let log = charges.get(projectKey)
       if (log === undefined) {
         log = []
@@ -141,8 +146,12 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
       }
       const total = used(log, now)
       if (total + cost <= limits.queryBudget) {
-        log.push({ at: now, cost })
-        return Effect.void
+        const entry = { at: now, cost }
+        log.push(entry)
+        return Effect.succeed(Effect.sync(() => {
+          const index = log.indexOf(entry)
+          if (index >= 0) log.splice(index, 1)
+        }))
       }
       const waitMs = waitFor(log, total, cost, now)
       return wait

@@ -1,5 +1,5 @@
-import { AmplitudeEmulator, DEMO_PROJECTS, type Project } from "@findry/amplitude-emulator"
 import { assert, describe, layer } from "@effect/vitest"
+import { AmplitudeEmulator, DEMO_PROJECTS, type Project } from "@findry/amplitude-emulator"
 import { Chunk, Effect, Option, Stream } from "effect"
 import { AmplitudeClient, type EventSpec, Segment } from "../src/index.js"
 import { freshProject, storedConnection, TestLive, withSwitches } from "./helpers.js"
@@ -241,7 +241,9 @@ layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
         assert.deepStrictEqual(
           result.days,
           perDay(days, (d) =>
-            views.filter((o) => o.day === d && members.has(o.userId) && o.properties["category"] === "books").length)
+            views.filter((o) =>
+              o.day === d && members.has(o.userId) && o.properties["category"] === "books"
+            ).length)
         )
         assert.isAbove(result.days.reduce((sum, p) => sum + p.value!, 0), 0)
         const [request] = yield* emulator.requests({ project: project.id, endpoint: "events.segmentation" })
@@ -272,7 +274,12 @@ layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
           eventType: "Purchase",
           filters: [{ type: "event", key: "revenue", op: "is", values: ["-1"] }]
         }
-        const empty = yield* amplitude.segmentation({ event: nothing, metric: "totals", start: days[0]!, end: days[4]! })
+        const empty = yield* amplitude.segmentation({
+          event: nothing,
+          metric: "totals",
+          start: days[0]!,
+          end: days[4]!
+        })
         assert.deepStrictEqual(empty, { days: perDay(days, () => 0), total: 0, series: [] })
         const emptyAverage = yield* amplitude.segmentation({
           event: nothing,
@@ -447,7 +454,10 @@ layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
     for (const experimentsLastPageCursor of ["null", "absent"] as const) {
       it.effect(`stops when the last page's nextCursor is ${experimentsLastPageCursor}`, () =>
         Effect.gen(function*() {
-          const project = yield* freshProject({ managementKeys: [`ampex_${crypto.randomUUID()}`], data: { experiments: 7 } })
+          const project = yield* freshProject({
+            managementKeys: [`ampex_${crypto.randomUUID()}`],
+            data: { experiments: 7 }
+          })
           const amplitude = yield* connect(project)
           const experiments = Option.getOrThrow(amplitude.experiments)
           const listed = yield* Stream.runCollect(experiments.list({ pageSize: 2, includeArchived: true }))
@@ -494,8 +504,10 @@ layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
         })
         const client = yield* AmplitudeClient
         const withKey = (managementKey: string) =>
-          Effect.map(storedConnection(project, { managementKey }), (stored) =>
-            Option.getOrThrow(client.connection(stored).experiments))
+          Effect.map(
+            storedConnection(project, { managementKey }),
+            (stored) => Option.getOrThrow(client.connection(stored).experiments)
+          )
         const invalid = yield* Effect.flip(Stream.runCollect((yield* withKey(revoked)).list()))
         assert.strictEqual(invalid._tag, "InvalidCredentials")
         assert.match(invalid.message, /Management API key/)

@@ -48,6 +48,12 @@ export const adapterLayer = (options: {
     Layer.provideMerge(CryptoTest)
   )
 
+/** Runs `f` with a client of its own, built from `client` and released afterwards. */
+export const withClient = <RIn, A, E, R>(
+  client: Layer.Layer<AmplitudeClient, never, RIn>,
+  f: (client: AmplitudeClient) => Effect.Effect<A, E, R>
+) => Effect.flatMap(AmplitudeClient, f).pipe(Effect.provide(Layer.fresh(client)))
+
 /** A client aimed at fixed base URLs, e.g. a closed port. */
 export const clientAt = (url: string) =>
   AmplitudeClient.DefaultWithoutDependencies.pipe(

@@ -119,9 +119,12 @@ export const makeTransport = Effect.gen(function*() {
     number: number
   ): Effect.Effect<Reply, AttemptFailure | RateLimited> => {
     const governed = request.host === "analytics"
-      ? Effect.zipRight(
+      ? Effect.flatMap(
         governor.charge(key, request.cost ?? 0, target.policy.waitForBudget),
-        governor.throttle(key, target.policy.priority)(exchange(target, request))
+        (refund) =>
+          governor.throttle(key, target.policy.priority)(exchange(target, request)).pipe(
+            Effect.tap((reply) => reply.status === 429 ? refund : Effect.void)
+          )
       )
       : Effect.zipRight(governor.pace(key), exchange(target, request))
     return governed.pipe(
