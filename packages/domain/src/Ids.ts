@@ -21,3 +21,12 @@ export const AmplitudeRegion = Schema.Literal("us", "eu")
 export type AmplitudeRegion = typeof AmplitudeRegion.Type
 
 export const regionLabel = (region: AmplitudeRegion): string => region === "eu" ? "EU" : "US"
+
+export const MetricId = Schema.UUID.pipe(Schema.brand("MetricId"))
+export type MetricId = typeof MetricId.Type
+
+export const MetricMappingId = Schema.UUID.pipe(Schema.brand("MetricMappingId"))
+export type MetricMappingId = typeof MetricMappingId.Type
+
+export const OutcomeRunId = Schema.UUID.pipe(Schema.brand("OutcomeRunId"))
+export type OutcomeRunId = typeof OutcomeRunId.Type
