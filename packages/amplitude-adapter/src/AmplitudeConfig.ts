@@ -76,8 +76,8 @@ export class AmplitudeConfig extends Context.Tag("@findry/amplitude-adapter/Ampl
     experimentUs: urlConfig("AMPLITUDE_EXPERIMENT_US_URL", DEFAULT_AMPLITUDE_URLS.experimentUs),
     experimentEu: urlConfig("AMPLITUDE_EXPERIMENT_EU_URL", DEFAULT_AMPLITUDE_URLS.experimentEu),
     timeoutMs: Config.integer("AMPLITUDE_TIMEOUT_MS").pipe(
-      Config.withDefault(Duration.toMillis(DEFAULT_AMPLITUDE_TIMEOUT)),
-      Config.validate({ message: "must be a positive number of milliseconds", validation: (ms) => ms > 0 })
+      Config.validate({ message: "must be a positive number of milliseconds", validation: (ms) => ms > 0 }),
+      Config.withDefault(Duration.toMillis(DEFAULT_AMPLITUDE_TIMEOUT))
     )
   }).pipe(Config.map(({ eu, experimentEu, experimentUs, timeoutMs, us }) => ({
     analyticsUrl: { us, eu },

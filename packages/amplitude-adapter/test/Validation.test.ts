@@ -250,3 +250,57 @@ layer(TestLive, { excludeTestServices: true })("validateCredentials", (it) => {
       }).pipe(withFaults))
   })
 })
+
+layer(TestLive, { excludeTestServices: true })("validateManagementKey", (it) => {
+  const management = (key: string, region: "us" | "eu" = "us") => ({ region, managementKey: Redacted.make(key) })
+
+  it.effect("accepts a management key with access, asking for one experiment on the region's Experiment host", () =>
+    Effect.gen(function*() {
+      const client = yield* AmplitudeClient
+      const emulator = yield* AmplitudeEmulator
+      yield* emulator.resetInspection
+      yield* client.validateManagementKey(management(DEMO_PROJECTS.eu.managementKeys[0], "eu"))
+      const [request] = yield* emulator.requests()
+      assert.strictEqual(request!.host, "experimentEu")
+      assert.strictEqual(request!.path, "/api/1/experiments")
+      assert.deepStrictEqual(request!.query, { limit: "1" })
+    }))
+
+  it.effect("401 (unknown or revoked key) is InvalidCredentials with a management-key message", () =>
+    Effect.gen(function*() {
+      const client = yield* AmplitudeClient
+      const error = yield* Effect.flip(client.validateManagementKey(management("ampex_not-a-real-key")))
+      assert.strictEqual(error._tag, "InvalidCredentials")
+      assert.match(error.message, /^Amplitude rejected the Management API key/)
+    }))
+
+  it.effect("403 (key without access to the project) is NoExperimentAccess", () =>
+    Effect.gen(function*() {
+      const client = yield* AmplitudeClient
+      const error = yield* Effect.flip(
+        client.validateManagementKey(management(DEMO_PROJECTS.starter.managementKeys[0].key))
+      )
+      assert.strictEqual(error._tag, "NoExperimentAccess")
+      assert.match(error.message, /no access to this project/)
+    }))
+
+  it.effect("429, 5xx and hangs map like the analytics calls", () =>
+    Effect.gen(function*() {
+      const client = yield* AmplitudeClient
+      const emulator = yield* AmplitudeEmulator
+      const key = management(DEMO_PROJECTS.us.managementKeys[0])
+      yield* emulator.injectFault({ kind: "status", status: 429, retryAfterSeconds: 4, host: "experimentUs" })
+      const limited = yield* Effect.flip(client.validateManagementKey(key))
+      assert.deepStrictEqual([limited._tag, limited._tag === "RateLimited" && limited.retryAfterSeconds], [
+        "RateLimited",
+        4
+      ])
+      yield* emulator.injectFault({ kind: "status", status: 500, host: "experimentUs", times: 3 })
+      const unavailable = yield* Effect.flip(client.validateManagementKey(key))
+      assert.strictEqual(unavailable._tag, "AmplitudeUnavailable")
+      yield* emulator.injectFault({ kind: "hang", host: "experimentUs" })
+      const unreachable = yield* Effect.flip(client.validateManagementKey(key))
+      assert.strictEqual(unreachable._tag, "Unreachable")
+      yield* client.validateManagementKey(key)
+    }).pipe(withFaults))
+})
