@@ -165,6 +165,49 @@ export class IntegrationsRepo extends Effect.Service<IntegrationsRepo>()("@findr
           credential_1_prefix = NULL, credential_2_prefix = NULL, credential_3_prefix = NULL`
       )
 
-    return { find, saveConnected, setSettings, setCredential3, disconnect } as const
+    /** Every stored credential as `{integrationId}:{slot}`, in ascending id order, after `afterId`. */
+    const sealedCredentials = (options: { readonly afterId: string | null; readonly limit: number }) =>
+      sql<{ id: string; workspaceId: string; provider: string; slot: number; sealed: Uint8Array }>`
+        SELECT id::text || ':' || slot AS id, workspace_id, provider, slot, sealed FROM (
+          SELECT id, workspace_id, provider, 1 AS slot, credential_1 AS sealed FROM integrations
+          WHERE credential_1 IS NOT NULL
+          UNION ALL
+          SELECT id, workspace_id, provider, 2, credential_2 FROM integrations WHERE credential_2 IS NOT NULL
+          UNION ALL
+          SELECT id, workspace_id, provider, 3, credential_3 FROM integrations WHERE credential_3 IS NOT NULL
+        ) slots
+        WHERE ${options.afterId === null ? sql`true` : sql`id::text || ':' || slot > ${options.afterId}`}
+        ORDER BY 1 LIMIT ${options.limit}`.pipe(Effect.orDie, Effect.withSpan("IntegrationsRepo.sealedCredentials"))
+
+    /** Compare-and-swap of one stored credential; false when it no longer holds `expected`. */
+    const replaceCredential = (id: string, expected: Uint8Array, next: Uint8Array): Effect.Effect<boolean> => {
+      const [integrationId, slot] = id.split(":")
+      const column = slot === "1"
+        ? "credential_1"
+        : slot === "2"
+        ? "credential_2"
+        : slot === "3"
+        ? "credential_3"
+        : null
+      if (column === null || integrationId === undefined) return Effect.succeed(false)
+      return sql`
+        UPDATE integrations SET ${sql(column)} = ${next}, updated_at = now()
+        WHERE id = ${integrationId} AND ${sql(column)} = ${expected}
+        RETURNING id`.pipe(
+        Effect.map((rows) => rows.length === 1),
+        Effect.orDie,
+        Effect.withSpan("IntegrationsRepo.replaceCredential")
+      )
+    }
+
+    return {
+      find,
+      saveConnected,
+      setSettings,
+      setCredential3,
+      disconnect,
+      sealedCredentials,
+      replaceCredential
+    } as const
   })
 }) {}
