@@ -10,6 +10,7 @@ import {
   AmplitudeConnection,
   AmplitudeEvent,
   type AmplitudeRegion,
+  AnnotationPushHealth,
   Cohort,
   type ConnectAmplitude,
   ExperimentSummary,
@@ -34,6 +35,16 @@ const ATTEMPT_ACTIONS = [
   "amplitude.management_key_failed"
 ]
 
+const dateOrNull = (iso: string | null | undefined) => (iso == null ? null : new Date(iso))
+
+const pushHealth = (stored: IntegrationSettings["annotationPush"]): AnnotationPushHealth =>
+  new AnnotationPushHealth({
+    status: stored?.status ?? "ok",
+    reason: stored?.reason ?? null,
+    failedAt: dateOrNull(stored?.failedAt),
+    lastPushedAt: dateOrNull(stored?.lastPushedAt)
+  })
+
 const toView = (record: Option.Option<IntegrationRecord>): AmplitudeConnection =>
   Option.match(record, {
     onNone: () =>
@@ -48,7 +59,8 @@ const toView = (record: Option.Option<IntegrationRecord>): AmplitudeConnection =
         capabilities: new AmplitudeCapabilities({ taxonomy: false, experiments: false }),
         connectedAt: null,
         disconnectedAt: null,
-        lastValidatedAt: null
+        lastValidatedAt: null,
+        annotationPush: pushHealth(undefined)
       }),
     onSome: (row) =>
       new AmplitudeConnection({
@@ -65,7 +77,8 @@ const toView = (record: Option.Option<IntegrationRecord>): AmplitudeConnection =
         }),
         connectedAt: row.connectedAt,
         disconnectedAt: row.disconnectedAt,
-        lastValidatedAt: row.lastValidatedAt
+        lastValidatedAt: row.lastValidatedAt,
+        annotationPush: pushHealth(row.settings.annotationPush)
       })
   })
 

@@ -1,5 +1,6 @@
 import { NodeHttpClient, NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { AnnotationsConfig } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { DatabaseLive, MigrationsLive } from "@findry/persistence"
 import { Cause, Config, ConfigError, Console, Effect, Layer, Logger, Option } from "effect"
@@ -29,7 +30,7 @@ const LoggerLive = Layer.unwrapEffect(
 
 const ServerLive = HttpApiLive.pipe(
   Layer.provide(NodeServerLive),
-  Layer.provide([SqlLive, CryptoLive, AmplitudeLive]),
+  Layer.provide([SqlLive, CryptoLive, AmplitudeLive, AnnotationsConfig.layerConfig]),
   Layer.provide(ApiConfigLive),
   Layer.provide(StartupConfigCheck),
   Layer.provide(LoggerLive)

@@ -34,12 +34,15 @@ describe("/readyz", () => {
       yield* Effect.gen(function*() {
         const ready = yield* readiness
         assert.strictEqual(ready.status, 200)
-        assert.deepStrictEqual(ready.body, { status: "ready", checks: { database: "ok", migrations: "ok" } })
+        assert.deepStrictEqual(ready.body, {
+          status: "ready",
+          checks: { database: "ok", migrations: "ok", scheduler: "ok" }
+        })
 
         yield* proxy.cut
         const down = yield* eventually(expectStatus(503))
         assert.strictEqual(down.body._tag, "NotReady")
-        assert.deepStrictEqual(down.body.failing, ["database", "migrations"])
+        assert.deepStrictEqual(down.body.failing, ["database", "migrations", "scheduler"])
 
         yield* proxy.restore
         yield* eventually(expectStatus(200))

@@ -45,6 +45,17 @@ export class AmplitudeCapabilities extends Schema.Class<AmplitudeCapabilities>("
   experiments: Schema.Boolean
 }) {}
 
+/**
+ * Health of the annotation push (PRODUCT.md §3): `failing` after a push failed for good (e.g. the keys were
+ * revoked in Amplitude), with the reason; back to `ok` after the next successful push or a reconnect.
+ */
+export class AnnotationPushHealth extends Schema.Class<AnnotationPushHealth>("AnnotationPushHealth")({
+  status: Schema.Literal("ok", "failing"),
+  reason: Schema.NullOr(Schema.String),
+  failedAt: Schema.NullOr(Schema.Date),
+  lastPushedAt: Schema.NullOr(Schema.Date)
+}) {}
+
 export class AmplitudeConnection extends Schema.Class<AmplitudeConnection>("AmplitudeConnection")({
   status: ConnectionStatus,
   region: Schema.NullOr(AmplitudeRegion),
@@ -56,7 +67,8 @@ export class AmplitudeConnection extends Schema.Class<AmplitudeConnection>("Ampl
   capabilities: AmplitudeCapabilities,
   connectedAt: Schema.NullOr(Schema.Date),
   disconnectedAt: Schema.NullOr(Schema.Date),
-  lastValidatedAt: Schema.NullOr(Schema.Date)
+  lastValidatedAt: Schema.NullOr(Schema.Date),
+  annotationPush: AnnotationPushHealth
 }) {}
 
 export class ConnectAmplitude extends Schema.Class<ConnectAmplitude>("ConnectAmplitude")({

@@ -9,7 +9,9 @@ export const CheckStatus = Schema.Literal("ok", "failing")
 
 export class ReadinessChecks extends Schema.Class<ReadinessChecks>("ReadinessChecks")({
   database: CheckStatus,
-  migrations: CheckStatus
+  migrations: CheckStatus,
+  /** No scheduler message has waited more than the stall threshold (SCHEDULER.md §6.5). */
+  scheduler: CheckStatus
 }) {}
 
 export class Ready extends Schema.Class<Ready>("Ready")({

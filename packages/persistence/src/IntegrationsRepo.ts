@@ -3,6 +3,14 @@ import { WorkspaceId } from "@findry/domain"
 import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 
+export const AnnotationPushSettings = Schema.Struct({
+  status: Schema.Literal("ok", "failing"),
+  reason: Schema.NullOr(Schema.String),
+  failedAt: Schema.NullOr(Schema.String),
+  lastPushedAt: Schema.NullOr(Schema.String)
+})
+export type AnnotationPushSettings = typeof AnnotationPushSettings.Type
+
 export const IntegrationSettings = Schema.Struct({
   annotationsEnabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   capabilities: Schema.optionalWith(
@@ -13,7 +21,11 @@ export const IntegrationSettings = Schema.Struct({
     { default: () => ({ taxonomy: false, experiments: false }) }
   ),
   appId: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null }),
-  displayNameByAdmin: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  displayNameByAdmin: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** Written by the annotation push (atomically, key by key); a reconnect starts afresh. */
+  annotationPush: Schema.optional(AnnotationPushSettings),
+  /** The `Findry` annotation category once ensured in the connected project. */
+  annotationCategoryId: Schema.optional(Schema.Number)
 })
 export type IntegrationSettings = typeof IntegrationSettings.Type
 

@@ -1,4 +1,6 @@
+export * from "./AnnotationRecordsRepo.js"
 export * from "./AuditLog.js"
+export * from "./BetsRepo.js"
 export * from "./Database.js"
 export * from "./DatabaseHealth.js"
 export * from "./IntegrationsRepo.js"

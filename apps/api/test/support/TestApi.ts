@@ -2,6 +2,7 @@ import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import type { SqlClient } from "@effect/sql"
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { AnnotationsConfig } from "@findry/annotations"
 import { AmplitudeEmulator, type EmulatorOptions } from "@findry/amplitude-emulator"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { FindryApi } from "@findry/domain"
@@ -59,7 +60,7 @@ export const apiOn = <ROut, E>(
   options: ApiTestOptions = {}
 ) =>
   HttpApiLive.pipe(
-    Layer.provide([AmplitudeTestLive, CryptoTestLive]),
+    Layer.provide([AmplitudeTestLive, CryptoTestLive, AnnotationsConfig.layer({ appUrl: "http://findry.test" })]),
     Layer.provide(Layer.succeed(ApiConfig, { port: 0, appUrl: "http://findry.test", authSecret: TEST_AUTH_SECRET })),
     Layer.provideMerge(sql),
     Layer.provideMerge(NodeHttpServer.layerTest),

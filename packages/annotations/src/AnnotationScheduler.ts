@@ -1,0 +1,122 @@
+import type { WorkflowEngine } from "@effect/workflow"
+import { type AnnotationKind, annotationLabel, type BetId, type WorkspaceId } from "@findry/domain"
+import { AnnotationRecordsRepo, type BetRow, BetsRepo, IntegrationsRepo, type OutcomeRow } from "@findry/persistence"
+import { Context, Effect, Layer, Option } from "effect"
+import { PushAnnotation } from "./PushAnnotation.js"
+
+export interface BetEvent {
+  readonly workspaceId: WorkspaceId
+  readonly betId: BetId
+  readonly kind: AnnotationKind
+}
+
+/** Reasons a push is skipped, shown on the bet and in the activity list. */
+export const SKIP_REASONS = {
+  notConnected: "Amplitude is not connected",
+  disabled: "Annotation push is turned off for this workspace",
+  betGone: "The bet no longer exists"
+} as const
+
+/**
+ * The only scheduler surface domain code sees (SCHEDULER.md §7.1).
+ *
+ * Call it INSIDE the `sql.withTransaction` that records the decision: the annotation record and the
+ * workflow message commit or roll back with it. It never fails the caller; a push that cannot happen
+ * (not connected, push turned off) is recorded as `skipped` with the reason.
+ */
+export class AnnotationScheduler extends Context.Tag("@findry/annotations/AnnotationScheduler")<
+  AnnotationScheduler,
+  {
+    /** Records the annotation of `kind` as it should look now and schedules its push. */
+    readonly betEvent: (event: BetEvent) => Effect.Effect<void>
+    /**
+     * Re-fires every kind of the bet that is pending, pushed or failed (e.g. after a rename), so each
+     * existing annotation gets the new label.
+     */
+    readonly betRenamed: (event: Omit<BetEvent, "kind">) => Effect.Effect<void>
+  }
+>() {}
+
+const midnightUtc = (day: string) => new Date(`${day}T00:00:00Z`)
+
+/** Label and time of the annotation of `kind`, or `None` when the bet has no such decision (yet). */
+export const desiredAnnotation = (
+  kind: AnnotationKind,
+  bet: BetRow,
+  outcome: Option.Option<OutcomeRow>
+): Option.Option<{ readonly label: string; readonly at: Date }> => {
+  switch (kind) {
+    case "promoted":
+      return Option.some({ label: annotationLabel("promoted", bet.title), at: bet.promotedAt })
+    case "shipped": {
+      if (Option.isSome(outcome)) {
+        return Option.some({ label: annotationLabel("shipped", bet.title), at: midnightUtc(outcome.value.shipDate) })
+      }
+      return bet.shippedAt === null
+        ? Option.none()
+        : Option.some({ label: annotationLabel("shipped", bet.title), at: bet.shippedAt })
+    }
+    case "verdict": {
+      if (Option.isNone(outcome) || outcome.value.verdict === null) return Option.none()
+      return Option.some({
+        label: annotationLabel("verdict", bet.title, outcome.value.verdict),
+        at: outcome.value.verdictAt ?? midnightUtc(outcome.value.shipDate)
+      })
+    }
+  }
+}
+
+const AMPLITUDE = "amplitude"
+
+/**
+ * The boundary on @effect/workflow: needs a `WorkflowEngine` (a runner, a client-only cluster node or the
+ * in-memory engine) and the `SqlClient` the domain code uses.
+ */
+export const AnnotationSchedulerLive: Layer.Layer<
+  AnnotationScheduler,
+  never,
+  WorkflowEngine.WorkflowEngine | BetsRepo | AnnotationRecordsRepo | IntegrationsRepo
+> = Layer.effect(
+  AnnotationScheduler,
+  Effect.gen(function*() {
+    const bets = yield* BetsRepo
+    const records = yield* AnnotationRecordsRepo
+    const integrations = yield* IntegrationsRepo
+    const engine = yield* Effect.context<WorkflowEngine.WorkflowEngine>()
+
+    const betEvent = Effect.fn("AnnotationScheduler.betEvent")(function*(event: BetEvent) {
+      yield* Effect.annotateCurrentSpan({ betId: event.betId, kind: event.kind })
+      const bet = yield* bets.find(event.workspaceId, event.betId)
+      if (Option.isNone(bet)) return
+      const outcome = yield* bets.findOutcome(event.betId)
+      const desired = desiredAnnotation(event.kind, bet.value, outcome)
+      if (Option.isNone(desired)) return
+      const target = { ...event, ...desired.value }
+      const integration = yield* integrations.find(event.workspaceId, AMPLITUDE)
+      if (Option.isNone(integration) || integration.value.status !== "connected") {
+        yield* records.upsert(target, { status: "skipped", reason: SKIP_REASONS.notConnected })
+        return
+      }
+      if (!integration.value.settings.annotationsEnabled) {
+        yield* records.upsert(target, { status: "skipped", reason: SKIP_REASONS.disabled })
+        return
+      }
+      const record = yield* records.upsert(target, { status: "pending" })
+      const executionId = yield* PushAnnotation.execute(
+        { workspaceId: event.workspaceId, betId: event.betId, kind: event.kind, revision: record.revision },
+        { discard: true }
+      ).pipe(Effect.provide(engine))
+      yield* records.setExecution(event, record.revision, executionId)
+    })
+
+    const betRenamed = Effect.fn("AnnotationScheduler.betRenamed")(function*(event: Omit<BetEvent, "kind">) {
+      const existing = yield* records.forBet(event.betId)
+      for (const record of existing) {
+        if (record.status === "skipped") continue
+        yield* betEvent({ ...event, kind: record.kind })
+      }
+    })
+
+    return { betEvent, betRenamed }
+  })
+)

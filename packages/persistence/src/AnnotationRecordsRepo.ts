@@ -1,0 +1,213 @@
+import { SqlClient, type Statement } from "@effect/sql"
+import { AnnotationKind, AnnotationStatus, BetId, WorkspaceId } from "@findry/domain"
+import { Effect, Option, Schema } from "effect"
+import type { AnnotationPushSettings } from "./IntegrationsRepo.js"
+
+/**
+ * One row per (bet, kind): the annotation Findry wants in Amplitude (`label`, `annotationAt`, `revision`) and
+ * what was pushed (`amplitudeAnnotationId`, `pushedRevision`, `lastPushedAt`).
+ */
+export class AnnotationRecord extends Schema.Class<AnnotationRecord>("AnnotationRecord")({
+  betId: BetId,
+  kind: AnnotationKind,
+  workspaceId: WorkspaceId,
+  status: AnnotationStatus,
+  amplitudeAnnotationId: Schema.NullOr(Schema.Number),
+  label: Schema.String,
+  annotationAt: Schema.DateFromSelf,
+  revision: Schema.Number,
+  pushedRevision: Schema.NullOr(Schema.Number),
+  lastPushedAt: Schema.NullOr(Schema.DateFromSelf),
+  reason: Schema.NullOr(Schema.String),
+  searchFrom: Schema.NullOr(Schema.DateFromSelf),
+  searchTo: Schema.NullOr(Schema.DateFromSelf),
+  executionId: Schema.NullOr(Schema.String),
+  attempts: Schema.Number,
+  updatedAt: Schema.DateFromSelf
+}) {}
+
+export interface DesiredAnnotation {
+  readonly workspaceId: WorkspaceId
+  readonly betId: BetId
+  readonly kind: AnnotationKind
+  readonly label: string
+  readonly at: Date
+}
+
+export interface RecordKey {
+  readonly betId: BetId
+  readonly kind: AnnotationKind
+}
+
+const AMPLITUDE = "amplitude"
+
+const columns = `
+  bet_id, kind, workspace_id, status, amplitude_annotation_id::float8 AS amplitude_annotation_id, label,
+  annotation_at, revision, pushed_revision, last_pushed_at, reason, search_from, search_to, execution_id, attempts,
+  updated_at`
+
+export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>()(
+  "@findry/persistence/AnnotationRecordsRepo",
+  {
+    effect: Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const select = sql.unsafe(columns)
+      const decode = Schema.decodeUnknown(Schema.Array(AnnotationRecord))
+
+      const rows = (name: string, statement: Statement.Statement<unknown>) =>
+        statement.pipe(Effect.flatMap(decode), Effect.orDie, Effect.withSpan(`AnnotationRecordsRepo.${name}`))
+      const one = (name: string, statement: Statement.Statement<unknown>) =>
+        Effect.map(rows(name, statement), (found) => Option.fromNullable(found[0]))
+
+      /**
+       * A new revision of the annotation: `pending` (to push) or `skipped` with a reason. Keeps the Amplitude id
+       * and widens the window the marker search covers. Returns the record with its new revision.
+       */
+      const upsert = (
+        desired: DesiredAnnotation,
+        outcome: { readonly status: "pending" } | { readonly status: "skipped"; readonly reason: string }
+      ): Effect.Effect<AnnotationRecord> => {
+        const reason = outcome.status === "skipped" ? outcome.reason : null
+        return one(
+          "upsert",
+          sql`
+            INSERT INTO annotation_records (
+              bet_id, kind, workspace_id, status, label, annotation_at, revision, reason, search_from, search_to)
+            VALUES (
+              ${desired.betId}, ${desired.kind}, ${desired.workspaceId}, ${outcome.status}, ${desired.label},
+              ${desired.at}, 1, ${reason}, ${desired.at}, ${desired.at})
+            ON CONFLICT (bet_id, kind) DO UPDATE SET
+              status = EXCLUDED.status,
+              label = EXCLUDED.label,
+              annotation_at = EXCLUDED.annotation_at,
+              revision = annotation_records.revision + 1,
+              reason = EXCLUDED.reason,
+              search_from = least(annotation_records.search_from, EXCLUDED.annotation_at),
+              search_to = greatest(annotation_records.search_to, EXCLUDED.annotation_at),
+              execution_id = NULL,
+              attempts = 0,
+              updated_at = now()
+            RETURNING ${select}`
+        ).pipe(Effect.map(Option.getOrThrow))
+      }
+
+      const setExecution = (key: RecordKey, revision: number, executionId: string): Effect.Effect<void> =>
+        sql`
+          UPDATE annotation_records SET execution_id = ${executionId}
+          WHERE bet_id = ${key.betId} AND kind = ${key.kind} AND revision = ${revision}`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("AnnotationRecordsRepo.setExecution")
+        )
+
+      const find = (key: RecordKey): Effect.Effect<Option.Option<AnnotationRecord>> =>
+        one("find", sql`SELECT ${select} FROM annotation_records WHERE bet_id = ${key.betId} AND kind = ${key.kind}`)
+
+      const forBet = (betId: BetId): Effect.Effect<ReadonlyArray<AnnotationRecord>> =>
+        rows(
+          "forBet",
+          sql`
+            SELECT ${select} FROM annotation_records WHERE bet_id = ${betId}
+            ORDER BY CASE kind WHEN 'promoted' THEN 1 WHEN 'shipped' THEN 2 ELSE 3 END`
+        )
+
+      /** Newest change first. */
+      const forWorkspace = (workspaceId: WorkspaceId, limit: number): Effect.Effect<ReadonlyArray<AnnotationRecord>> =>
+        rows(
+          "forWorkspace",
+          sql`
+            SELECT ${select} FROM annotation_records WHERE workspace_id = ${workspaceId}
+            ORDER BY updated_at DESC, bet_id, kind LIMIT ${limit}`
+        )
+
+      const countAttempt = (key: RecordKey, revision: number): Effect.Effect<void> =>
+        sql`
+          UPDATE annotation_records SET attempts = attempts + 1
+          WHERE bet_id = ${key.betId} AND kind = ${key.kind} AND revision = ${revision}`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("AnnotationRecordsRepo.countAttempt")
+        )
+
+      /**
+       * The annotation of `revision` is in Amplitude as `amplitudeAnnotationId`. The status turns `pushed` only
+       * when no newer revision was recorded meanwhile (that one is on its way).
+       */
+      const markPushed = (key: RecordKey, revision: number, amplitudeAnnotationId: number): Effect.Effect<void> =>
+        sql`
+          UPDATE annotation_records SET
+            amplitude_annotation_id = ${amplitudeAnnotationId},
+            pushed_revision = greatest(coalesce(pushed_revision, 0), ${revision}),
+            last_pushed_at = now(),
+            status = CASE WHEN revision <= ${revision} THEN 'pushed' ELSE status END,
+            reason = CASE WHEN revision <= ${revision} THEN NULL ELSE reason END,
+            updated_at = now()
+          WHERE bet_id = ${key.betId} AND kind = ${key.kind}`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("AnnotationRecordsRepo.markPushed")
+        )
+
+      /** Ends `revision` as `skipped` or `failed`, unless a newer revision took over. */
+      const markEnded = (
+        key: RecordKey,
+        revision: number,
+        status: "skipped" | "failed",
+        reason: string
+      ): Effect.Effect<void> =>
+        sql`
+          UPDATE annotation_records SET status = ${status}, reason = ${reason}, updated_at = now()
+          WHERE bet_id = ${key.betId} AND kind = ${key.kind} AND revision = ${revision}`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("AnnotationRecordsRepo.markEnded")
+        )
+
+      /** Forgets an Amplitude id that no longer exists there. */
+      const forgetAmplitudeId = (key: RecordKey, amplitudeAnnotationId: number): Effect.Effect<void> =>
+        sql`
+          UPDATE annotation_records SET amplitude_annotation_id = NULL
+          WHERE bet_id = ${key.betId} AND kind = ${key.kind}
+            AND amplitude_annotation_id = ${amplitudeAnnotationId}`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("AnnotationRecordsRepo.forgetAmplitudeId")
+        )
+
+      /** Push health on the workspace's connected Amplitude integration (settings key `annotationPush`). */
+      const setPushHealth = (workspaceId: WorkspaceId, health: AnnotationPushSettings): Effect.Effect<void> =>
+        sql`
+          UPDATE integrations SET settings = jsonb_set(settings, '{annotationPush}', ${JSON.stringify(health)}::jsonb)
+          WHERE workspace_id = ${workspaceId} AND provider = ${AMPLITUDE} AND status = 'connected'`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("AnnotationRecordsRepo.setPushHealth")
+        )
+
+      const setCategoryId = (workspaceId: WorkspaceId, categoryId: number): Effect.Effect<void> =>
+        sql`
+          UPDATE integrations SET settings = jsonb_set(settings, '{annotationCategoryId}', ${
+          JSON.stringify(categoryId)
+        }::jsonb)
+          WHERE workspace_id = ${workspaceId} AND provider = ${AMPLITUDE} AND status = 'connected'`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("AnnotationRecordsRepo.setCategoryId")
+        )
+
+      return {
+        upsert,
+        setExecution,
+        find,
+        forBet,
+        forWorkspace,
+        countAttempt,
+        markPushed,
+        markEnded,
+        forgetAmplitudeId,
+        setPushHealth,
+        setCategoryId
+      } as const
+    })
+  }
+) {}
