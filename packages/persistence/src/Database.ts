@@ -2,6 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Config, Effect, Layer, Option, Redacted, String as Str } from "effect"
+import { mkdir } from "node:fs/promises"
 import * as NodePath from "node:path"
 
 const clientOptions = {
@@ -26,6 +27,7 @@ export const EmbeddedPgLive = (options: { readonly dataDir?: string } = {}) =>
   Layer.unwrapScoped(Effect.gen(function*() {
     const { url } = yield* Effect.acquireRelease(
       Effect.promise(async () => {
+        if (options.dataDir !== undefined) await mkdir(NodePath.dirname(options.dataDir), { recursive: true })
         const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir })
         const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 })
         await server.start()

@@ -1,0 +1,119 @@
+// A local walkthrough: the Amplitude emulator, the API on the embedded database, a seeded workspace and the
+// curl commands that show the connect flow and each of its error cases.
+import { NodeRuntime } from "@effect/platform-node"
+import { AmplitudeEmulator, DEMO_PROJECTS } from "@findry/amplitude-emulator"
+import { Config, Console, Duration, Effect, Schedule } from "effect"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { issueToken } from "../src/Jwt.js"
+
+const root = fileURLToPath(new URL("../../../", import.meta.url))
+const tsx = `${root}node_modules/.bin/tsx`
+const main = fileURLToPath(new URL("../src/main.ts", import.meta.url))
+
+const startApi = (env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      spawn(tsx, ["--conditions=@findry/source", main], { env: { ...process.env, ...env }, stdio: "inherit" })
+    ),
+    (child) =>
+      Effect.async<void>((resume) => {
+        if (child.exitCode !== null) return resume(Effect.void)
+        child.once("exit", () => resume(Effect.void))
+        child.kill("SIGTERM")
+      })
+  )
+
+const waitUntilReady = (baseUrl: string) =>
+  Effect.tryPromise(() => fetch(`${baseUrl}/readyz`)).pipe(
+    Effect.filterOrFail((response) => response.ok),
+    Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo(Duration.seconds(60))))
+  )
+
+const program = Effect.gen(function*() {
+  const port = yield* Config.port("PORT").pipe(Config.withDefault(3000))
+  const authSecret = yield* Config.redacted("FINDRY_AUTH_SECRET")
+  const emulator = yield* AmplitudeEmulator.make()
+  const api = `http://localhost:${port}`
+
+  yield* startApi({
+    PORT: String(port),
+    FINDRY_DATA_DIR: ".findry/demo",
+    AMPLITUDE_US_URL: emulator.urls.us,
+    AMPLITUDE_EU_URL: emulator.urls.eu,
+    AMPLITUDE_EXPERIMENT_US_URL: emulator.urls.experimentUs,
+    AMPLITUDE_EXPERIMENT_EU_URL: emulator.urls.experimentEu,
+    AMPLITUDE_TIMEOUT_MS: "3000"
+  })
+  yield* waitUntilReady(api)
+
+  const admin = issueToken(authSecret, { sub: "demo-admin", ttlSeconds: 12 * 3600 })
+  const member = issueToken(authSecret, { sub: "demo-member", ttlSeconds: 12 * 3600 })
+  const workspace = yield* Effect.tryPromise(async () => {
+    const response = await fetch(`${api}/v1/workspaces`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Demo workspace" })
+    })
+    const created = (await response.json()) as { id: string }
+    await fetch(`${api}/v1/workspaces/${created.id}/members/demo-member`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ role: "member" })
+    })
+    return created.id
+  })
+
+  const us = DEMO_PROJECTS.us
+  const eu = DEMO_PROJECTS.eu
+  const connection = `${api}/v1/workspaces/${workspace}/integrations/amplitude`
+  const put = (body: object) =>
+    `curl -s -X PUT "$CONNECTION" -H "$AUTH" -H 'content-type: application/json' -d '${JSON.stringify(body)}'`
+  const fault = (body: object) =>
+    `curl -s -X POST ${emulator.urls.us}/__emulator/faults -H 'content-type: application/json' -d '${
+      JSON.stringify(body)
+    }'`
+
+  yield* Console.log(`
+Findry × Amplitude demo
+  API                ${api}   (reference: ${api}/docs)
+  Amplitude (local)  US ${emulator.urls.us}  EU ${emulator.urls.eu}
+                     Experiment US ${emulator.urls.experimentUs}  EU ${emulator.urls.experimentEu}
+  Workspace          ${workspace}
+
+In another terminal:
+  export AUTH="Authorization: Bearer ${admin}"
+  export MEMBER="Authorization: Bearer ${member}"
+  export CONNECTION="${connection}"
+
+Connect (US demo project), then read it back as a member:
+  ${put({ region: "us", apiKey: us.apiKey, secretKey: us.secretKey })}
+  curl -s "$CONNECTION" -H "$MEMBER"
+
+Error cases:
+  wrong region (EU keys on US)   ${put({ region: "us", apiKey: eu.apiKey, secretKey: eu.secretKey })}
+  bad keys                        ${put({ region: "us", apiKey: us.apiKey, secretKey: "not-the-secret" })}
+  invalid input (400)             ${put({ region: "us", apiKey: "", secretKey: us.secretKey })}
+  member may not connect (403)    curl -s -X PUT "$CONNECTION" -H "$MEMBER" -H 'content-type: application/json' -d '{}'
+  Amplitude rate limit (429)      ${fault({ project: us.id, kind: "status", status: 429 })}
+                                  then repeat the connect command
+  Amplitude down (502)            ${fault({ project: us.id, kind: "status", status: 503, times: 5 })}
+  network timeout (502)           ${fault({ project: us.id, kind: "hang" })}
+  (at most 5 validation attempts per minute: a sixth answers 429 from Findry with Retry-After)
+
+Pickers, annotation toggle, management key, audit log, disconnect:
+  curl -s "${api}/v1/workspaces/${workspace}/amplitude/cohorts" -H "$MEMBER"
+  curl -s "${api}/v1/workspaces/${workspace}/amplitude/events" -H "$MEMBER"
+  curl -s -X PATCH "$CONNECTION" -H "$AUTH" -H 'content-type: application/json' -d '{"annotationsEnabled":false}'
+  curl -s -X PUT "$CONNECTION/management-key" -H "$AUTH" -H 'content-type: application/json' -d '{"managementKey":"${
+    us.managementKeys[0]
+  }"}'
+  curl -s "${api}/v1/workspaces/${workspace}/amplitude/experiments" -H "$MEMBER"
+  curl -s "${api}/v1/workspaces/${workspace}/audit-log" -H "$AUTH"
+  curl -s -X DELETE "$CONNECTION" -H "$AUTH"
+
+Ctrl-C stops everything.`)
+  return yield* Effect.never
+})
+
+Effect.scoped(program).pipe(NodeRuntime.runMain)
