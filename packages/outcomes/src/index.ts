@@ -1,1 +1,2 @@
-export {}
+export * from "./MetricValues.js"
+export * from "./Verdicts.js"
