@@ -6,6 +6,7 @@ import { AuditHttpLive } from "./AuditHttp.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { ErrorBoundaryLive } from "./ErrorBoundary.js"
 import { HealthHttpLive } from "./HealthHttp.js"
+import { TestsHttpLive } from "./TestsHttp.js"
 import { WorkspacesHttpLive } from "./WorkspacesHttp.js"
 
 export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
@@ -13,6 +14,7 @@ export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
   WorkspacesHttpLive,
   AmplitudeConnectionHttpLive,
   AuditHttpLive,
+  TestsHttpLive,
   ErrorBoundaryLive
 ]).pipe(Layer.provide(AuthenticationLive))
 

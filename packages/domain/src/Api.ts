@@ -3,6 +3,7 @@ import { AmplitudeConnectionApi } from "./AmplitudeApi.js"
 import { AuditApi } from "./AuditApi.js"
 import { InternalError } from "./Errors.js"
 import { HealthApi } from "./HealthApi.js"
+import { TestsApi } from "./TestsApi.js"
 import { WorkspacesApi } from "./WorkspacesApi.js"
 
 export class FindryApi extends HttpApi.make("findry")
@@ -10,6 +11,7 @@ export class FindryApi extends HttpApi.make("findry")
   .add(WorkspacesApi)
   .add(AmplitudeConnectionApi)
   .add(AuditApi)
+  .add(TestsApi)
   .addError(InternalError)
   .annotate(OpenApi.Title, "Findry × Amplitude integration API")
   .annotate(OpenApi.Version, "1")

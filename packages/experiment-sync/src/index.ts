@@ -1,1 +1,3 @@
-export {}
+export * from "./ExperimentFields.js"
+export * from "./ExperimentSync.js"
+export * from "./Workflows.js"

@@ -5,13 +5,15 @@ import IntegrationsAndAudit from "./migrations/0002_integrations_and_audit.js"
 import BetsAndAnnotations from "./migrations/0003_bets_and_annotations.js"
 import AnnotationPush from "./migrations/0004_annotation_push.js"
 import MetricMappingsAndOutcomeRuns from "./migrations/0005_metric_mappings_and_outcome_runs.js"
+import TestsAndExperimentSync from "./migrations/0006_tests_and_experiment_sync.js"
 
 export const migrations = {
   "0001_workspaces": Workspaces,
   "0002_integrations_and_audit": IntegrationsAndAudit,
   "0003_bets_and_annotations": BetsAndAnnotations,
   "0004_annotation_push": AnnotationPush,
-  "0005_metric_mappings_and_outcome_runs": MetricMappingsAndOutcomeRuns
+  "0005_metric_mappings_and_outcome_runs": MetricMappingsAndOutcomeRuns,
+  "0006_tests_and_experiment_sync": TestsAndExperimentSync
 } as const
 
 export const latestMigrationId = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))

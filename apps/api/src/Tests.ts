@@ -1,0 +1,151 @@
+import { AMPLITUDE_PROVIDER, AmplitudeClient, type ExperimentCallFailure } from "@findry/amplitude-adapter"
+import {
+  type CreateTest,
+  ExperimentNotFound,
+  ExperimentSyncRun,
+  FieldProblem,
+  InvalidCredentials,
+  ManagementKeyRequired,
+  NotConnected,
+  NotFound,
+  type ProjectId,
+  Test,
+  TestId,
+  ValidationError,
+  type WorkspaceId
+} from "@findry/domain"
+import { experimentFields, linkedExperiment } from "@findry/experiment-sync"
+import {
+  type ExperimentFields,
+  ExperimentSyncRepo,
+  IntegrationsRepo,
+  type TestRow,
+  TestsRepo,
+  WorkspacesRepo
+} from "@findry/persistence"
+import { Effect, Option } from "effect"
+
+const toTest = (row: TestRow): Test =>
+  new Test({
+    id: TestId.make(row.id),
+    projectId: row.projectId,
+    name: row.name,
+    type: row.type,
+    amplitudeExperiment: row.snapshot === null ? null : linkedExperiment(row.snapshot)
+  })
+
+const onlyAbExperiments = (field: string) =>
+  new ValidationError({
+    fields: [new FieldProblem({ field, problem: "only tests of type ab_experiment can be linked to an experiment" })]
+  })
+
+/** Tests of a workspace's projects and their links to Amplitude experiments. */
+export class Tests extends Effect.Service<Tests>()("@findry/api/Tests", {
+  effect: Effect.gen(function*() {
+    const tests = yield* TestsRepo
+    const workspaces = yield* WorkspacesRepo
+    const integrations = yield* IntegrationsRepo
+    const syncRuns = yield* ExperimentSyncRepo
+    const amplitude = yield* AmplitudeClient
+
+    /** The experiment as Amplitude has it now, checked through the workspace's management key. */
+    const lookUp = Effect.fn("Tests.lookUpExperiment")(function*(workspaceId: WorkspaceId, experimentId: string) {
+      const record = yield* integrations.find(workspaceId, AMPLITUDE_PROVIDER)
+      if (Option.isNone(record) || record.value.status !== "connected") return yield* new NotConnected()
+      const row = record.value
+      if (row.credential1 === null || row.credential2 === null) return yield* new NotConnected()
+      if (row.credential3 === null) return yield* new ManagementKeyRequired()
+      const connection = amplitude.connection({
+        workspaceId,
+        region: row.region === "eu" ? "eu" : "us",
+        apiKey: row.credential1,
+        secretKey: row.credential2,
+        managementKey: row.credential3
+      })
+      if (Option.isNone(connection.experiments)) return yield* new ManagementKeyRequired()
+      const found = yield* connection.experiments.value.get(experimentId).pipe(
+        Effect.catchTag(
+          "CredentialsUnreadable",
+          (error): Effect.Effect<never, Exclude<ExperimentCallFailure, { _tag: "CredentialsUnreadable" }>> =>
+            Effect.fail(new InvalidCredentials({ message: error.message }))
+        )
+      )
+      if (Option.isNone(found) || found.value.deleted) return yield* ExperimentNotFound.of(experimentId)
+      return experimentFields(found.value)
+    })
+
+    const projectOf = (workspaceId: WorkspaceId, projectId: ProjectId) =>
+      Effect.flatMap(
+        workspaces.listProjects(workspaceId),
+        (projects) => projects.some((project) => project.id === projectId) ? Effect.void : Effect.fail(new NotFound())
+      )
+
+    const create = Effect.fn("Tests.create")(
+      function*(workspaceId: WorkspaceId, projectId: ProjectId, actorId: string, input: CreateTest) {
+        if (input.amplitudeExperimentId !== undefined && input.type !== "ab_experiment") {
+          return yield* onlyAbExperiments("amplitudeExperimentId")
+        }
+        yield* projectOf(workspaceId, projectId)
+        const experiment: ExperimentFields | null = input.amplitudeExperimentId === undefined
+          ? null
+          : yield* lookUp(workspaceId, input.amplitudeExperimentId)
+        const created = yield* tests.create({
+          workspaceId,
+          projectId,
+          name: input.name,
+          type: input.type,
+          createdBy: actorId,
+          experiment
+        })
+        if (Option.isNone(created)) return yield* new NotFound()
+        return toTest(created.value)
+      }
+    )
+
+    const get = Effect.fn("Tests.get")(function*(workspaceId: WorkspaceId, testId: TestId) {
+      const found = yield* tests.find(workspaceId, testId)
+      if (Option.isNone(found)) return yield* new NotFound()
+      return toTest(found.value)
+    })
+
+    const list = Effect.fn("Tests.list")(function*(workspaceId: WorkspaceId, projectId: ProjectId) {
+      yield* projectOf(workspaceId, projectId)
+      return (yield* tests.list(workspaceId, projectId)).map(toTest)
+    })
+
+    const linkExperiment = Effect.fn("Tests.linkExperiment")(
+      function*(workspaceId: WorkspaceId, testId: TestId, experimentId: string) {
+        const current = yield* tests.find(workspaceId, testId)
+        if (Option.isNone(current)) return yield* new NotFound()
+        if (current.value.type !== "ab_experiment") return yield* onlyAbExperiments("experimentId")
+        const experiment = yield* lookUp(workspaceId, experimentId)
+        const linked = yield* tests.link(workspaceId, testId, experiment)
+        if (Option.isNone(linked)) return yield* new NotFound()
+        return toTest(linked.value)
+      }
+    )
+
+    const lastSync = Effect.fn("Tests.lastSync")(function*(workspaceId: WorkspaceId) {
+      const latest = yield* syncRuns.latest(workspaceId)
+      return Option.match(latest, {
+        onNone: () => null,
+        onSome: (run) =>
+          new ExperimentSyncRun({
+            date: run.syncDate,
+            status: run.status,
+            testsTotal: run.testsTotal,
+            testsSynced: run.testsSynced,
+            experimentsArchived: run.experimentsArchived,
+            experimentsDeleted: run.experimentsDeleted,
+            reason: run.reason,
+            message: run.message,
+            startedAt: run.startedAt,
+            finishedAt: run.finishedAt
+          })
+      })
+    })
+
+    return { create, get, list, linkExperiment, lastSync } as const
+  }),
+  dependencies: [TestsRepo.Default, WorkspacesRepo.Default, IntegrationsRepo.Default, ExperimentSyncRepo.Default]
+}) {}

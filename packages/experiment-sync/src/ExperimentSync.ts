@@ -1,0 +1,217 @@
+import {
+  AMPLITUDE_PROVIDER,
+  AmplitudeClient,
+  type AmplitudeExperiments,
+  CallPolicy,
+  type Experiment,
+  type ExperimentCallFailure
+} from "@findry/amplitude-adapter"
+import type { WorkspaceId } from "@findry/domain"
+import { ExperimentSyncRepo, IntegrationsRepo, type SyncResult, type SyncRunRow } from "@findry/persistence"
+import { Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
+import { experimentFields } from "./ExperimentFields.js"
+
+/** Tuning of the nightly sync; `ExperimentSyncSettings.Default` holds the production values. */
+export interface ExperimentSyncOptions {
+  /** Workspaces synced at once by the nightly parent workflow; the next wave starts when this one is done. */
+  readonly waveSize: number
+  /** Experiment lookups in flight at once for one workspace (the adapter also paces 100 requests/s per project). */
+  readonly perWorkspaceConcurrency: number
+  /** Up to this many linked experiments are fetched one by one; more are read from the experiment list. */
+  readonly lookupThreshold: number
+  /** A workspace still syncing after this long is recorded as failed (`timeout`) and the night goes on. */
+  readonly workspaceTimeout: Duration.Duration
+  /** Retries and waits of the Amplitude calls. */
+  readonly policy: CallPolicy
+}
+
+/**
+ * Background calls, but a 429 storm gives up after four waits (about half a minute) instead of holding a wave
+ * for many minutes: that workspace is recorded as `RateLimited` and retried the next night.
+ */
+export const SYNC_POLICY: CallPolicy = CallPolicy.make(CallPolicy.background, {
+  name: "experiment-sync",
+  rateLimitRetries: 4,
+  maxRetryAfter: Duration.minutes(1)
+})
+
+export class ExperimentSyncSettings extends Context.Tag("@findry/experiment-sync/ExperimentSyncSettings")<
+  ExperimentSyncSettings,
+  ExperimentSyncOptions
+>() {
+  static readonly defaults: ExperimentSyncOptions = {
+    waveSize: 100,
+    perWorkspaceConcurrency: 5,
+    lookupThreshold: 3,
+    workspaceTimeout: Duration.minutes(5),
+    policy: SYNC_POLICY
+  }
+  static readonly Default = Layer.succeed(ExperimentSyncSettings, ExperimentSyncSettings.defaults)
+  static layer(overrides: Partial<ExperimentSyncOptions>): Layer.Layer<ExperimentSyncSettings> {
+    return Layer.succeed(ExperimentSyncSettings, { ...ExperimentSyncSettings.defaults, ...overrides })
+  }
+}
+
+export const WorkspaceSyncStatus = Schema.Literal("succeeded", "failed", "skipped")
+
+/** One workspace's night, as the workflows store it. */
+export class WorkspaceSyncOutcome extends Schema.Class<WorkspaceSyncOutcome>("WorkspaceSyncOutcome")({
+  workspaceId: Schema.String,
+  status: WorkspaceSyncStatus,
+  testsTotal: Schema.Number,
+  testsSynced: Schema.Number,
+  reason: Schema.NullOr(Schema.String)
+}) {}
+
+const outcomeOf = (run: SyncRunRow): WorkspaceSyncOutcome =>
+  new WorkspaceSyncOutcome({
+    workspaceId: run.workspaceId,
+    status: run.status === "running" ? "failed" : run.status,
+    testsTotal: run.testsTotal,
+    testsSynced: run.testsSynced,
+    reason: run.reason
+  })
+
+interface Fetched {
+  readonly found: ReadonlyArray<Experiment>
+  readonly gone: ReadonlyArray<string>
+  readonly requests: number
+}
+
+class SyncTimeout extends Schema.TaggedError<SyncTimeout>()("SyncTimeout", { message: Schema.String }) {}
+
+const emptyResult = (status: SyncResult["status"], reason: string | null, message: string | null): SyncResult => ({
+  status,
+  experiments: [],
+  gone: [],
+  failed: [],
+  testsTotal: 0,
+  requests: 0,
+  reason,
+  message
+})
+
+/**
+ * Refreshes the linked tests of one workspace from Amplitude Experiment and records the night's outcome. Never
+ * fails: Amplitude trouble (revoked key, 429 storm, outage) becomes a `failed` outcome for this workspace only;
+ * a workspace that lost its connection or management key is `skipped`. A night that already finished for the
+ * workspace is not synced again.
+ */
+export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/experiment-sync/ExperimentSync", {
+  effect: Effect.gen(function*() {
+    const integrations = yield* IntegrationsRepo
+    const runs = yield* ExperimentSyncRepo
+    const amplitude = yield* AmplitudeClient
+    const settings = yield* ExperimentSyncSettings
+
+    /** Looks each id up; 404 (or `deleted: true`) means gone. */
+    const lookUp = (experiments: AmplitudeExperiments, ids: ReadonlyArray<string>) =>
+      Effect.forEach(ids, (id) => Effect.map(experiments.get(id), (found) => [id, found] as const), {
+        concurrency: settings.perWorkspaceConcurrency
+      }).pipe(
+        Effect.map((answers): Fetched => ({
+          found: answers.flatMap(([, found]) => Option.isSome(found) ? [found.value] : []),
+          gone: answers.flatMap(([id, found]) => Option.isNone(found) ? [id] : []),
+          requests: ids.length
+        }))
+      )
+
+    /**
+     * Pages through the list (archived included, newest first) until every linked id was seen, then looks up
+     * the ones the list did not show, to tell a deleted experiment from one the list leaves out.
+     */
+    const fromList = (experiments: AmplitudeExperiments, ids: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const wanted = new Set(ids)
+        const seen = new Map<string, Experiment>()
+        let pages = 0
+        yield* experiments.list({ includeArchived: true }).pipe(
+          Stream.mapChunks((chunk) => {
+            pages++
+            return chunk
+          }),
+          Stream.filter((experiment) => wanted.has(experiment.id)),
+          Stream.tap((experiment) => Effect.sync(() => seen.set(experiment.id, experiment))),
+          Stream.takeUntil(() => seen.size === wanted.size),
+          Stream.runDrain
+        )
+        const missing = ids.filter((id) => !seen.has(id))
+        const rest = missing.length === 0 ? { found: [], gone: [], requests: 0 } : yield* lookUp(experiments, missing)
+        return {
+          found: [...seen.values(), ...rest.found],
+          gone: rest.gone,
+          requests: pages + rest.requests
+        } satisfies Fetched
+      })
+
+    const attempt = Effect.fn("ExperimentSync.attempt")(function*(workspaceId: WorkspaceId) {
+      const record = yield* integrations.find(workspaceId, AMPLITUDE_PROVIDER)
+      if (Option.isNone(record) || record.value.status !== "connected") {
+        return emptyResult("skipped", "not_connected", "Amplitude is not connected.")
+      }
+      const row = record.value
+      if (row.credential1 === null || row.credential2 === null || row.credential3 === null) {
+        return emptyResult("skipped", "no_management_key", "No Amplitude Management API key.")
+      }
+      const tests = yield* runs.linkedTests(workspaceId)
+      if (tests.length === 0) return emptyResult("succeeded", null, null)
+      const connection = amplitude.connection({
+        workspaceId,
+        region: row.region === "eu" ? "eu" : "us",
+        apiKey: row.credential1,
+        secretKey: row.credential2,
+        managementKey: row.credential3
+      }, { policy: settings.policy })
+      const experiments = Option.getOrThrow(connection.experiments)
+      const ids = [...new Set(tests.map((test) => test.experimentId))]
+      yield* Effect.annotateCurrentSpan({ "sync.tests": tests.length, "sync.experiments": ids.length })
+
+      const fetched = yield* (ids.length <= settings.lookupThreshold
+        ? lookUp(experiments, ids)
+        : fromList(experiments, ids)).pipe(
+          Effect.timeoutFail({
+            duration: settings.workspaceTimeout,
+            onTimeout: () =>
+              new SyncTimeout({
+                message: `Amplitude did not answer within ${Duration.format(settings.workspaceTimeout)}.`
+              })
+          }),
+          Effect.either
+        )
+      if (fetched._tag === "Left") {
+        const error: ExperimentCallFailure | SyncTimeout = fetched.left
+        yield* Effect.logWarning("Experiment sync failed for a workspace").pipe(
+          Effect.annotateLogs({ workspaceId, reason: error._tag })
+        )
+        return {
+          ...emptyResult("failed", error._tag, error.message),
+          failed: ids.map((experimentId) => ({ experimentId, error: error.message })),
+          testsTotal: tests.length
+        } satisfies SyncResult
+      }
+      return {
+        status: "succeeded",
+        experiments: fetched.right.found.map(experimentFields),
+        gone: fetched.right.gone,
+        failed: [],
+        testsTotal: tests.length,
+        requests: fetched.right.requests,
+        reason: null,
+        message: null
+      } satisfies SyncResult
+    })
+
+    const syncWorkspace = Effect.fn("ExperimentSync.syncWorkspace")(
+      function*(workspaceId: WorkspaceId, date: string) {
+        yield* Effect.annotateCurrentSpan({ workspaceId, "sync.date": date })
+        const started = yield* runs.begin(workspaceId, date)
+        if (started.status !== "running") return outcomeOf(started)
+        const result = yield* attempt(workspaceId)
+        return outcomeOf(yield* runs.finish(workspaceId, date, result))
+      }
+    )
+
+    return { syncWorkspace } as const
+  }),
+  dependencies: [IntegrationsRepo.Default, ExperimentSyncRepo.Default]
+}) {}
