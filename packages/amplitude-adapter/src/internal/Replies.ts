@@ -1,5 +1,5 @@
 import { AmplitudeRejected, AmplitudeUnavailable, InvalidCredentials, NoExperimentAccess } from "@findry/domain"
-import { Effect, ParseResult, Schema } from "effect"
+import { Effect, Either, ParseResult, Schema } from "effect"
 import { type Credentials, scrub } from "./Credentials.js"
 
 /** An HTTP answer read in full. Statuses 429 and 5xx never get here: the transport turns them into failures. */
@@ -75,21 +75,17 @@ export const decodeBody = <A, I>(
   endpoint: string
 ): Effect.Effect<A, AmplitudeUnavailable> => {
   const json = parseJson(reply.body)
-  return Schema.decodeUnknown(schema)(json).pipe(
-    Effect.catchTag(
-      "ParseError",
-      (error) =>
-        Effect.logWarning("Amplitude answer did not match the expected shape").pipe(
-          Effect.annotateLogs({
-            endpoint,
-            status: reply.status,
-            shape: json === undefined ? `not JSON (${reply.body.length} bytes)` : describeShape(json),
-            problem: ParseResult.ArrayFormatter.formatErrorSync(error).slice(0, 3)
-              .map((issue) => `${issue.path.map(String).join(".")}: ${issue._tag}`).join("; ")
-          }),
-          Effect.zipRight(Effect.fail(unexpectedAnswer(reply.status)))
-        )
-    )
+  const decoded = Schema.decodeUnknownEither(schema)(json)
+  if (Either.isRight(decoded)) return Effect.succeed(decoded.right)
+  return Effect.logWarning("Amplitude answer did not match the expected shape").pipe(
+    Effect.annotateLogs({
+      endpoint,
+      status: reply.status,
+      shape: json === undefined ? `not JSON (${reply.body.length} bytes)` : describeShape(json),
+      problem: ParseResult.ArrayFormatter.formatErrorSync(decoded.left).slice(0, 3)
+        .map((issue) => `${issue.path.map(String).join(".")}: ${issue._tag}`).join("; ")
+    }),
+    Effect.zipRight(Effect.fail(unexpectedAnswer(reply.status)))
   )
 }
 

@@ -131,6 +131,7 @@ export const makeTransport = Effect.gen(function*() {
       Effect.tap((reply) => Effect.annotateCurrentSpan("http.response.status_code", reply.status)),
       Effect.withSpan("Amplitude.request", {
         kind: "client",
+        captureStackTrace: false,
         attributes: {
           "amplitude.region": target.region,
           "amplitude.endpoint": request.endpoint,
