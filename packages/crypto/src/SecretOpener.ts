@@ -17,7 +17,10 @@ export class SecretOpener extends Effect.Service<SecretOpener>()("@findry/crypto
       sealed: Uint8Array,
       binding: SecretBinding
     ): Effect.Effect<Redacted.Redacted<string>, SealedSecretError> =>
-      leafSpan("SecretOpener.open", () => Either.map(Envelope.openString(keyring, sealed, binding), Redacted.make))
+      leafSpan("SecretOpener.open", () => {
+        const value = Envelope.openString(keyring, sealed, binding)
+        return typeof value === "string" ? Either.right(Redacted.make(value)) : Either.left(value)
+      })
 
     return { open } as const
   }),

@@ -32,7 +32,7 @@ export class SecretSealer extends Effect.Service<SecretSealer>()("@findry/crypto
 
     /** Re-seals under the newest key; the plaintext never leaves this package. */
     const rewrap = (sealed: Uint8Array, binding: SecretBinding): Effect.Effect<Uint8Array, SealedSecretError> =>
-      leafSpan("SecretSealer.rewrap", () => Envelope.rewrapBytes(keyring, sealed, binding))
+      leafSpan("SecretSealer.rewrap", () => Envelope.toEither(Envelope.rewrapBytes(keyring, sealed, binding)))
 
     const keyIdOf = (sealed: Uint8Array): Effect.Effect<string, SealedSecretError> =>
       leafSpan("SecretSealer.keyIdOf", () => Envelope.readKeyId(sealed))

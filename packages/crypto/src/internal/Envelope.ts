@@ -28,23 +28,33 @@ const nextIv = (): Buffer => {
 
 const aadScratch = Buffer.allocUnsafeSlow(4096)
 
+/** UTF-8 encodes `value` at `offset`, with a plain loop for ASCII (ids, provider names); returns the byte count. */
+const writeUtf8 = (target: Buffer, offset: number, value: string): number => {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code > 0x7f) return target.write(value, offset, "utf8")
+    target[offset + i] = code
+  }
+  return value.length
+}
+
 /**
  * Associated data: the sealed value's own header (version, key id), then workspace id and provider, each
  * length-prefixed (uint32 BE, UTF-8), then the slot as a float64 BE; no two bindings encode alike. The result
- * may be a shared scratch buffer, valid until the next call: `setAAD` copies it at once.
+ * may be a view of a shared scratch buffer, valid until the next call: `setAAD` copies it at once.
  */
-const associatedData = (header: Buffer, binding: SecretBinding): Buffer => {
+const associatedData = (header: Buffer, binding: SecretBinding): Uint8Array => {
   const capacity = header.length + 16 + 3 * (binding.workspaceId.length + binding.provider.length)
   const aad = capacity <= aadScratch.length ? aadScratch : Buffer.allocUnsafe(capacity)
-  header.copy(aad, 0)
+  aad.set(header, 0)
   let offset = header.length + 4
-  const workspaceLength = aad.write(binding.workspaceId, offset, "utf8")
+  const workspaceLength = writeUtf8(aad, offset, binding.workspaceId)
   aad.writeUInt32BE(workspaceLength, offset - 4)
   offset += workspaceLength + 4
-  const providerLength = aad.write(binding.provider, offset, "utf8")
+  const providerLength = writeUtf8(aad, offset, binding.provider)
   aad.writeUInt32BE(providerLength, offset - 4)
   offset = aad.writeDoubleBE(binding.slot === 0 ? 0 : binding.slot, offset + providerLength)
-  return aad.subarray(0, offset)
+  return new Uint8Array(aad.buffer, aad.byteOffset, offset)
 }
 
 const fail = (reason: SealedSecretError["reason"]) => Either.left(new SealedSecretError({ reason }))
@@ -79,18 +89,15 @@ const startsWith = (bytes: Uint8Array, prefix: Buffer): boolean => {
   return true
 }
 
-const entryFor = (keyring: LoadedKeyring, sealed: Uint8Array): Either.Either<KeyEntry, SealedSecretError> => {
+const entryFor = (keyring: LoadedKeyring, sealed: Uint8Array): KeyEntry | SealedSecretError => {
   const material = materialOf(keyring)
   const current = material.current
   if (startsWith(sealed, current.header) && sealed.length >= current.header.length + IV_LENGTH + TAG_LENGTH) {
-    return Either.right(current)
+    return current
   }
   const keyId = readKeyId(sealed)
-  if (Either.isLeft(keyId)) return Either.left(keyId.left)
-  const entry = material.byId.get(keyId.right)
-  return entry === undefined
-    ? Either.left(new SealedSecretError({ reason: "UnknownKey", keyId: keyId.right }))
-    : Either.right(entry)
+  if (Either.isLeft(keyId)) return keyId.left
+  return material.byId.get(keyId.right) ?? new SealedSecretError({ reason: "UnknownKey", keyId: keyId.right })
 }
 
 /** Seals under the keyring's current key. Output: header, 12-byte IV, 16-byte tag, ciphertext. */
@@ -113,14 +120,9 @@ const seal = (keyring: LoadedKeyring, plaintext: string | Uint8Array, binding: S
 export const sealString: (keyring: LoadedKeyring, value: string, binding: SecretBinding) => Buffer = seal
 
 /** Opens a sealed value. The returned buffer holds plaintext: the caller must zero it after use. */
-const openBytes = (
-  keyring: LoadedKeyring,
-  sealed: Uint8Array,
-  binding: SecretBinding
-): Either.Either<Buffer, SealedSecretError> => {
-  const found = entryFor(keyring, sealed)
-  if (Either.isLeft(found)) return Either.left(found.left)
-  const entry = found.right
+const openBytes = (keyring: LoadedKeyring, sealed: Uint8Array, binding: SecretBinding): Buffer | SealedSecretError => {
+  const entry = entryFor(keyring, sealed)
+  if (entry instanceof SealedSecretError) return entry
   const tagOffset = entry.header.length + IV_LENGTH
   const bodyOffset = tagOffset + TAG_LENGTH
   const decipher = createDecipheriv(ALGORITHM, entry.key, sealed.subarray(entry.header.length, tagOffset), GCM_OPTIONS)
@@ -131,21 +133,21 @@ const openBytes = (
     decipher.final()
   } catch {
     plaintext.fill(0)
-    return fail("AuthenticationFailed")
+    return new SealedSecretError({ reason: "AuthenticationFailed" })
   }
-  return Either.right(plaintext)
+  return plaintext
 }
 
 export const openString = (
   keyring: LoadedKeyring,
   sealed: Uint8Array,
   binding: SecretBinding
-): Either.Either<string, SealedSecretError> => {
-  const opened = openBytes(keyring, sealed, binding)
-  if (Either.isLeft(opened)) return Either.left(opened.left)
-  const value = opened.right.toString("utf8")
-  opened.right.fill(0)
-  return Either.right(value)
+): string | SealedSecretError => {
+  const plaintext = openBytes(keyring, sealed, binding)
+  if (plaintext instanceof SealedSecretError) return plaintext
+  const value = plaintext.toString("utf8")
+  plaintext.fill(0)
+  return value
 }
 
 /** Re-seals under the current key; the plaintext stays in a buffer that is zeroed before returning. */
@@ -153,10 +155,13 @@ export const rewrapBytes = (
   keyring: LoadedKeyring,
   sealed: Uint8Array,
   binding: SecretBinding
-): Either.Either<Buffer, SealedSecretError> => {
-  const opened = openBytes(keyring, sealed, binding)
-  if (Either.isLeft(opened)) return opened
-  const resealed = seal(keyring, opened.right, binding)
-  opened.right.fill(0)
-  return Either.right(resealed)
+): Buffer | SealedSecretError => {
+  const plaintext = openBytes(keyring, sealed, binding)
+  if (plaintext instanceof SealedSecretError) return plaintext
+  const resealed = seal(keyring, plaintext, binding)
+  plaintext.fill(0)
+  return resealed
 }
+
+export const toEither = <A>(result: A | SealedSecretError): Either.Either<A, SealedSecretError> =>
+  result instanceof SealedSecretError ? Either.left(result) : Either.right(result)
