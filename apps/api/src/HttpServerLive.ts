@@ -1,9 +1,11 @@
-import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { FindryApi } from "@findry/domain"
 import { Layer } from "effect"
+import { accessLog } from "./AccessLog.js"
 import { AmplitudeConnectionHttpLive } from "./AmplitudeConnectionHttp.js"
 import { AuditHttpLive } from "./AuditHttp.js"
 import { AuthenticationLive } from "./Authentication.js"
+import { BetsHttpLive } from "./BetsHttp.js"
 import { ErrorBoundaryLive } from "./ErrorBoundary.js"
 import { HealthHttpLive } from "./HealthHttp.js"
 import { TestsHttpLive } from "./TestsHttp.js"
@@ -14,15 +16,17 @@ export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
   WorkspacesHttpLive,
   AmplitudeConnectionHttpLive,
   AuditHttpLive,
+  BetsHttpLive,
   TestsHttpLive,
   ErrorBoundaryLive
 ]).pipe(Layer.provide(AuthenticationLive))
 
 /**
- * The HTTP API with its docs. Needs an `HttpServer`, `ApiConfig`, `SqlClient`, the crypto services and the
- * Amplitude adapter's `AmplitudeClient` (with an `HttpClient` and `AmplitudeConfig`).
+ * The HTTP API with its docs. Needs an `HttpServer`, `ApiConfig`, `SqlClient`, the crypto services, the
+ * Amplitude adapter's `AmplitudeClient` (with an `HttpClient` and `AmplitudeConfig`), `AnnotationsConfig` and a
+ * `WorkflowEngine` (the in-process runner, or a client-only node of the scheduler's cluster).
  */
-export const HttpApiLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
+export const HttpApiLive = HttpApiBuilder.serve(accessLog).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(ApiLive),

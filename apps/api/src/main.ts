@@ -3,10 +3,11 @@ import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AnnotationsConfig } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { DatabaseLive, MigrationsLive } from "@findry/persistence"
-import { Cause, Config, ConfigError, Console, Effect, Layer, Logger, Option } from "effect"
+import { Cause, Config, ConfigError, Console, Effect, Layer, Logger, LogLevel, Option } from "effect"
 import { createServer } from "node:http"
 import { ApiConfig, ApiConfigLive, StartupConfigCheck } from "./ApiConfig.js"
 import { HttpApiLive } from "./HttpServerLive.js"
+import { SchedulerLive } from "./Scheduler.js"
 import { configErrorLine } from "./StartupError.js"
 
 const SqlLive = MigrationsLive.pipe(Layer.provideMerge(DatabaseLive))
@@ -22,14 +23,19 @@ const NodeServerLive = Layer.unwrapEffect(
 )
 
 const LoggerLive = Layer.unwrapEffect(
-  Config.literal("json", "pretty", "logfmt")("LOG_FORMAT").pipe(
-    Config.withDefault("pretty"),
-    Effect.map((format) => format === "json" ? Logger.json : format === "logfmt" ? Logger.logFmt : Logger.pretty)
-  )
+  Effect.gen(function*() {
+    const format = yield* Config.literal("json", "pretty", "logfmt")("LOG_FORMAT").pipe(Config.withDefault("pretty"))
+    const level = yield* Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
+    return Layer.merge(
+      format === "json" ? Logger.json : format === "logfmt" ? Logger.logFmt : Logger.pretty,
+      Logger.minimumLogLevel(level)
+    )
+  })
 )
 
 const ServerLive = HttpApiLive.pipe(
   Layer.provide(NodeServerLive),
+  Layer.provide(SchedulerLive),
   Layer.provide([SqlLive, CryptoLive, AmplitudeLive, AnnotationsConfig.layerConfig]),
   Layer.provide(ApiConfigLive),
   Layer.provide(StartupConfigCheck),
@@ -45,5 +51,5 @@ const reportStartupFailure = (cause: Cause.Cause<unknown>) => {
 
 Layer.launch(ServerLive).pipe(
   Effect.tapErrorCause(reportStartupFailure),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

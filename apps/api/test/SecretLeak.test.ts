@@ -63,6 +63,7 @@ describe("secrets", () => {
         assertNoSecret("a response body", receivedBodies.join("\n"))
         assert.isAbove(capture.lines.length, 10)
         assert.include(capture.text, "AmplitudeClient.validateCredentials")
+        assert.include(capture.text, "Sent HTTP response")
         assertNoSecret("a log line or span", capture.text)
 
         const sql = yield* SqlClient.SqlClient

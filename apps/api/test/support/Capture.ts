@@ -1,4 +1,4 @@
-import { Cause, Exit, Inspectable, Layer, Logger, Option, Tracer } from "effect"
+import { Cause, Exit, Inspectable, Layer, Logger, LogLevel, Option, Tracer } from "effect"
 
 /**
  * Everything the application logged or traced, serialised as an exporter would (span attributes, events and
@@ -60,6 +60,10 @@ export class Capture {
   })
 
   get layer(): Layer.Layer<never> {
-    return Layer.mergeAll(Logger.replace(Logger.defaultLogger, this.logger), Layer.setTracer(this.tracer))
+    return Layer.mergeAll(
+      Logger.replace(Logger.defaultLogger, this.logger),
+      Logger.minimumLogLevel(LogLevel.All),
+      Layer.setTracer(this.tracer)
+    )
   }
 }

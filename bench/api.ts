@@ -1,0 +1,184 @@
+// GET /v1/workspaces/:id/integrations/amplitude: throughput and latency of the real API (auth, membership,
+// schema encoding, request logging, pg pool of 10) against a bare node:http + pg handler reading the same row,
+// both on PostgreSQL, measured in the same run by the same closed-loop load generator.
+import { Redacted } from "effect"
+import { type ChildProcess, fork, spawn } from "node:child_process"
+import { randomBytes, randomUUID } from "node:crypto"
+import { Agent, request } from "node:http"
+import { createRequire } from "node:module"
+import { fileURLToPath } from "node:url"
+import { issueToken } from "../apps/api/src/Jwt.js"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+const seconds = Number(process.env.BENCH_SECONDS ?? 8)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
+
+const pgFrom = createRequire(`${root}apps/api/package.json`).resolve("@effect/sql-pg/package.json")
+const { Client } = createRequire(pgFrom)("pg") as typeof import("pg")
+
+const sql = async (url: string, text: string, values: Array<unknown> = []) => {
+  const client = new Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query(text, values)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+const waitFor = async (url: string, headers: Record<string, string> = {}) => {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const ok = await fetch(url, { headers }).then((r) => r.ok, () => false)
+    if (ok) return
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  throw new Error(`${url} did not become ready`)
+}
+
+interface Result {
+  readonly requests: number
+  readonly errors: number
+  readonly perSecond: number
+  readonly p50: number
+  readonly p99: number
+}
+
+/** `connections` keep-alive loops, each sending the next request when the previous answer arrives. */
+const load = (port: number, path: string, headers: Record<string, string>, durationMs: number) =>
+  new Promise<Result>((resolve) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: connections })
+    const latencies: Array<number> = []
+    let errors = 0
+    const end = Date.now() + durationMs
+    let running = connections
+    const loop = () => {
+      if (Date.now() >= end) {
+        if (--running === 0) {
+          agent.destroy()
+          latencies.sort((a, b) => a - b)
+          const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
+          resolve({
+            requests: latencies.length,
+            errors,
+            perSecond: latencies.length / (durationMs / 1000),
+            p50: at(0.5),
+            p99: at(0.99)
+          })
+        }
+        return
+      }
+      const started = process.hrtime.bigint()
+      request({ host: "127.0.0.1", port, path, headers, agent }, (response) => {
+        response.resume()
+        response.on("end", () => {
+          if (response.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - started) / 1e6)
+          else errors++
+          loop()
+        })
+      }).on("error", () => {
+        errors++
+        loop()
+      }).end()
+    }
+    for (let i = 0; i < connections; i++) loop()
+  })
+
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.once("exit", () => resolve())
+    child.kill("SIGTERM")
+  })
+
+const main = async () => {
+  const database = `findry_bench_${process.pid}`
+  await sql(adminUrl, `CREATE DATABASE ${database}`)
+  const url = new URL(adminUrl)
+  url.pathname = `/${database}`
+  const databaseUrl = url.toString()
+  const authSecret = randomBytes(32).toString("base64url")
+  const apiPort = 3900 + (process.pid % 50)
+  const barePort = apiPort + 50
+  const children: Array<ChildProcess> = []
+  try {
+    const api = spawn(`${root}node_modules/.bin/tsx`, ["--conditions=@findry/source", `${root}apps/api/src/main.ts`], {
+      env: {
+        ...process.env,
+        PORT: String(apiPort),
+        DATABASE_URL: databaseUrl,
+        LOG_FORMAT: "json",
+        FINDRY_AUTH_SECRET: authSecret,
+        FINDRY_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString("base64")}`,
+        FINDRY_FINGERPRINT_KEY: randomBytes(32).toString("base64")
+      },
+      stdio: "ignore"
+    })
+    children.push(api)
+    await waitFor(`http://127.0.0.1:${apiPort}/readyz`)
+
+    const workspaceId = randomUUID()
+    await sql(databaseUrl, `INSERT INTO workspaces (id, name) VALUES ($1, 'Bench')`, [workspaceId])
+    await sql(
+      databaseUrl,
+      `INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, 'bench', 'member')`,
+      [
+        workspaceId
+      ]
+    )
+    await sql(
+      databaseUrl,
+      `INSERT INTO integrations (id, workspace_id, provider, status, region, credential_1, credential_2,
+         credential_1_prefix, credential_2_prefix, project_fingerprint, display_name, settings, connected_at,
+         last_validated_at)
+       VALUES ($1, $2, 'amplitude', 'connected', 'us', $3, $4, '3f9a…', 'Kq7v…', 'f', 'Amplitude project 829528',
+         '{"annotationsEnabled":true,"capabilities":{"taxonomy":true,"experiments":false}}', now(), now())`,
+      [randomUUID(), workspaceId, randomBytes(64), randomBytes(64)]
+    )
+
+    const bare = fork(`${root}bench/support/bare-integration-server.mjs`, [], {
+      env: { ...process.env, PORT: String(barePort), DATABASE_URL: databaseUrl, PG_FROM: pgFrom },
+      stdio: ["ignore", "ignore", "inherit", "ipc"]
+    })
+    children.push(bare)
+    await new Promise((resolve) => bare.once("message", resolve))
+
+    const path = `/v1/workspaces/${workspaceId}/integrations/amplitude`
+    const headers = {
+      authorization: `Bearer ${issueToken(Redacted.make(authSecret), { sub: "bench", ttlSeconds: 3600 })}`
+    }
+    await waitFor(`http://127.0.0.1:${apiPort}${path}`, headers)
+
+    console.log(`GET ${path.replace(workspaceId, ":id")}: ${connections} connections, ${seconds} s per run, PostgreSQL`)
+    await load(barePort, path, {}, 1500)
+    await load(apiPort, path, headers, 1500)
+    const rounds: Array<{ api: Result; bare: Result }> = []
+    for (let round = 0; round < 2; round++) {
+      const bareResult = await load(barePort, path, {}, (seconds * 1000) / 2)
+      const apiResult = await load(apiPort, path, headers, (seconds * 1000) / 2)
+      rounds.push({ api: apiResult, bare: bareResult })
+    }
+    const sum = (pick: (r: { api: Result; bare: Result }) => number) => rounds.reduce((total, r) => total + pick(r), 0)
+    const apiRate = sum((r) => r.api.perSecond) / rounds.length
+    const bareRate = sum((r) => r.bare.perSecond) / rounds.length
+    const worst = (pick: (r: { api: Result; bare: Result }) => number) => Math.max(...rounds.map(pick))
+    const row = (name: string, rate: number, p50: number, p99: number, errors: number) =>
+      console.log(
+        `${name.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s   p50 ${p50.toFixed(2).padStart(6)} ms   p99 ${
+          p99.toFixed(2).padStart(6)
+        } ms   errors ${errors}`
+      )
+    row("findry API", apiRate, worst((r) => r.api.p50), worst((r) => r.api.p99), sum((r) => r.api.errors))
+    row("bare node:http + pg", bareRate, worst((r) => r.bare.p50), worst((r) => r.bare.p99), sum((r) => r.bare.errors))
+    console.log(`ratio (API / bare throughput): ${(apiRate / bareRate).toFixed(2)}  (target ≥ 0.5)`)
+  } finally {
+    await Promise.all(children.map(stop))
+    await sql(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
