@@ -179,17 +179,21 @@ export class OutcomeRunsRepo extends Effect.Service<OutcomeRunsRepo>()("@findry/
     )
 
     /**
-     * Sets the sweep's verdict unless a PM overrode it or it is already that verdict; true when it changed.
-     * Meant to run inside the caller's transaction, next to the annotation it triggers.
+     * Sets the measured verdict (source `sweep`, time `measuredAt`) unless a PM overrode it or it is already that
+     * verdict; true when it changed. Meant to run inside the caller's transaction, next to the annotation it
+     * triggers.
      */
-    const assignVerdict = Effect.fn("OutcomeRunsRepo.assignVerdict")(function*(betId: string, verdict: Verdict) {
-      const rows = yield* sql`
-        UPDATE outcomes SET verdict = ${verdict}, verdict_source = 'sweep', verdict_at = now(), updated_at = now()
+    const assignVerdict = Effect.fn("OutcomeRunsRepo.assignVerdict")(
+      function*(betId: string, verdict: Verdict, measuredAt: Date) {
+        const rows = yield* sql`
+        UPDATE outcomes SET verdict = ${verdict}, verdict_source = 'sweep', verdict_at = ${measuredAt}, updated_at = now()
         WHERE bet_id = ${betId} AND verdict_source IS DISTINCT FROM 'override'
           AND verdict IS DISTINCT FROM ${verdict}
         RETURNING bet_id`
-      return rows.length > 0
-    }, Effect.orDie)
+        return rows.length > 0
+      },
+      Effect.orDie
+    )
 
     return { subject, insert, latest, latestOf, sampleOnOrBefore, due, assignVerdict } as const
   })

@@ -1,0 +1,299 @@
+import { SqlClient } from "@effect/sql"
+import { AMPLITUDE_PROVIDER, AmplitudeClient, type AmplitudeConnection, CallPolicy } from "@findry/amplitude-adapter"
+import { AnnotationScheduler } from "@findry/annotations"
+import {
+  BetId,
+  NotFound,
+  OutcomeNotSet,
+  OutcomeRun,
+  OutcomeRunId,
+  type Verdict,
+  type WorkspaceId
+} from "@findry/domain"
+import {
+  IntegrationsRepo,
+  type MeasurementSubject,
+  type NewOutcomeRun,
+  type OutcomeRunRecord,
+  OutcomeRunsRepo
+} from "@findry/persistence"
+import { Cause, Clock, Effect, Option } from "effect"
+import { randomUUID } from "node:crypto"
+import {
+  blocking,
+  coverage,
+  failureNote,
+  type Measured,
+  measureMapping,
+  type Note,
+  type ProjectLookups,
+  projectLookups,
+  remark
+} from "./MetricValues.js"
+import { dayOf, elapsed, variance, verdictOf, windowClosed, windows } from "./Verdicts.js"
+
+/** A live connection to the workspace's Amplitude project, with its per-measurement lookups. */
+interface Access {
+  readonly connection: AmplitudeConnection
+  readonly lookups: ProjectLookups
+  /** The project's fingerprint: bets of the same Amplitude project share its rate limits. */
+  readonly project: string
+}
+
+export interface SweepOptions {
+  /** Amplitude projects swept at the same time (default 16). */
+  readonly projectConcurrency?: number
+  /**
+   * Bets of one project measured at the same time (default 5, Amplitude's concurrent-request limit); the
+   * adapter's governor still caps requests in flight per project.
+   */
+  readonly betConcurrency?: number
+  /** Most bets taken in one sweep (default 10,000); the rest wait for the next one. */
+  readonly limit?: number
+}
+
+export interface SweepReport {
+  /** Bets the sweep took (being measured and due). */
+  readonly due: number
+  /** Runs recorded. */
+  readonly measured: number
+  /** Verdicts assigned or changed (each pushed as the bet's `verdict` annotation). */
+  readonly verdicts: number
+  /** Runs with a blocking warning (not connected, unknown event, rate limit, …): tried again next sweep. */
+  readonly retryLater: number
+  /** Bets whose measurement failed unexpectedly (logged). */
+  readonly failed: number
+}
+
+/** A bet measured while its window is open is measured again by the sweep after this long. */
+export const REMEASURE_AFTER_MS = 20 * 3_600_000
+
+const notConnected = "Amplitude not connected"
+
+const toOutcomeRun = (run: NewOutcomeRun | OutcomeRunRecord): OutcomeRun =>
+  new OutcomeRun({
+    id: run.id,
+    measuredAt: run.measuredAt,
+    baseline: run.baseline,
+    observed: run.observed,
+    varianceAbs: run.varianceAbs,
+    variancePct: run.variancePct,
+    verdict: run.verdict,
+    warnings: [...run.warnings]
+  })
+
+/** The API shape of a stored run (`Outcome.lastRun`). */
+export const outcomeRunView = (run: OutcomeRunRecord): OutcomeRun => toOutcomeRun(run)
+
+/** Why an inconclusive verdict had too little data, if that is the reason. */
+const insufficient = (measured: Measured, magnitudeUnit: "percent" | "absolute"): Note | undefined =>
+  measured.baseline === null
+    ? remark("insufficient data: no baseline value")
+    : measured.observed === null
+    ? remark("insufficient data: no observed value")
+    : measured.baseline === 0 && magnitudeUnit === "percent"
+    ? remark("insufficient data: the baseline is 0, so a percent change cannot be computed")
+    : undefined
+
+/**
+ * Measures bet outcomes from Amplitude (PRODUCT.md §5): "Pull metrics" for one bet (interactive calls) and the
+ * outcome sweep over every bet being measured (background calls, bounded concurrency per Amplitude project).
+ * Runs are recorded; a verdict is assigned once the window has closed and the values are trustworthy, and
+ * every verdict change schedules the bet's `verdict` annotation in the same transaction.
+ */
+export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@findry/outcomes/OutcomeMeasurement", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const runs = yield* OutcomeRunsRepo
+    const integrations = yield* IntegrationsRepo
+    const amplitude = yield* AmplitudeClient
+    const annotations = yield* AnnotationScheduler
+
+    const accessFor = (workspaceId: WorkspaceId, policy: CallPolicy): Effect.Effect<Access | undefined> =>
+      Effect.gen(function*() {
+        const record = yield* integrations.find(workspaceId, AMPLITUDE_PROVIDER)
+        if (Option.isNone(record)) return undefined
+        const row = record.value
+        if (row.status !== "connected" || row.credential1 === null || row.credential2 === null) return undefined
+        const connection = amplitude.connection({
+          workspaceId,
+          region: row.region === "eu" ? "eu" : "us",
+          apiKey: row.credential1,
+          secretKey: row.credential2,
+          managementKey: null
+        }, { policy })
+        return {
+          connection,
+          lookups: yield* projectLookups(connection),
+          project: row.projectFingerprint ?? `workspace:${workspaceId}`
+        }
+      })
+
+    const measure = Effect.fn("OutcomeMeasurement.measure")(function*(
+      subject: MeasurementSubject & { readonly shipDate: string },
+      access: Access | undefined,
+      measuredAt: Date,
+      trigger: "pull" | "sweep"
+    ) {
+      yield* Effect.annotateCurrentSpan({ betId: subject.betId, trigger })
+      const today = dayOf(measuredAt)
+      const { shipDate, timeframeDays } = subject
+      const full = windows(shipDate, timeframeDays)
+      const baselineRange = elapsed(full.baseline, today)
+      const observedRange = elapsed(full.observed, today)
+      const closed = windowClosed(shipDate, timeframeDays, today)
+      const mapping = subject.mapping?.mapping ?? null
+
+      const notes: Array<Note> = []
+      if (mapping === null) {
+        notes.push(blocking(`no Amplitude mapping for metric "${subject.metricName}": map the metric to measure it`))
+      }
+      if (access === undefined) notes.push(blocking(notConnected))
+      let measured: Measured = { baseline: null, observed: null, sample: null, notes: [] }
+      if (mapping !== null && access !== undefined) {
+        if (mapping.needsReview) {
+          notes.push(blocking(
+            "mapping needs review: the workspace was reconnected to a different Amplitude project; save the " +
+              "mapping again to confirm it"
+          ))
+        }
+        measured = yield* measureMapping(access.connection, access.lookups, {
+          mapping,
+          baseline: baselineRange,
+          observed: observedRange,
+          cohortId: subject.cohortId,
+          earlierSample: runs.sampleOnOrBefore(subject.betId, shipDate),
+          beforeShip: today <= shipDate
+        }).pipe(
+          Effect.catchAll((error) =>
+            Effect.succeed<Measured>({ baseline: null, observed: null, sample: null, notes: [failureNote(error)] })
+          )
+        )
+        notes.push(...measured.notes)
+      }
+      if (!closed) {
+        notes.push(remark(
+          observedRange === undefined
+            ? `measurement window opens on ${shipDate}: nothing observed yet`
+            : `measurement window open until ${full.observed.end}: observed covers ${
+              coverage(observedRange, timeframeDays)
+            } of ${timeframeDays} days`
+        ))
+      }
+      const blocked = notes.some((note) => note.blocking)
+      let verdict: Verdict | null = null
+      if (closed && !blocked) {
+        verdict = verdictOf(subject, measured.baseline, measured.observed)
+        const lacking = insufficient(measured, subject.magnitudeUnit)
+        if (verdict === "inconclusive" && lacking !== undefined) notes.push(lacking)
+      }
+      const run: NewOutcomeRun = {
+        id: OutcomeRunId.make(randomUUID()),
+        betId: subject.betId,
+        workspaceId: subject.workspaceId,
+        mappingId: subject.mapping?.mapping.id ?? null,
+        trigger,
+        measuredAt,
+        baselineStart: baselineRange?.start ?? null,
+        baselineEnd: baselineRange?.end ?? null,
+        observedStart: observedRange?.start ?? null,
+        observedEnd: observedRange?.end ?? null,
+        baseline: measured.baseline,
+        observed: measured.observed,
+        ...variance(measured.baseline, measured.observed),
+        sample: measured.sample,
+        verdict,
+        warnings: notes.map((note) => note.text)
+      }
+      return { run, blocked }
+    })
+
+    /** Stores the run and, when it decides a verdict that differs from the outcome's, assigns it and schedules the annotation. */
+    const record = (run: NewOutcomeRun) =>
+      sql.withTransaction(Effect.gen(function*() {
+        yield* runs.insert(run)
+        if (run.verdict === null) return false
+        const changed = yield* runs.assignVerdict(run.betId, run.verdict, run.measuredAt)
+        if (changed) {
+          yield* annotations.betEvent({ workspaceId: run.workspaceId, betId: BetId.make(run.betId), kind: "verdict" })
+        }
+        return changed
+      })).pipe(Effect.orDie, Effect.withSpan("OutcomeMeasurement.record"))
+
+    const withShipDate = (subject: MeasurementSubject) =>
+      subject.shipDate === null ? undefined : { ...subject, shipDate: subject.shipDate }
+
+    /** "Pull metrics": measures one bet now, with interactive Amplitude calls, and records the run. */
+    const pull = Effect.fn("OutcomeMeasurement.pull")(function*(workspaceId: WorkspaceId, betId: BetId) {
+      const found = yield* runs.subject(workspaceId, betId, AMPLITUDE_PROVIDER)
+      if (Option.isNone(found)) return yield* new NotFound()
+      const subject = withShipDate(found.value)
+      if (subject === undefined) {
+        return yield* new OutcomeNotSet({
+          message: "Log the outcome first (ship date and what shipped), then pull metrics."
+        })
+      }
+      const access = yield* accessFor(workspaceId, CallPolicy.interactive)
+      const measuredAt = new Date(yield* Clock.currentTimeMillis)
+      const { run } = yield* measure(subject, access, measuredAt, "pull")
+      yield* record(run)
+      return toOutcomeRun(run)
+    })
+
+    /** The outcome sweep: every bet being measured that is due, grouped by Amplitude project. */
+    const sweep = Effect.fn("OutcomeMeasurement.sweep")(function*(options: SweepOptions = {}) {
+      const now = yield* Clock.currentTimeMillis
+      const due = yield* runs.due({
+        today: dayOf(now),
+        staleBefore: new Date(now - REMEASURE_AFTER_MS),
+        limit: options.limit ?? 10_000
+      })
+      const accesses = new Map<string, Access | undefined>()
+      for (const workspaceId of new Set(due.map((bet) => bet.workspaceId))) {
+        accesses.set(workspaceId, yield* accessFor(workspaceId as WorkspaceId, CallPolicy.background))
+      }
+      const byProject = new Map<string, Array<(typeof due)[number]>>()
+      for (const bet of due) {
+        const key = accesses.get(bet.workspaceId)?.project ?? `workspace:${bet.workspaceId}`
+        byProject.set(key, [...(byProject.get(key) ?? []), bet])
+      }
+      const counts = { measured: 0, verdicts: 0, retryLater: 0, failed: 0 }
+
+      const sweepBet = (bet: (typeof due)[number]) =>
+        Effect.gen(function*() {
+          const found = yield* runs.subject(bet.workspaceId, bet.betId, AMPLITUDE_PROVIDER)
+          const subject = Option.isNone(found) ? undefined : withShipDate(found.value)
+          if (subject === undefined) return
+          const measuredAt = new Date(yield* Clock.currentTimeMillis)
+          const { blocked, run } = yield* measure(subject, accesses.get(bet.workspaceId), measuredAt, "sweep")
+          const changed = yield* record(run)
+          counts.measured++
+          if (changed) counts.verdicts++
+          if (blocked) counts.retryLater++
+        }).pipe(
+          Effect.catchAllCause((cause) =>
+            Cause.isInterruptedOnly(cause) ?
+              Effect.failCause(cause) :
+              Effect.logError("Outcome sweep: a bet failed", cause).pipe(
+                Effect.annotateLogs({ betId: bet.betId, workspaceId: bet.workspaceId }),
+                Effect.tap(() => {
+                  counts.failed++
+                })
+              )
+          )
+        )
+
+      yield* Effect.forEach(
+        byProject.values(),
+        (bets) => Effect.forEach(bets, sweepBet, { concurrency: options.betConcurrency ?? 5, discard: true }),
+        { concurrency: options.projectConcurrency ?? 16, discard: true }
+      )
+      const report: SweepReport = { due: due.length, ...counts }
+      yield* Effect.logInfo("Outcome sweep finished").pipe(Effect.annotateLogs({ ...report }))
+      return report
+    })
+
+    return { pull, sweep } as const
+  }),
+  dependencies: [OutcomeRunsRepo.Default, IntegrationsRepo.Default]
+}) {}
