@@ -15,7 +15,12 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 8)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 
 const pgFrom = createRequire(`${root}apps/api/package.json`).resolve("@effect/sql-pg/package.json")
-const { Client } = createRequire(pgFrom)("pg") as typeof import("pg")
+interface PgClient {
+  connect(): Promise<void>
+  query(text: string, values: Array<unknown>): Promise<{ rows: Array<unknown> }>
+  end(): Promise<void>
+}
+const { Client } = createRequire(pgFrom)("pg") as { Client: new(options: { connectionString: string }) => PgClient }
 
 const sql = async (url: string, text: string, values: Array<unknown> = []) => {
   const client = new Client({ connectionString: url })
