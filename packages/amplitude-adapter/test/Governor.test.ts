@@ -13,7 +13,7 @@ import {
   usersCost,
   type UsersQuery
 } from "../src/index.js"
-import { adapterLayer, freshProject, storedConnection, TestLive, timed, withClient, withFaults } from "./helpers.js"
+import { adapterLayer, freshProject, storedConnection, TestLive, withClient, withFaults } from "./helpers.js"
 
 const connect = (project: Project, policy: CallPolicy = CallPolicy.interactive) =>
   Effect.gen(function*() {
@@ -76,16 +76,25 @@ layer(TestLive, { excludeTestServices: true })("governor over HTTP", (it) => {
     Effect.gen(function*() {
       const emulator = yield* AmplitudeEmulator
       const project = yield* freshProject()
-      yield* emulator.injectFault({ kind: "latency", ms: 400, project: project.id, endpoint: "events.list" })
-      const background = yield* connect(project, CallPolicy.background)
-      const interactive = yield* connect(project, CallPolicy.interactive)
-      const sweep = yield* Effect.fork(
-        Effect.all(Array.from({ length: 8 }, () => background.listEvents()), { concurrency: "unbounded" })
-      )
-      yield* awaitRequests(project, "events.list", 4)
-      const { ms } = yield* timed(interactive.listCohorts())
-      assert.isBelow(ms, 250)
-      yield* Fiber.join(sweep)
+      yield* emulator.injectFault({ kind: "latency", ms: 1000, project: project.id, endpoint: "events.list" })
+      const stored = yield* storedConnection(project)
+      yield* withClient(adapterLayer({ timeout: "10 seconds" }), (client) =>
+        Effect.gen(function*() {
+          const background = client.connection(stored, { policy: CallPolicy.background })
+          const interactive = client.connection(stored, { policy: CallPolicy.interactive })
+          const sweep = yield* Effect.fork(
+            Effect.all(Array.from({ length: 8 }, () => background.listEvents()), { concurrency: "unbounded" })
+          )
+          yield* awaitRequests(project, "events.list", 4)
+          yield* interactive.listCohorts()
+          const answered = yield* emulator.requests({ project: project.id, endpoint: "events.list" })
+          assert.deepStrictEqual(
+            answered.map((r) => r.outcome),
+            ["pending", "pending", "pending", "pending"],
+            "the interactive call did not wait for a background request to finish"
+          )
+          yield* Fiber.join(sweep)
+        }))
       assert.isAtMost(yield* emulator.maxConcurrency(project.id), 5)
     }).pipe(withFaults))
 

@@ -139,7 +139,7 @@ layer(TestLive, { excludeTestServices: true })("validateCredentials", (it) => {
         assert.strictEqual(result.message, "Couldn't reach Amplitude: network timeout. Try again in a minute.")
         const timeout = Duration.toMillis(TEST_TIMEOUT)
         assert.isAtLeast(ms, timeout - 5)
-        assert.isBelow(ms, timeout + 400)
+        assert.isBelow(ms, timeout + 1000, "no retry after the timeout (the slack is for a loaded machine)")
         assert.strictEqual((yield* emulator.requests({ project: project.id })).length, 1)
       }).pipe(withFaults))
 
@@ -209,7 +209,7 @@ layer(TestLive, { excludeTestServices: true })("validateCredentials", (it) => {
           result.message,
           "Amplitude rate-limited the validation call (429). Wait 60 seconds and retry."
         )
-        assert.isBelow(ms, 500)
+        assert.isBelow(ms, 2000, "no waiting for the 60 seconds")
         assert.strictEqual((yield* emulator.requests({ project: project.id })).length, 1)
       }).pipe(withFaults))
 

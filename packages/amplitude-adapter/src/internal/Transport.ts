@@ -69,13 +69,9 @@ const rateLimited = (seconds: number, validation: boolean) =>
     message: `Amplitude rate-limited the request (429). Wait ${seconds} seconds and retry.`
   })
 
+/** PRODUCT.md §1 keeps one message for every network failure; `reason` tells operators which one it was. */
 const unreachable = (failure: AttemptFailure) =>
-  failure._tag === "Timeout"
-    ? new Unreachable({ reason: "timeout" })
-    : new Unreachable({
-      reason: failure.code,
-      message: "Couldn't reach Amplitude: network error. Try again in a minute."
-    })
+  new Unreachable({ reason: failure._tag === "Timeout" ? "timeout" : failure.code })
 
 export const makeTransport = Effect.gen(function*() {
   const config = yield* AmplitudeConfig
