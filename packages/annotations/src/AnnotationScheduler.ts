@@ -1,3 +1,4 @@
+import type { SqlClient } from "@effect/sql"
 import type { WorkflowEngine } from "@effect/workflow"
 import { type AnnotationKind, annotationLabel, type BetId, type WorkspaceId } from "@findry/domain"
 import { AnnotationRecordsRepo, type BetRow, BetsRepo, IntegrationsRepo, type OutcomeRow } from "@findry/persistence"
@@ -70,12 +71,12 @@ const AMPLITUDE = "amplitude"
 
 /**
  * The boundary on @effect/workflow: needs a `WorkflowEngine` (a runner, a client-only cluster node or the
- * in-memory engine) and the `SqlClient` the domain code uses.
+ * in-memory engine) and the `SqlClient` the domain code uses (the same one, so that it joins its transaction).
  */
 export const AnnotationSchedulerLive: Layer.Layer<
   AnnotationScheduler,
   never,
-  WorkflowEngine.WorkflowEngine | BetsRepo | AnnotationRecordsRepo | IntegrationsRepo
+  WorkflowEngine.WorkflowEngine | SqlClient.SqlClient
 > = Layer.effect(
   AnnotationScheduler,
   Effect.gen(function*() {
@@ -119,4 +120,4 @@ export const AnnotationSchedulerLive: Layer.Layer<
 
     return { betEvent, betRenamed }
   })
-)
+).pipe(Layer.provide([BetsRepo.Default, AnnotationRecordsRepo.Default, IntegrationsRepo.Default]))

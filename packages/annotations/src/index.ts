@@ -1,3 +1,4 @@
+export { AmplitudeProject, AmplitudeProjectLive, PushFailure, PushFatal, PushRetryable } from "./AmplitudeProject.js"
 export {
   AnnotationScheduler,
   AnnotationSchedulerLive,
@@ -6,5 +7,8 @@ export {
   SKIP_REASONS
 } from "./AnnotationScheduler.js"
 export { AnnotationsConfig, type AnnotationsSettings, DEFAULT_ANNOTATIONS_SETTINGS } from "./AnnotationsConfig.js"
+export { AnnotationJobsLive, clusterSharding, singleRunner } from "./Cluster.js"
 export { PushAnnotation, PushPayload, PushResult, PushStatus } from "./PushAnnotation.js"
+export { AnnotationPushLive, backoffFor, PushAnnotationLive } from "./PushAnnotationWorkflow.js"
+export { purgeFinishedWorkflows, RetentionPurgeLive } from "./RetentionPurge.js"
 export { SchedulerHealth } from "./SchedulerHealth.js"

@@ -1,6 +1,7 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AmplitudeConnectionApi } from "./AmplitudeApi.js"
 import { AuditApi } from "./AuditApi.js"
+import { BetsApi } from "./BetsApi.js"
 import { InternalError } from "./Errors.js"
 import { HealthApi } from "./HealthApi.js"
 import { TestsApi } from "./TestsApi.js"
@@ -11,6 +12,7 @@ export class FindryApi extends HttpApi.make("findry")
   .add(WorkspacesApi)
   .add(AmplitudeConnectionApi)
   .add(AuditApi)
+  .add(BetsApi)
   .add(TestsApi)
   .addError(InternalError)
   .annotate(OpenApi.Title, "Findry × Amplitude integration API")

@@ -2,8 +2,8 @@ import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import type { SqlClient } from "@effect/sql"
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
-import { AnnotationsConfig } from "@findry/annotations"
 import { AmplitudeEmulator, type EmulatorOptions } from "@findry/amplitude-emulator"
+import { AnnotationsConfig, type AnnotationsSettings } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { FindryApi } from "@findry/domain"
 import { TestSqlLive } from "@findry/persistence/testing"
@@ -11,6 +11,7 @@ import { ConfigProvider, Effect, Layer, Logger, Redacted } from "effect"
 import { ApiConfig } from "../../src/ApiConfig.js"
 import { HttpApiLive } from "../../src/HttpServerLive.js"
 import { issueToken } from "../../src/Jwt.js"
+import { embeddedScheduler } from "../../src/Scheduler.js"
 
 export const TEST_AUTH_SECRET = Redacted.make("test-auth-secret-that-is-long-enough-000")
 
@@ -50,6 +51,8 @@ export interface ApiTestOptions {
   readonly emulator?: EmulatorOptions
   /** Logger and tracer for the server; default: logs dropped. */
   readonly observability?: Layer.Layer<never>
+  /** Annotation push settings (the scheduler runs in-process, as with `pnpm start`). */
+  readonly annotations?: Partial<AnnotationsSettings>
 }
 
 export const ApiTestLive = (options: ApiTestOptions = {}) => apiOn(TestSqlLive(), options)
@@ -60,7 +63,12 @@ export const apiOn = <ROut, E>(
   options: ApiTestOptions = {}
 ) =>
   HttpApiLive.pipe(
-    Layer.provide([AmplitudeTestLive, CryptoTestLive, AnnotationsConfig.layer({ appUrl: "http://findry.test" })]),
+    Layer.provide(embeddedScheduler("memory")),
+    Layer.provide([
+      AmplitudeTestLive,
+      CryptoTestLive,
+      AnnotationsConfig.layer({ appUrl: "http://findry.test", ...options.annotations })
+    ]),
     Layer.provide(Layer.succeed(ApiConfig, { port: 0, appUrl: "http://findry.test", authSecret: TEST_AUTH_SECRET })),
     Layer.provideMerge(sql),
     Layer.provideMerge(NodeHttpServer.layerTest),

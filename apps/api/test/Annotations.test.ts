@@ -1,0 +1,453 @@
+import { SqlClient } from "@effect/sql"
+import { assert, describe, layer } from "@effect/vitest"
+import { AmplitudeEmulator, type AnnotationView } from "@findry/amplitude-emulator"
+import { Keyring, SecretSealer } from "@findry/crypto"
+import { ConfigProvider, Duration, Effect, Layer, Redacted } from "effect"
+import { randomUUID } from "node:crypto"
+import { eventually } from "./support/Eventually.js"
+import { call, workspaceOf } from "./support/Http.js"
+import { ApiTestLive, freshUser } from "./support/TestApi.js"
+
+let projects = 0
+
+/** Amplitude keeps annotation times to the second. */
+const toSecond = (iso: string) => Math.floor(Date.parse(iso) / 1000) * 1000
+
+/** The test server's keyring (see support/TestApi.ts), to seal a value as if an admin had saved it. */
+const SealerLive = SecretSealer.Default.pipe(
+  Layer.provide(Keyring.Default),
+  Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
+    new Map([
+      [
+        "FINDRY_ENCRYPTION_KEYS",
+        `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${Buffer.alloc(32, 1).toString("base64")}`
+      ],
+      ["FINDRY_FINGERPRINT_KEY", Buffer.alloc(32, 3).toString("base64")]
+    ])
+  )))
+)
+
+/** A workspace connected to its own emulator project, with a Findry project and a metric. */
+const setup = Effect.gen(function*() {
+  const emulator = yield* AmplitudeEmulator
+  const amplitude = yield* emulator.createProject({
+    id: `annotations-${process.pid}-${++projects}`,
+    data: { users: 5, days: 7, experiments: 0 }
+  })
+  const admin = freshUser("admin")
+  const member = freshUser("member")
+  const workspaceId = yield* workspaceOf(admin)
+  yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, { user: admin, body: { role: "member" } })
+  const connected = yield* call("PUT", `/v1/workspaces/${workspaceId}/integrations/amplitude`, {
+    user: admin,
+    body: { region: "us", apiKey: amplitude.apiKey, secretKey: amplitude.secretKey }
+  })
+  assert.strictEqual(connected.status, 200, connected.text)
+  const project = yield* call("POST", `/v1/workspaces/${workspaceId}/projects`, { user: admin, body: { name: "Web" } })
+  const metricId = yield* insertMetric(workspaceId)
+  return { admin, member, workspaceId, projectId: project.body.id as string, metricId, amplitude }
+})
+
+const insertMetric = (workspaceId: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const id = randomUUID()
+    yield* sql`INSERT INTO metrics (id, workspace_id, name, unit) VALUES (${id}, ${workspaceId}, ${`m-${id}`}, 'percent')`
+    return id
+  }).pipe(Effect.orDie)
+
+const impact = (metricId: string) => ({
+  metricId,
+  direction: "increase",
+  magnitude: 5,
+  magnitudeUnit: "percent",
+  timeframeDays: 14
+})
+
+type Setup = Effect.Effect.Success<typeof setup>
+
+const createBet = (s: Setup, title = "Faster checkout") =>
+  call("POST", `/v1/workspaces/${s.workspaceId}/projects/${s.projectId}/bets`, {
+    user: s.member,
+    body: { title, predictedImpact: impact(s.metricId) }
+  }).pipe(
+    Effect.tap((answer) => assert.strictEqual(answer.status, 201, answer.text)),
+    Effect.map((answer) => answer.body)
+  )
+
+const betPath = (s: Setup, betId: string) => `/v1/workspaces/${s.workspaceId}/bets/${betId}`
+
+/** Waits until the bet's annotations of `kinds` have all settled (not pending), and returns the bet. */
+const settled = (
+  s: Setup,
+  betId: string,
+  kinds: ReadonlyArray<string>,
+  deadline: Duration.DurationInput = "20 seconds"
+) =>
+  eventually(
+    call("GET", betPath(s, betId), { user: s.member }).pipe(
+      Effect.filterOrFail(
+        (answer) =>
+          kinds.every((kind) =>
+            (answer.body.annotations as Array<{ kind: string; status: string }>).some((a) =>
+              a.kind === kind && a.status !== "pending"
+            )
+          ),
+        (answer) => `not settled: ${answer.text}`
+      ),
+      Effect.map((answer) => answer.body)
+    ),
+    deadline
+  )
+
+const annotationOf = (bet: any, kind: string) =>
+  (bet.annotations as Array<Record<string, any>>).find((annotation) => annotation.kind === kind)!
+
+/** The emulator's annotations carrying the bet's marker for `kind`. */
+const inAmplitude = (s: Setup, betId: string, kind: string) =>
+  Effect.gen(function*() {
+    const emulator = yield* AmplitudeEmulator
+    const all = yield* emulator.annotations(s.amplitude.id)
+    return all.filter((annotation: AnnotationView) => annotation.details?.startsWith(`findry:${betId}:${kind}\n`))
+  }).pipe(Effect.orDie)
+
+const exactlyOne = (s: Setup, betId: string, kind: string) =>
+  Effect.gen(function*() {
+    const found = yield* inAmplitude(s, betId, kind)
+    assert.strictEqual(found.length, 1, `${kind}: ${JSON.stringify(found)}`)
+    return found[0]!
+  })
+
+const testSettings = {
+  maxAttempts: 6,
+  baseBackoff: Duration.millis(100),
+  maxBackoff: Duration.seconds(1),
+  reconcileDelay: Duration.millis(500)
+}
+
+describe("annotations: bet decisions become Amplitude chart annotations", () => {
+  layer(ApiTestLive({ annotations: testSettings }), { timeout: "120 seconds", excludeTestServices: true })((it) => {
+    it.effect("promoting a bet creates `▲ {title}` at the promotion time, in the Findry category, with marker and link", () =>
+      Effect.gen(function*() {
+        const s = yield* setup
+        const created = yield* createBet(s, "  Faster checkout  ")
+        assert.strictEqual(created.title, "Faster checkout")
+        assert.strictEqual(created.status, "promoted")
+        assert.deepStrictEqual(created.annotations.map((a: any) => [a.kind, a.label]), [[
+          "promoted",
+          "▲ Faster checkout"
+        ]])
+        const bet = yield* settled(s, created.id, ["promoted"])
+        const promoted = annotationOf(bet, "promoted")
+        assert.strictEqual(promoted.status, "pushed", JSON.stringify(promoted))
+        assert.isNumber(promoted.amplitudeAnnotationId)
+        assert.isString(promoted.lastPushedAt)
+        assert.notProperty(promoted, "reason")
+
+        const annotation = yield* exactlyOne(s, created.id, "promoted")
+        assert.strictEqual(annotation.id, promoted.amplitudeAnnotationId)
+        assert.strictEqual(annotation.label, "▲ Faster checkout")
+        assert.strictEqual(annotation.category, "Findry")
+        assert.isNull(annotation.chartId)
+        assert.strictEqual(Date.parse(annotation.start), toSecond(created.promotedAt))
+        assert.strictEqual(
+          annotation.details,
+          `findry:${created.id}:promoted\nhttp://findry.test/workspaces/${s.workspaceId}/bets/${created.id}`
+        )
+
+        const activity = yield* call("GET", `/v1/workspaces/${s.workspaceId}/amplitude/annotations`, {
+          user: s.member
+        })
+        assert.strictEqual(activity.status, 200)
+        assert.deepStrictEqual(activity.body.annotations, [{ betId: created.id, ...promoted }])
+      }))
+
+    it.effect("ship, ship date, verdict and override: labels and times, one annotation per kind, updated in place", () =>
+      Effect.gen(function*() {
+        const s = yield* setup
+        const created = yield* createBet(s, "Onboarding v2")
+        const shipped = yield* call("POST", `${betPath(s, created.id)}/ship`, {
+          user: s.member,
+          body: { shippedAt: "2026-11-02T10:30:00Z" }
+        })
+        assert.strictEqual(shipped.status, 200, shipped.text)
+        assert.strictEqual(shipped.body.status, "shipped")
+        let bet = yield* settled(s, created.id, ["promoted", "shipped"])
+        const first = yield* exactlyOne(s, created.id, "shipped")
+        assert.strictEqual(first.label, "▲ Shipped: Onboarding v2")
+        assert.strictEqual(Date.parse(first.start), Date.parse("2026-11-02T10:30:00Z"))
+
+        const outcome = yield* call("PUT", `${betPath(s, created.id)}/outcome`, {
+          user: s.member,
+          body: { shipDate: "2026-11-05", whatShipped: "New onboarding flow" }
+        })
+        assert.strictEqual(outcome.status, 200, outcome.text)
+        assert.deepInclude(outcome.body, {
+          shipDate: "2026-11-05",
+          whatShipped: "New onboarding flow",
+          verdict: null,
+          verdictSource: null,
+          lastRun: null
+        })
+        const moved = yield* eventually(
+          exactlyOne(s, created.id, "shipped").pipe(
+            Effect.filterOrFail((a) => Date.parse(a.start) === Date.parse("2026-11-05T00:00:00Z"), () => "not moved")
+          )
+        )
+        assert.strictEqual(moved.id, first.id, "the ship date moves the same annotation (PUT)")
+
+        const noOutcomeYet = yield* call(
+          "PUT",
+          `/v1/workspaces/${s.workspaceId}/bets/${randomUUID()}/outcome/verdict`,
+          {
+            user: s.member,
+            body: { verdict: "hit" }
+          }
+        )
+        assert.strictEqual(noOutcomeYet.status, 404)
+
+        const verdict = yield* call("PUT", `${betPath(s, created.id)}/outcome/verdict`, {
+          user: s.member,
+          body: { verdict: "hit" }
+        })
+        assert.strictEqual(verdict.status, 200, verdict.text)
+        assert.deepInclude(verdict.body, { verdict: "hit", verdictSource: "override" })
+        bet = yield* settled(s, created.id, ["verdict"])
+        const hit = yield* exactlyOne(s, created.id, "verdict")
+        assert.strictEqual(hit.label, "● Outcome hit: Onboarding v2")
+        assert.strictEqual(Date.parse(hit.start), toSecond(verdict.body.verdictAt))
+
+        yield* call("PUT", `${betPath(s, created.id)}/outcome/verdict`, { user: s.member, body: { verdict: "miss" } })
+        const miss = yield* eventually(
+          exactlyOne(s, created.id, "verdict").pipe(
+            Effect.filterOrFail((a) => a.label === "● Outcome miss: Onboarding v2", (a) => `still ${a.label}`)
+          )
+        )
+        assert.strictEqual(miss.id, hit.id)
+        bet = yield* settled(s, created.id, ["verdict"])
+        assert.strictEqual(annotationOf(bet, "verdict").label, "● Outcome miss: Onboarding v2")
+        yield* exactlyOne(s, created.id, "promoted")
+        yield* exactlyOne(s, created.id, "shipped")
+      }))
+
+    it.effect("renaming a bet updates every existing annotation of it, never creating a second one", () =>
+      Effect.gen(function*() {
+        const s = yield* setup
+        const created = yield* createBet(s, "Old name")
+        yield* call("PUT", `${betPath(s, created.id)}/outcome`, {
+          user: s.member,
+          body: { shipDate: "2026-10-01", whatShipped: "Thing" }
+        })
+        yield* call("PUT", `${betPath(s, created.id)}/outcome/verdict`, {
+          user: s.member,
+          body: { verdict: "inconclusive" }
+        })
+        yield* settled(s, created.id, ["promoted", "shipped", "verdict"])
+        const before = yield* Effect.all([
+          exactlyOne(s, created.id, "promoted"),
+          exactlyOne(s, created.id, "shipped"),
+          exactlyOne(s, created.id, "verdict")
+        ])
+        assert.strictEqual(before[2].label, "● Outcome inconclusive: Old name")
+
+        const renamed = yield* call("PATCH", betPath(s, created.id), { user: s.member, body: { title: "New name" } })
+        assert.strictEqual(renamed.status, 200, renamed.text)
+        assert.strictEqual(renamed.body.title, "New name")
+        const expected = ["▲ New name", "▲ Shipped: New name", "● Outcome inconclusive: New name"]
+        const after = yield* eventually(
+          Effect.all([
+            exactlyOne(s, created.id, "promoted"),
+            exactlyOne(s, created.id, "shipped"),
+            exactlyOne(s, created.id, "verdict")
+          ]).pipe(
+            Effect.filterOrFail(
+              (found) => found.every((annotation, i) => annotation.label === expected[i]),
+              (found) => `labels ${found.map((a) => a.label)}`
+            )
+          )
+        )
+        assert.deepStrictEqual(after.map((a) => a.id), before.map((a) => a.id))
+      }))
+
+    it.effect("toggle OFF: new and queued pushes end skipped with the reason, nothing is deleted, ON does not back-fill", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const s = yield* setup
+        const path = `/v1/workspaces/${s.workspaceId}/integrations/amplitude`
+        const pushed = yield* createBet(s, "Kept")
+        yield* settled(s, pushed.id, ["promoted"])
+
+        yield* emulator.injectFault({
+          project: s.amplitude.id,
+          endpoint: "annotations.*",
+          kind: "status",
+          status: 429,
+          retryAfterSeconds: 1,
+          times: 1
+        })
+        const queued = yield* createBet(s, "Queued")
+        yield* emulator.awaitRequests((r) => r.projectId === s.amplitude.id && r.status === 429).pipe(
+          Effect.timeout("10 seconds")
+        )
+        const off = yield* call("PATCH", path, { user: s.admin, body: { annotationsEnabled: false } })
+        assert.strictEqual(off.body.annotationsEnabled, false)
+        const queuedBet = yield* settled(s, queued.id, ["promoted"])
+        assert.deepInclude(annotationOf(queuedBet, "promoted"), {
+          status: "skipped",
+          reason: "Annotation push is turned off for this workspace",
+          amplitudeAnnotationId: null
+        })
+
+        const later = yield* createBet(s, "While off")
+        assert.strictEqual(annotationOf(later, "promoted").status, "skipped")
+        yield* call("PATCH", path, { user: s.admin, body: { annotationsEnabled: true } })
+        const stillSkipped = yield* call("GET", betPath(s, later.id), { user: s.member })
+        assert.strictEqual(annotationOf(stillSkipped.body, "promoted").status, "skipped")
+        assert.deepStrictEqual(yield* inAmplitude(s, queued.id, "promoted"), [])
+        assert.deepStrictEqual(yield* inAmplitude(s, later.id, "promoted"), [])
+        yield* exactlyOne(s, pushed.id, "promoted")
+      }))
+
+    it.effect("disconnect: pushes are skipped with the reason, annotations already in Amplitude stay", () =>
+      Effect.gen(function*() {
+        const s = yield* setup
+        const before = yield* createBet(s, "Before disconnect")
+        yield* settled(s, before.id, ["promoted"])
+        const disconnected = yield* call("DELETE", `/v1/workspaces/${s.workspaceId}/integrations/amplitude`, {
+          user: s.admin
+        })
+        assert.strictEqual(disconnected.status, 200)
+
+        const after = yield* createBet(s, "After disconnect")
+        assert.deepInclude(annotationOf(after, "promoted"), {
+          status: "skipped",
+          reason: "Amplitude is not connected"
+        })
+        const shipped = yield* call("POST", `${betPath(s, before.id)}/ship`, { user: s.member, body: {} })
+        assert.strictEqual(shipped.status, 200)
+        assert.strictEqual(annotationOf(shipped.body, "shipped").status, "skipped")
+        yield* exactlyOne(s, before.id, "promoted")
+      }))
+
+    it.effect("429 storms and 5xx: durable backoff honours Retry-After and ends with exactly one annotation", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const s = yield* setup
+        yield* emulator.injectFault({
+          project: s.amplitude.id,
+          endpoint: "annotations.*",
+          kind: "status",
+          status: 429,
+          times: 3
+        })
+        yield* emulator.injectFault({
+          project: s.amplitude.id,
+          endpoint: "annotations.create",
+          kind: "status",
+          status: 503,
+          times: 2
+        })
+        const created = yield* createBet(s, "Stormy")
+        const bet = yield* settled(s, created.id, ["promoted"], "30 seconds")
+        assert.strictEqual(annotationOf(bet, "promoted").status, "pushed")
+        yield* exactlyOne(s, created.id, "promoted")
+        const attempts = yield* emulator.requests({ project: s.amplitude.id })
+        assert.isAtLeast(attempts.filter((r) => r.status === 429).length, 3)
+        assert.strictEqual(attempts.filter((r) => r.status === 503).length, 2)
+      }))
+
+    it.effect("a create Amplitude stores but answers too late (delayAfterCreate) still ends with exactly one annotation", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const s = yield* setup
+        yield* emulator.injectFault({ project: s.amplitude.id, kind: "delayAfterCreate", ms: 2500 })
+        const created = yield* createBet(s, "Slow answer")
+        const bet = yield* settled(s, created.id, ["promoted"], "30 seconds")
+        const promoted = annotationOf(bet, "promoted")
+        assert.strictEqual(promoted.status, "pushed")
+        const only = yield* exactlyOne(s, created.id, "promoted")
+        assert.strictEqual(only.id, promoted.amplitudeAnnotationId)
+        const creates = yield* emulator.requests({ project: s.amplitude.id, endpoint: "annotations.create" })
+        assert.strictEqual(creates.length, 1, "the retry found the stored annotation instead of creating again")
+      }))
+
+    it.effect("a permanent failure (keys revoked) ends `failed` with the reason, and the connection health says so", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const sealer = yield* SecretSealer
+        const s = yield* setup
+        const revoked = yield* sealer.seal(Redacted.make("regenerated-secret-000000000000000"), {
+          workspaceId: s.workspaceId as any,
+          provider: "amplitude",
+          slot: 2
+        })
+        yield* sql`UPDATE integrations SET credential_2 = ${revoked.sealed} WHERE workspace_id = ${s.workspaceId}`
+        const created = yield* createBet(s, "Doomed")
+        const bet = yield* settled(s, created.id, ["promoted"])
+        const promoted = annotationOf(bet, "promoted")
+        assert.strictEqual(promoted.status, "failed")
+        assert.include(promoted.reason, "Amplitude rejected the stored keys")
+        const view = yield* call("GET", `/v1/workspaces/${s.workspaceId}/integrations/amplitude`, { user: s.member })
+        assert.strictEqual(view.body.annotationPush.status, "failing")
+        assert.include(view.body.annotationPush.reason, "Amplitude rejected the stored keys")
+        assert.isString(view.body.annotationPush.failedAt)
+        assert.notInclude(view.text, "regenerated-secret")
+      }).pipe(Effect.provide(SealerLive), Effect.orDie))
+
+    it.effect("validates input (400), hides other workspaces' resources (404) and needs an outcome for a verdict (409)", () =>
+      Effect.gen(function*() {
+        const s = yield* setup
+        const other = yield* setup
+        const path = `/v1/workspaces/${s.workspaceId}/projects/${s.projectId}/bets`
+        const bad = [
+          { title: "   ", predictedImpact: impact(s.metricId) },
+          { title: "x".repeat(201), predictedImpact: impact(s.metricId) },
+          { title: "ok", predictedImpact: { ...impact(s.metricId), magnitude: 0 } },
+          { title: "ok", predictedImpact: { ...impact(s.metricId), magnitude: -2 } },
+          { title: "ok", predictedImpact: { ...impact(s.metricId), timeframeDays: 0 } },
+          { title: "ok", predictedImpact: { ...impact(s.metricId), timeframeDays: 366 } },
+          { title: "ok", predictedImpact: { ...impact(s.metricId), timeframeDays: 1.5 } },
+          { title: "ok", predictedImpact: { ...impact(s.metricId), cohortId: "c".repeat(129) } },
+          { title: "ok", predictedImpact: { ...impact(s.metricId), direction: "sideways" } },
+          { title: "ok", predictedImpact: { ...impact(s.metricId), metricId: "not-a-uuid" } }
+        ]
+        for (const body of bad) {
+          const answer = yield* call("POST", path, { user: s.member, body })
+          assert.strictEqual(answer.status, 400, JSON.stringify(body))
+        }
+        const foreignMetric = yield* call("POST", path, {
+          user: s.member,
+          body: { title: "ok", predictedImpact: impact(other.metricId) }
+        })
+        assert.strictEqual(foreignMetric.status, 404)
+        assert.strictEqual(foreignMetric.body._tag, "NotFound")
+        const foreignProject = yield* call("POST", `/v1/workspaces/${s.workspaceId}/projects/${other.projectId}/bets`, {
+          user: s.member,
+          body: { title: "ok", predictedImpact: impact(s.metricId) }
+        })
+        assert.strictEqual(foreignProject.status, 404)
+
+        const bet = yield* createBet(s, "Valid")
+        const outsider = yield* call("GET", betPath(s, bet.id), { user: other.member })
+        assert.strictEqual(outsider.status, 404)
+        const viaOtherWorkspace = yield* call("GET", betPath(other, bet.id), { user: other.member })
+        assert.strictEqual(viaOtherWorkspace.status, 404)
+        const noOutcome = yield* call("PUT", `${betPath(s, bet.id)}/outcome/verdict`, {
+          user: s.member,
+          body: { verdict: "hit" }
+        })
+        assert.strictEqual(noOutcome.status, 409)
+        assert.strictEqual(noOutcome.body._tag, "OutcomeNotSet")
+        const badDate = yield* call("PUT", `${betPath(s, bet.id)}/outcome`, {
+          user: s.member,
+          body: { shipDate: "2026-02-30", whatShipped: "x" }
+        })
+        assert.strictEqual(badDate.status, 400)
+        const badVerdict = yield* call("PUT", `${betPath(s, bet.id)}/outcome/verdict`, {
+          user: s.member,
+          body: { verdict: "great" }
+        })
+        assert.strictEqual(badVerdict.status, 400)
+      }))
+  })
+})

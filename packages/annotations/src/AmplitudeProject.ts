@@ -1,0 +1,295 @@
+import { Entity } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import {
+  AMPLITUDE_PROVIDER,
+  type AmplitudeCallFailure,
+  AmplitudeClient,
+  type AmplitudeConnection,
+  type Annotation,
+  CallPolicy
+} from "@findry/amplitude-adapter"
+import type { WorkspaceId } from "@findry/domain"
+import { annotationMarker, BetId } from "@findry/domain"
+import { type AnnotationRecord, AnnotationRecordsRepo, IntegrationsRepo } from "@findry/persistence"
+import { Duration, Effect, Layer, Option, Schema } from "effect"
+import { SKIP_REASONS } from "./AnnotationScheduler.js"
+import { AnnotationsConfig } from "./AnnotationsConfig.js"
+import { PushPayload, PushResult } from "./PushAnnotation.js"
+
+/** Amplitude may succeed later; try again after `retryAfterMs` (0: our own backoff). */
+export class PushRetryable extends Schema.TaggedError<PushRetryable>()("PushRetryable", {
+  reason: Schema.String,
+  retryAfterMs: Schema.Number,
+  /** A create whose answer was lost: Amplitude may have stored it anyway. */
+  uncertainCreate: Schema.Boolean
+}) {}
+
+/** Retrying cannot help (keys revoked, credentials unreadable, request refused). */
+export class PushFatal extends Schema.TaggedError<PushFatal>()("PushFatal", { reason: Schema.String }) {}
+
+export const PushFailure = Schema.Union(PushRetryable, PushFatal)
+export type PushFailure = typeof PushFailure.Type
+
+const Push = Rpc.make("Push", { payload: PushPayload, success: PushResult, error: PushFailure })
+const Reconcile = Rpc.make("Reconcile", {
+  payload: PushPayload,
+  success: Schema.Struct({ removed: Schema.Number })
+})
+
+/**
+ * Every Amplitude call of a workspace's annotation push runs in this entity, keyed by workspace id. The
+ * cluster keeps one instance per workspace, so one process's governor (≤ 5 concurrent requests per
+ * project, 1 kept for interactive calls) bounds the project however many runners there are
+ * (SCHEDULER.md §6.7).
+ */
+export const AmplitudeProject = Entity.make("AmplitudeProject", [Push, Reconcile])
+
+/** One attempt fails fast on 429 (the workflow sleeps durably); idempotent calls get two quick retries. */
+export const pushPolicy = CallPolicy.make(CallPolicy.background, {
+  name: "annotation-push",
+  rateLimitRetries: 0,
+  maxRetryAfter: Duration.zero,
+  transientRetries: 2,
+  transientBaseDelay: Duration.millis(200),
+  transientMaxDelay: Duration.seconds(2)
+})
+
+const DAY = 24 * 60 * 60 * 1000
+
+const classify = (error: AmplitudeCallFailure, during: "create" | "other"): PushFailure => {
+  switch (error._tag) {
+    case "RateLimited":
+      return new PushRetryable({
+        reason: "Amplitude rate-limited the push (429)",
+        retryAfterMs: error.retryAfterSeconds * 1000,
+        uncertainCreate: false
+      })
+    case "Unreachable":
+      return new PushRetryable({
+        reason: `Couldn't reach Amplitude (${error.reason})`,
+        retryAfterMs: 0,
+        uncertainCreate: during === "create"
+      })
+    case "AmplitudeUnavailable":
+      return new PushRetryable({
+        reason: `Amplitude answered ${error.status}`,
+        retryAfterMs: 0,
+        uncertainCreate: during === "create"
+      })
+    case "InvalidCredentials":
+      return new PushFatal({
+        reason: "Amplitude rejected the stored keys (revoked or regenerated?): reconnect Amplitude with fresh keys"
+      })
+    case "CredentialsUnreadable":
+      return new PushFatal({ reason: error.message })
+    case "AmplitudeRejected":
+      return new PushFatal({ reason: `Amplitude refused the annotation (${error.status}): ${error.message}` })
+  }
+}
+
+const sameInstant = (a: Date, b: Date) => Math.abs(a.getTime() - b.getTime()) < 1000
+
+/** The entity's handlers; needs the Amplitude client, the repositories and `AnnotationsConfig`. */
+export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const amplitude = yield* AmplitudeClient
+  const records = yield* AnnotationRecordsRepo
+  const integrations = yield* IntegrationsRepo
+  const config = yield* AnnotationsConfig
+  /** Pushes running at once in this runner, whatever the workspace (bounded fan-out). */
+  const fanOut = yield* Effect.makeSemaphore(config.pushConcurrency)
+
+  return AmplitudeProject.toLayer(
+    Effect.gen(function*() {
+      const locks = new Map<string, Effect.Semaphore>()
+      const serially = (key: string) => {
+        let lock = locks.get(key)
+        if (lock === undefined) {
+          lock = Effect.unsafeMakeSemaphore(1)
+          locks.set(key, lock)
+        }
+        return lock.withPermits(1)
+      }
+
+      const details = (payload: PushPayload) =>
+        `${annotationMarker(payload.betId, payload.kind)}\n` +
+        `${config.appUrl}/workspaces/${payload.workspaceId}/bets/${payload.betId}`
+
+      /** Every annotation carrying the marker, wherever the record's times have been. */
+      const findOurs = (connection: AmplitudeConnection, record: AnnotationRecord, marker: string) =>
+        Effect.gen(function*() {
+          const from = (record.searchFrom ?? record.annotationAt).getTime() - DAY
+          const to = (record.searchTo ?? record.annotationAt).getTime() + DAY
+          const listed = yield* connection.listAnnotations({
+            category: config.category,
+            start: new Date(from),
+            end: new Date(to)
+          })
+          const found = listed.filter((annotation) => annotation.details?.split("\n")[0] === marker)
+          if (record.amplitudeAnnotationId !== null && !found.some((a) => a.id === record.amplitudeAnnotationId)) {
+            const stored = yield* connection.getAnnotation(record.amplitudeAnnotationId)
+            if (Option.isSome(stored) && stored.value.details?.split("\n")[0] === marker) found.push(stored.value)
+          }
+          return found.sort((a, b) => a.id - b.id)
+        })
+
+      const keepOf = (found: ReadonlyArray<Annotation>, record: AnnotationRecord) =>
+        found.find((annotation) => annotation.id === record.amplitudeAnnotationId) ?? found[0]
+
+      /** Deletes our own duplicates: annotations with the marker other than the one we keep. */
+      const removeDuplicates = (connection: AmplitudeConnection, found: ReadonlyArray<Annotation>, keepId: number) =>
+        Effect.forEach(
+          found.filter((annotation) => annotation.id !== keepId),
+          (duplicate) =>
+            connection.deleteAnnotation(duplicate.id).pipe(
+              Effect.tap(() => Effect.logInfo("Removed a duplicate Amplitude annotation")),
+              Effect.annotateLogs({ amplitudeAnnotationId: duplicate.id })
+            ),
+          { discard: true }
+        ).pipe(Effect.as(found.length - 1))
+
+      const connectionFor = (workspaceId: WorkspaceId) =>
+        Effect.map(integrations.find(workspaceId, AMPLITUDE_PROVIDER), (found) => {
+          if (Option.isNone(found)) return { skip: SKIP_REASONS.notConnected } as const
+          const row = found.value
+          if (row.status !== "connected" || row.credential1 === null || row.credential2 === null) {
+            return { skip: SKIP_REASONS.notConnected } as const
+          }
+          if (!row.settings.annotationsEnabled) return { skip: SKIP_REASONS.disabled } as const
+          const connection = amplitude.connection({
+            workspaceId,
+            region: row.region === "eu" ? "eu" : "us",
+            apiKey: row.credential1,
+            secretKey: row.credential2,
+            managementKey: row.credential3
+          }, { policy: pushPolicy })
+          return { connection, categoryId: row.settings.annotationCategoryId } as const
+        })
+
+      const skipped = (payload: PushPayload, reason: string) =>
+        records.markEnded(keyOf(payload), payload.revision, "skipped", reason).pipe(
+          Effect.as(new PushResult({ status: "skipped", amplitudeAnnotationId: null, reason }))
+        )
+
+      const push = (payload: PushPayload): Effect.Effect<PushResult, PushFailure> =>
+        Effect.gen(function*() {
+          const key = keyOf(payload)
+          const found = yield* records.find(key)
+          if (Option.isNone(found)) {
+            return new PushResult({ status: "skipped", amplitudeAnnotationId: null, reason: SKIP_REASONS.betGone })
+          }
+          const record = found.value
+          if (record.revision !== payload.revision || (record.pushedRevision ?? 0) >= payload.revision) {
+            return new PushResult({
+              status: "superseded",
+              amplitudeAnnotationId: record.amplitudeAnnotationId,
+              reason: null
+            })
+          }
+          const target = yield* connectionFor(record.workspaceId)
+          if ("skip" in target) {
+            return yield* skipped(payload, target.skip)
+          }
+          const { connection } = target
+          yield* records.countAttempt(key, record.revision)
+
+          if (target.categoryId === undefined) {
+            const category = yield* connection.ensureAnnotationCategory(config.category).pipe(
+              Effect.mapError((error) => classify(error, "other"))
+            )
+            yield* records.setCategoryId(record.workspaceId, category.id)
+          }
+
+          const marker = annotationMarker(payload.betId, payload.kind)
+          const wanted = { label: record.label, start: record.annotationAt, details: details(payload) }
+          const existing = yield* findOurs(connection, record, marker).pipe(
+            Effect.mapError((error) => classify(error, "other"))
+          )
+          let keep = keepOf(existing, record)
+          if (keep !== undefined) {
+            const current = keep
+            const upToDate = current.label === wanted.label && sameInstant(current.start, wanted.start) &&
+              current.details === wanted.details && current.category?.name === config.category
+            if (!upToDate) {
+              const updated = yield* connection.updateAnnotation(current.id, { ...wanted, category: config.category })
+                .pipe(
+                  Effect.map(Option.some),
+                  Effect.catchIf(
+                    (error) => error._tag === "AmplitudeRejected" && error.status === 404,
+                    () => Effect.succeedNone
+                  ),
+                  Effect.mapError((error) => classify(error, "other"))
+                )
+              if (Option.isNone(updated)) {
+                yield* records.forgetAmplitudeId(key, current.id)
+                return yield* new PushRetryable({
+                  reason: "The annotation was deleted in Amplitude meanwhile",
+                  retryAfterMs: 0,
+                  uncertainCreate: false
+                })
+              }
+            }
+          } else {
+            keep = yield* connection.createAnnotation({ ...wanted, category: config.category }).pipe(
+              Effect.mapError((error) => classify(error, "create"))
+            )
+            const after = yield* findOurs(connection, { ...record, amplitudeAnnotationId: keep.id }, marker).pipe(
+              Effect.orElseSucceed((): ReadonlyArray<Annotation> => [])
+            )
+            const kept = after.length > 0 ? after[0]! : keep
+            yield* removeDuplicates(connection, after, kept.id).pipe(Effect.ignore)
+            keep = kept
+          }
+          yield* records.markPushed(key, record.revision, keep.id)
+          yield* records.setPushHealth(record.workspaceId, {
+            status: "ok",
+            reason: null,
+            failedAt: null,
+            lastPushedAt: new Date().toISOString()
+          })
+          return new PushResult({ status: "pushed", amplitudeAnnotationId: keep.id, reason: null })
+        }).pipe(
+          Effect.catchAllDefect((defect) =>
+            Effect.logError("Annotation push attempt died", defect).pipe(
+              Effect.zipRight(
+                Effect.fail(new PushRetryable({ reason: "Internal error", retryAfterMs: 0, uncertainCreate: false }))
+              )
+            )
+          ),
+          Effect.withSpan("AmplitudeProject.push", { attributes: { betId: payload.betId, kind: payload.kind } })
+        )
+
+      /** Removes duplicates that a lost create answer left behind after the push settled. */
+      const reconcile = (payload: PushPayload) =>
+        Effect.gen(function*() {
+          const found = yield* records.find(keyOf(payload))
+          if (Option.isNone(found) || found.value.amplitudeAnnotationId === null) return { removed: 0 }
+          const target = yield* connectionFor(found.value.workspaceId)
+          if ("skip" in target) return { removed: 0 }
+          const ours = yield* findOurs(target.connection, found.value, annotationMarker(payload.betId, payload.kind))
+          const keep = keepOf(ours, found.value)
+          if (keep === undefined) return { removed: 0 }
+          const removed = yield* removeDuplicates(target.connection, ours, keep.id)
+          return { removed }
+        }).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.logWarning("Annotation reconcile failed", cause).pipe(Effect.as({ removed: 0 }))
+          ),
+          Effect.withSpan("AmplitudeProject.reconcile")
+        )
+
+      return AmplitudeProject.of({
+        Push: (request) =>
+          fanOut.withPermits(1)(
+            serially(`${request.payload.betId}:${request.payload.kind}`)(push(request.payload))
+          ),
+        Reconcile: (request) =>
+          fanOut.withPermits(1)(
+            serially(`${request.payload.betId}:${request.payload.kind}`)(reconcile(request.payload))
+          )
+      })
+    }),
+    { concurrency: "unbounded", maxIdleTime: "5 minutes" }
+  )
+}))
+
+const keyOf = (payload: PushPayload) => ({ betId: BetId.make(payload.betId), kind: payload.kind })

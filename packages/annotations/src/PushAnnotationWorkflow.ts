@@ -1,0 +1,111 @@
+import { Activity, DurableClock } from "@effect/workflow"
+import { BetId, WorkspaceId } from "@findry/domain"
+import { AnnotationRecordsRepo, IntegrationsRepo } from "@findry/persistence"
+import { Duration, Effect, Either, Layer, Schema } from "effect"
+import { AmplitudeProject, AmplitudeProjectLive, PushFailure, PushRetryable } from "./AmplitudeProject.js"
+import { AnnotationsConfig } from "./AnnotationsConfig.js"
+import { PushAnnotation, type PushPayload, PushResult } from "./PushAnnotation.js"
+
+/** Durable backoff: `Retry-After` when Amplitude sent one, else exponential; both capped. */
+export const backoffFor = (
+  settings: { readonly baseBackoff: Duration.Duration; readonly maxBackoff: Duration.Duration },
+  attempt: number,
+  retryAfterMs: number
+): Duration.Duration => {
+  const exponential = Duration.toMillis(settings.baseBackoff) * 2 ** (attempt - 1)
+  return Duration.millis(Math.min(Math.max(exponential, retryAfterMs), Duration.toMillis(settings.maxBackoff)))
+}
+
+/**
+ * The push workflow: attempts through the workspace's `AmplitudeProject` entity, each a checkpointed
+ * activity; durable sleeps between them honour `Retry-After`; a permanent failure or too many attempts
+ * end the annotation as `failed` with the reason, and the connection's push health says so. After a
+ * create whose answer was lost, a delayed reconcile removes the copy Amplitude stored late.
+ */
+export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const config = yield* AnnotationsConfig
+  const records = yield* AnnotationRecordsRepo
+  const project = yield* AmplitudeProject.client
+
+  const clientFailure = (reason: string) =>
+    Effect.fail(new PushRetryable({ reason, retryAfterMs: 0, uncertainCreate: false }))
+
+  const attempt = (payload: PushPayload, number: number) =>
+    Activity.make({
+      name: `Push/${number}`,
+      success: PushResult,
+      error: PushFailure,
+      execute: project(payload.workspaceId).Push(payload).pipe(
+        Effect.catchTags({
+          MailboxFull: () => clientFailure("The scheduler is busy"),
+          AlreadyProcessingMessage: () => clientFailure("The push is already running"),
+          PersistenceError: () => clientFailure("The scheduler's storage failed")
+        })
+      )
+    })
+
+  const fail = (payload: PushPayload, reason: string) =>
+    Activity.make({
+      name: "Fail",
+      success: PushResult,
+      execute: Effect.gen(function*() {
+        const key = { betId: BetId.make(payload.betId), kind: payload.kind }
+        const workspaceId = WorkspaceId.make(payload.workspaceId)
+        yield* records.markEnded(key, payload.revision, "failed", reason)
+        yield* records.setPushHealth(workspaceId, {
+          status: "failing",
+          reason,
+          failedAt: new Date().toISOString(),
+          lastPushedAt: null
+        })
+        yield* Effect.logWarning("Annotation push failed").pipe(
+          Effect.annotateLogs({ betId: payload.betId, kind: payload.kind, reason })
+        )
+        return new PushResult({ status: "failed", amplitudeAnnotationId: null, reason })
+      })
+    })
+
+  const reconcile = (payload: PushPayload) =>
+    Activity.make({
+      name: "Reconcile",
+      success: Schema.Struct({ removed: Schema.Number }),
+      execute: project(payload.workspaceId).Reconcile(payload).pipe(
+        Effect.orElseSucceed(() => ({ removed: 0 }))
+      )
+    })
+
+  return PushAnnotation.toLayer(
+    Effect.fn("PushAnnotation")(function*(payload) {
+      let uncertainCreate = false
+      for (let number = 1;; number++) {
+        const result = yield* Effect.either(attempt(payload, number))
+        if (Either.isRight(result)) {
+          if (uncertainCreate && result.right.status === "pushed") {
+            yield* DurableClock.sleep({ name: "reconcile", duration: config.reconcileDelay })
+            yield* reconcile(payload)
+          }
+          return result.right
+        }
+        const failure = result.left
+        if (failure._tag === "PushFatal") return yield* fail(payload, failure.reason)
+        uncertainCreate = uncertainCreate || failure.uncertainCreate
+        if (number >= config.maxAttempts) {
+          return yield* fail(payload, `Gave up after ${number} attempts: ${failure.reason}`)
+        }
+        yield* DurableClock.sleep({
+          name: `backoff/${number}`,
+          duration: backoffFor(config, number, failure.retryAfterMs)
+        })
+      }
+    })
+  )
+}))
+
+/**
+ * Everything the annotation push runs on a runner: the workflow, the per-workspace entity and their
+ * repositories. Needs a `WorkflowEngine` on a cluster (`Sharding`), `AmplitudeClient`, `AnnotationsConfig`
+ * and the `SqlClient`.
+ */
+export const AnnotationPushLive = Layer.mergeAll(PushAnnotationLive, AmplitudeProjectLive).pipe(
+  Layer.provide([AnnotationRecordsRepo.Default, IntegrationsRepo.Default])
+)
