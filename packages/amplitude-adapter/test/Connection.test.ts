@@ -1,8 +1,9 @@
+import { HttpClientRequest } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS, type Project } from "@findry/amplitude-emulator"
 import { Chunk, Effect, Option, Stream } from "effect"
 import { AmplitudeClient, type EventSpec, Segment } from "../src/index.js"
-import { freshProject, storedConnection, TestLive, withSwitches } from "./helpers.js"
+import { adapterLayer, freshProject, storedConnection, TestLive, withClient, withSwitches } from "./helpers.js"
 
 const DAYS = 30
 
@@ -411,6 +412,37 @@ layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
         assert.strictEqual(result.total, searches.filter((o) => o.day >= chart.definition.start).length)
         const endpoints = (yield* emulator.requests({ project: project.id })).map((r) => r.endpoint)
         assert.deepStrictEqual(endpoints, ["chart.query"])
+      }))
+
+    it.effect("falls back to /csv when /query answers a 4xx (the path Amplitude's docs retired)", () =>
+      Effect.gen(function*() {
+        const project = yield* freshProject()
+        const emulator = yield* AmplitudeEmulator
+        const stored = yield* storedConnection(project)
+        const chart = project.data.charts.find((c) => c.name === "Searches")!
+        // The emulator serves both paths; sending /query elsewhere makes it answer 404 as a retired path would.
+        const retireQuery = (request: HttpClientRequest.HttpClientRequest) =>
+          HttpClientRequest.setUrl(request, request.url.replace(/\/query$/, "/query-retired"))
+        const result = yield* withClient(
+          adapterLayer({ rewrite: retireQuery }),
+          (client) => client.connection(stored).savedChart(chart.id)
+        )
+        assert.strictEqual(result._tag, "Series")
+        if (result._tag !== "Series") return
+        assert.strictEqual(result.source, "csv")
+        assert.strictEqual(result.total, null)
+        assert.strictEqual(result.series[0]!.label, "All Users")
+        const searches = occurrencesOf(project, "Search")
+        assert.strictEqual(result.days[0]!.date, chart.definition.start)
+        assert.deepStrictEqual(
+          result.days,
+          result.days.map(({ date }) => ({ date, value: searches.filter((o) => o.day === date).length }))
+        )
+        const requests = (yield* emulator.requests({ host: "us" })).filter((r) => r.path.startsWith("/api/3/chart/"))
+        assert.deepStrictEqual(requests.slice(-2).map((r) => `${r.endpoint} ${r.status}`), [
+          "null 404",
+          "chart.csv 200"
+        ])
       }))
 
     for (const chartNotFoundStatus of [400, 403, 404] as const) {

@@ -1,3 +1,4 @@
+import { HttpClient, type HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { AmplitudeEmulator, type Project, type ProjectSpec, type Switches } from "@findry/amplitude-emulator"
 import { Keyring, SecretSealer } from "@findry/crypto"
@@ -40,11 +41,18 @@ const ConfigFromEmulator = (timeout: Duration.DurationInput) =>
 export const adapterLayer = (options: {
   readonly timeout?: Duration.DurationInput
   readonly limits?: Partial<GovernorLimits>
+  /** Rewrites outgoing requests, to simulate Amplitude answers the emulator cannot be told to give. */
+  readonly rewrite?: (request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest
 } = {}) =>
   AmplitudeClient.DefaultWithoutDependencies.pipe(
     Layer.provideMerge(AmplitudeGovernor.layer(options.limits)),
     Layer.provide(ConfigFromEmulator(options.timeout ?? TEST_TIMEOUT)),
-    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.provide(
+      options.rewrite === undefined ? NodeHttpClient.layerUndici : Layer.effect(
+        HttpClient.HttpClient,
+        Effect.map(HttpClient.HttpClient, (client) => HttpClient.mapRequest(client, options.rewrite!))
+      ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+    ),
     Layer.provideMerge(CryptoTest)
   )
 
