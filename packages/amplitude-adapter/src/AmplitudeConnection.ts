@@ -7,7 +7,7 @@ import type {
   Unreachable
 } from "@findry/domain"
 import { AmplitudeRejected, InvalidCredentials } from "@findry/domain"
-import { Chunk, Effect, type Exit, Option, type Schema, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Option, type Schema, Stream } from "effect"
 import {
   type Annotation,
   type AnnotationCategory,
@@ -153,12 +153,15 @@ export const AMPLITUDE_PROVIDER = "amplitude"
 
 const SLOTS: Readonly<Record<CredentialSlot, number>> = { apiKey: 1, secretKey: 2, managementKey: 3 }
 
-/** Runs `effect` once and replays its result; a concurrent first use may run it twice, which is harmless here. */
+/**
+ * Runs `effect` once and replays its result (an interruption is not kept); a concurrent first use may run it
+ * twice, which is harmless for opening credentials.
+ */
 const once = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> => {
   let result: Exit.Exit<A, E> | undefined
   return Effect.suspend(() =>
     result !== undefined ? result : Effect.flatten(Effect.tap(Effect.exit(effect), (exit) => {
-      result = exit
+      if (Exit.isSuccess(exit) || !Cause.isInterrupted(exit.cause)) result = exit
     }))
   )
 }
@@ -212,7 +215,7 @@ export const makeConnection = (
         (reply) => expectSuccess(schema, reply, credentials, request.endpoint, fallback)
       ))
 
-  /** Like `analytics`, but hands non-2xx answers to `onStatus` first. */
+  /** Sends an analytics request and returns the answer whatever its status, for calls that give a status a meaning. */
   const analyticsReply = (
     request: Omit<AmplitudeRequest, "host" | "idempotent">
   ): Effect.Effect<{ readonly reply: Reply; readonly credentials: Credentials }, AmplitudeCallFailure> =>

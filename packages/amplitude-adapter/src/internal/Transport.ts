@@ -149,8 +149,8 @@ export const makeTransport = Effect.gen(function*() {
         Effect.zipRight(next)
       )
 
-    const loop = (number: number, transient: number, limited: number): Effect.Effect<Reply, TransportFailure> =>
-      attempt(target, request, key, number).pipe(
+    const loop = (attemptNumber: number, transient: number, limited: number): Effect.Effect<Reply, TransportFailure> =>
+      attempt(target, request, key, attemptNumber).pipe(
         Effect.matchEffect({
           onFailure: (failure) => {
             if (failure._tag === "RateLimited") return Effect.fail(failure)
@@ -163,7 +163,7 @@ export const makeTransport = Effect.gen(function*() {
                 retryLater(
                   failure._tag === "Timeout" ? "timed out" : "connection failed",
                   delay,
-                  loop(number + 1, transient + 1, limited)
+                  loop(attemptNumber + 1, transient + 1, limited)
                 )
             )
           },
@@ -181,7 +181,7 @@ export const makeTransport = Effect.gen(function*() {
                   : Effect.succeed(Duration.seconds(retryAfter))
                 return Effect.flatMap(
                   delay,
-                  (wait) => retryLater("answered 429", wait, loop(number + 1, transient, limited + 1))
+                  (wait) => retryLater("answered 429", wait, loop(attemptNumber + 1, transient, limited + 1))
                 )
               })
             }
@@ -191,7 +191,8 @@ export const makeTransport = Effect.gen(function*() {
               }
               return Effect.flatMap(
                 backoff(policy.transientBaseDelay, transient, policy.transientMaxDelay),
-                (delay) => retryLater(`answered ${reply.status}`, delay, loop(number + 1, transient + 1, limited))
+                (delay) =>
+                  retryLater(`answered ${reply.status}`, delay, loop(attemptNumber + 1, transient + 1, limited))
               )
             }
             return Effect.succeed(reply)
