@@ -20,7 +20,13 @@ import {
   regionLabel,
   type WorkspaceId
 } from "@findry/domain"
-import { AuditLog, type IntegrationRecord, type IntegrationSettings, IntegrationsRepo } from "@findry/persistence"
+import {
+  AuditLog,
+  type IntegrationRecord,
+  type IntegrationSettings,
+  IntegrationsRepo,
+  MetricsRepo
+} from "@findry/persistence"
 import { Chunk, Clock, Effect, Option, type Redacted, Stream } from "effect"
 
 const SLOT = { apiKey: 1, secretKey: 2, managementKey: 3 } as const
@@ -101,6 +107,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const sealer = yield* SecretSealer
     const fingerprinter = yield* Fingerprinter
     const amplitude = yield* AmplitudeClient
+    const metrics = yield* MetricsRepo
 
     const find = (workspaceId: WorkspaceId) => integrations.find(workspaceId, AMPLITUDE_PROVIDER)
     const binding = (workspaceId: WorkspaceId, slot: number) => ({
@@ -164,6 +171,8 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
           keepCredential3: sameProject
         })
         const projectChanged = previous?.projectFingerprint != null && !sameProject
+        // Mappings name events of the old project: keep them, flagged until a PM saves them again.
+        if (projectChanged) yield* metrics.flagForReview(workspaceId, AMPLITUDE_PROVIDER)
         yield* audit.record({
           workspaceId,
           actorId,
@@ -364,5 +373,5 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       experiments
     } as const
   }),
-  dependencies: [IntegrationsRepo.Default, AuditLog.Default]
+  dependencies: [IntegrationsRepo.Default, AuditLog.Default, MetricsRepo.Default]
 }) {}

@@ -8,6 +8,8 @@ import { AuthenticationLive } from "./Authentication.js"
 import { BetsHttpLive } from "./BetsHttp.js"
 import { ErrorBoundaryLive } from "./ErrorBoundary.js"
 import { HealthHttpLive } from "./HealthHttp.js"
+import { MetricsHttpLive } from "./MetricsHttp.js"
+import { OutcomesHttpLive } from "./OutcomesHttp.js"
 import { TestsHttpLive } from "./TestsHttp.js"
 import { WorkspacesHttpLive } from "./WorkspacesHttp.js"
 
@@ -17,6 +19,8 @@ export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
   AmplitudeConnectionHttpLive,
   AuditHttpLive,
   BetsHttpLive,
+  MetricsHttpLive,
+  OutcomesHttpLive,
   TestsHttpLive,
   ErrorBoundaryLive
 ]).pipe(Layer.provide(AuthenticationLive))

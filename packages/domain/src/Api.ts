@@ -4,6 +4,8 @@ import { AuditApi } from "./AuditApi.js"
 import { BetsApi } from "./BetsApi.js"
 import { InternalError } from "./Errors.js"
 import { HealthApi } from "./HealthApi.js"
+import { MetricsApi } from "./MetricsApi.js"
+import { OutcomesApi } from "./OutcomesApi.js"
 import { TestsApi } from "./TestsApi.js"
 import { WorkspacesApi } from "./WorkspacesApi.js"
 
@@ -12,6 +14,8 @@ export class FindryApi extends HttpApi.make("findry")
   .add(WorkspacesApi)
   .add(AmplitudeConnectionApi)
   .add(AuditApi)
+  .add(MetricsApi)
+  .add(OutcomesApi)
   .add(BetsApi)
   .add(TestsApi)
   .addError(InternalError)

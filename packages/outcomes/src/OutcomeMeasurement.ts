@@ -11,6 +11,7 @@ import {
   type WorkspaceId
 } from "@findry/domain"
 import {
+  type IntegrationRecord,
   IntegrationsRepo,
   type MeasurementSubject,
   type NewOutcomeRun,
@@ -65,6 +66,24 @@ export interface SweepReport {
   readonly failed: number
 }
 
+/** A handle on the workspace's Amplitude project when the integration row is connected with both keys. */
+export const liveConnection = (
+  amplitude: AmplitudeClient,
+  record: Option.Option<IntegrationRecord>,
+  policy: CallPolicy
+): AmplitudeConnection | undefined => {
+  if (Option.isNone(record)) return undefined
+  const row = record.value
+  if (row.status !== "connected" || row.credential1 === null || row.credential2 === null) return undefined
+  return amplitude.connection({
+    workspaceId: row.workspaceId,
+    region: row.region === "eu" ? "eu" : "us",
+    apiKey: row.credential1,
+    secretKey: row.credential2,
+    managementKey: null
+  }, { policy })
+}
+
 /** A bet measured while its window is open is measured again by the sweep after this long. */
 export const REMEASURE_AFTER_MS = 20 * 3_600_000
 
@@ -112,20 +131,12 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
     const accessFor = (workspaceId: WorkspaceId, policy: CallPolicy): Effect.Effect<Access | undefined> =>
       Effect.gen(function*() {
         const record = yield* integrations.find(workspaceId, AMPLITUDE_PROVIDER)
-        if (Option.isNone(record)) return undefined
-        const row = record.value
-        if (row.status !== "connected" || row.credential1 === null || row.credential2 === null) return undefined
-        const connection = amplitude.connection({
-          workspaceId,
-          region: row.region === "eu" ? "eu" : "us",
-          apiKey: row.credential1,
-          secretKey: row.credential2,
-          managementKey: null
-        }, { policy })
+        const connection = liveConnection(amplitude, record, policy)
+        if (connection === undefined || Option.isNone(record)) return undefined
         return {
           connection,
           lookups: yield* projectLookups(connection),
-          project: row.projectFingerprint ?? `workspace:${workspaceId}`
+          project: record.value.projectFingerprint ?? `workspace:${workspaceId}`
         }
       })
 

@@ -1,0 +1,25 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { AnnotationSchedulerLive } from "@findry/annotations"
+import { FindryApi } from "@findry/domain"
+import { OutcomeMeasurement } from "@findry/outcomes"
+import { AnnotationRecordsRepo, BetsRepo, IntegrationsRepo } from "@findry/persistence"
+import { Effect, Layer } from "effect"
+import { WorkspaceAccess } from "./WorkspaceAccess.js"
+
+/** "Pull metrics". Needs a `WorkflowEngine` (for the verdict annotation) besides the database and the adapter. */
+export const OutcomesHttpLive = HttpApiBuilder.group(FindryApi, "outcomes", (handlers) =>
+  Effect.gen(function*() {
+    const access = yield* WorkspaceAccess
+    const measurement = yield* OutcomeMeasurement
+
+    return handlers.handle("pull", ({ path }) =>
+      access.member(path.workspaceId).pipe(Effect.zipRight(measurement.pull(path.workspaceId, path.betId))))
+  })).pipe(
+    Layer.provide([
+      WorkspaceAccess.Default,
+      OutcomeMeasurement.Default.pipe(
+        Layer.provide(AnnotationSchedulerLive),
+        Layer.provide([BetsRepo.Default, AnnotationRecordsRepo.Default, IntegrationsRepo.Default])
+      )
+    ])
+  )

@@ -1,0 +1,21 @@
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { Authentication } from "./Auth.js"
+import { BetPath, OutcomeNotSet, OutcomeRun } from "./BetsApi.js"
+import { Forbidden, NotFound } from "./Errors.js"
+
+/**
+ * "Pull metrics": measures a bet's outcome from Amplitude now. Always a 200 run once the outcome is logged:
+ * no mapping, no connection, unknown events, a missing cohort or Amplitude trouble come back as `warnings`
+ * with null values.
+ */
+export class OutcomesApi extends HttpApiGroup.make("outcomes")
+  .add(
+    HttpApiEndpoint.post("pull", "/v1/workspaces/:workspaceId/bets/:betId/outcome/pull")
+      .setPath(BetPath)
+      .addSuccess(OutcomeRun)
+      .addError(OutcomeNotSet)
+  )
+  .addError(NotFound)
+  .addError(Forbidden)
+  .middleware(Authentication)
+{}
