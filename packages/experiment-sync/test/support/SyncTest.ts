@@ -1,12 +1,6 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { WorkflowEngine } from "@effect/workflow"
-import {
-  AMPLITUDE_PROVIDER,
-  AmplitudeClient,
-  AmplitudeConfig,
-  AmplitudeGovernor,
-  CallPolicy
-} from "@findry/amplitude-adapter"
+import { AMPLITUDE_PROVIDER, AmplitudeClient, AmplitudeConfig, AmplitudeGovernor } from "@findry/amplitude-adapter"
 import { AmplitudeEmulator, type Experiment, type Project } from "@findry/amplitude-emulator"
 import { Keyring, SecretSealer } from "@findry/crypto"
 import { SecretOpener } from "@findry/crypto/opener"
@@ -19,13 +13,19 @@ import {
   WorkspacesRepo
 } from "@findry/persistence"
 import { TestSqlLive } from "@findry/persistence/testing"
-import { Duration, Effect, Layer, Logger, Option, Redacted } from "effect"
+import { Effect, Layer, Logger, Option, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { experimentFields } from "../../src/ExperimentFields.js"
-import { ExperimentSync, ExperimentSyncSettings, SYNC_POLICY } from "../../src/ExperimentSync.js"
+import { ExperimentSync, ExperimentSyncSettings } from "../../src/ExperimentSync.js"
 import { ExperimentSyncWorkflowsLive } from "../../src/Workflows.js"
+import { FAST_POLICY } from "./Policy.js"
 
-export const KeyringTest = Keyring.layerFromString(`test:${randomBytes(32).toString("base64")}`).pipe(Layer.orDie)
+export { FAST_POLICY }
+
+/** This process's test keyring, in `FINDRY_ENCRYPTION_KEYS` form (runner processes get the same). */
+export const TEST_KEYS = `test:${randomBytes(32).toString("base64")}`
+
+export const KeyringTest = Keyring.layerFromString(TEST_KEYS).pipe(Layer.orDie)
 
 const AmplitudeFromEmulator = Layer.unwrapEffect(
   Effect.map(AmplitudeEmulator, (emulator) =>
@@ -44,15 +44,6 @@ const AmplitudeFromEmulator = Layer.unwrapEffect(
       ])
     ))
 )
-
-/** The sync's Amplitude policy with waits short enough for tests. */
-export const FAST_POLICY = CallPolicy.make(SYNC_POLICY, {
-  name: "experiment-sync-test",
-  transientBaseDelay: Duration.millis(5),
-  transientMaxDelay: Duration.millis(20),
-  rateLimitBaseDelay: Duration.millis(5),
-  rateLimitMaxDelay: Duration.millis(20)
-})
 
 /**
  * The sync and both workflows on the in-memory workflow engine, over a fresh migrated database and a local
