@@ -1,0 +1,92 @@
+import { SqlClient } from "@effect/sql"
+import { Duration, Effect, Schedule, type Scope } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../../../../", import.meta.url))
+const tsx = fileURLToPath(new URL("node_modules/.bin/tsx", `file://${root}`))
+const main = fileURLToPath(new URL("apps/scheduler/src/main.ts", `file://${root}`))
+
+/** A TCP port nobody listens on right now. */
+export const freePort = Effect.async<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+export interface RunnerProcess {
+  readonly name: string
+  readonly port: number
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly kill: (signal: NodeJS.Signals) => Effect.Effect<void>
+}
+
+/**
+ * Starts `apps/scheduler/src/main.ts` in its own process (through tsx, on the sources). It is stopped with
+ * SIGKILL when the scope closes, if it still runs.
+ */
+export const startRunner = (
+  name: string,
+  env: Record<string, string>
+): Effect.Effect<RunnerProcess, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const port = yield* freePort
+    const lines: Array<string> = []
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(tsx, ["--conditions=@findry/source", main], {
+          cwd: root,
+          env: {
+            ...process.env,
+            LOG_FORMAT: "logfmt",
+            LOG_LEVEL: "WARN",
+            FINDRY_RUNNER_MODE: "socket",
+            FINDRY_RUNNER_HOST: "127.0.0.1",
+            FINDRY_RUNNER_LISTEN_HOST: "127.0.0.1",
+            FINDRY_RUNNER_PORT: String(port),
+            ...env
+          },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+      ),
+      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+    )
+    const keep = (chunk: Buffer) => {
+      lines.push(chunk.toString())
+      if (lines.length > 200) lines.shift()
+    }
+    child.stdout?.on("data", keep)
+    child.stderr?.on("data", keep)
+    return {
+      name,
+      port,
+      child,
+      output: () => lines.join(""),
+      kill: (signal) =>
+        Effect.async<void>((resume) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+          child.once("exit", () => resume(Effect.void))
+          child.kill(signal)
+        })
+    }
+  })
+
+/** Waits until `count` runners are registered and healthy in the cluster's runner table. */
+export const awaitRunners = (count: number, deadline: Duration.DurationInput = "60 seconds") =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const ready = sql<{ runners: number }>`
+      SELECT count(*)::int AS runners FROM cluster_runners WHERE healthy`.pipe(
+      Effect.map((rows) => rows[0]?.runners ?? 0),
+      Effect.catchAll(() => Effect.succeed(0))
+    )
+    yield* ready.pipe(
+      Effect.filterOrFail((runners) => runners >= count, () => "not yet"),
+      Effect.retry({ schedule: Schedule.spaced("200 millis"), times: Math.ceil(Duration.toMillis(deadline) / 200) })
+    )
+  })
