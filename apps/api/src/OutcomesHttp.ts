@@ -1,8 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { AnnotationSchedulerLive } from "@findry/annotations"
 import { FindryApi } from "@findry/domain"
-import { OutcomeMeasurement } from "@findry/outcomes"
-import { AnnotationRecordsRepo, BetsRepo, IntegrationsRepo } from "@findry/persistence"
+import { OutcomeMeasurement, OutcomeMeasurementLive } from "@findry/outcomes"
 import { Effect, Layer } from "effect"
 import { WorkspaceAccess } from "./WorkspaceAccess.js"
 
@@ -15,11 +13,5 @@ export const OutcomesHttpLive = HttpApiBuilder.group(FindryApi, "outcomes", (han
     return handlers.handle("pull", ({ path }) =>
       access.member(path.workspaceId).pipe(Effect.zipRight(measurement.pull(path.workspaceId, path.betId))))
   })).pipe(
-    Layer.provide([
-      WorkspaceAccess.Default,
-      OutcomeMeasurement.Default.pipe(
-        Layer.provide(AnnotationSchedulerLive),
-        Layer.provide([BetsRepo.Default, AnnotationRecordsRepo.Default, IntegrationsRepo.Default])
-      )
-    ])
+    Layer.provide([WorkspaceAccess.Default, OutcomeMeasurementLive])
   )

@@ -1,13 +1,14 @@
 import { ClusterWorkflowEngine } from "@effect/cluster"
 import { NodeClusterSocket } from "@effect/platform-node"
 import { AnnotationJobsLive, clusterSharding, singleRunner } from "@findry/annotations"
+import { OutcomeSweepLive } from "@findry/outcomes"
 import { Config, Effect, Layer, Option } from "effect"
 
 /**
  * The scheduler jobs this process runs in embedded mode (`pnpm start`). Keep this list in step with
  * `apps/scheduler/src/Jobs.ts`: register a new workflow, entity or cron layer in both.
  */
-export const EmbeddedJobsLive = Layer.mergeAll(AnnotationJobsLive)
+export const EmbeddedJobsLive = Layer.mergeAll(AnnotationJobsLive, OutcomeSweepLive())
 
 /**
  * Runs the scheduler inside the API process: `SingleRunner` with SQL message storage on the API's own
