@@ -8,18 +8,21 @@ import {
   NotFound,
   Outcome,
   OutcomeNotSet,
+  type OutcomeRun,
   PredictedImpact,
   type ProjectId,
   type Verdict,
   type WorkspaceId
 } from "@findry/domain"
+import { outcomeRunView } from "@findry/outcomes"
 import {
   type AnnotationRecord,
   AnnotationRecordsRepo,
   AuditLog,
   type BetRow,
   BetsRepo,
-  type OutcomeRow
+  type OutcomeRow,
+  OutcomeRunsRepo
 } from "@findry/persistence"
 import { Clock, Effect, Option } from "effect"
 
@@ -35,7 +38,7 @@ const impactOf = (bet: BetRow) =>
     ...(bet.cohortId === null ? {} : { cohortId: bet.cohortId })
   })
 
-const outcomeOf = (outcome: OutcomeRow, timeframeDays: number, now: number) =>
+const outcomeOf = (outcome: OutcomeRow, timeframeDays: number, now: number, lastRun: OutcomeRun | null) =>
   new Outcome({
     shipDate: outcome.shipDate,
     whatShipped: outcome.whatShipped,
@@ -43,7 +46,7 @@ const outcomeOf = (outcome: OutcomeRow, timeframeDays: number, now: number) =>
     verdict: outcome.verdict,
     verdictSource: outcome.verdictSource,
     verdictAt: outcome.verdictAt,
-    lastRun: null
+    lastRun
   })
 
 const annotationFields = (record: AnnotationRecord) => ({
@@ -71,6 +74,11 @@ export class Bets extends Effect.Service<Bets>()("@findry/api/Bets", {
     const records = yield* AnnotationRecordsRepo
     const audit = yield* AuditLog
     const scheduler = yield* AnnotationScheduler
+    const runs = yield* OutcomeRunsRepo
+
+    /** The latest outcome measurement ("Pull metrics" or the sweep), as `Outcome.lastRun`. */
+    const lastRun = (betId: BetId) =>
+      Effect.map(runs.latest(betId), (run) => Option.getOrNull(Option.map(run, outcomeRunView)))
 
     const transaction = <A, E>(effect: Effect.Effect<A, E>) =>
       sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
@@ -78,6 +86,7 @@ export class Bets extends Effect.Service<Bets>()("@findry/api/Bets", {
     const view = Effect.fn("Bets.view")(function*(bet: BetRow) {
       const now = yield* Clock.currentTimeMillis
       const outcome = yield* bets.findOutcome(bet.id)
+      const run = yield* lastRun(bet.id)
       const annotations = yield* records.forBet(bet.id)
       return new Bet({
         id: bet.id,
@@ -87,7 +96,7 @@ export class Bets extends Effect.Service<Bets>()("@findry/api/Bets", {
         predictedImpact: impactOf(bet),
         promotedAt: bet.promotedAt,
         shippedAt: bet.shippedAt,
-        outcome: Option.getOrNull(Option.map(outcome, (row) => outcomeOf(row, bet.timeframeDays, now))),
+        outcome: Option.getOrNull(Option.map(outcome, (row) => outcomeOf(row, bet.timeframeDays, now, run))),
         annotations: annotations.map((record) => new BetAnnotation(annotationFields(record)))
       })
     })
@@ -194,7 +203,7 @@ export class Bets extends Effect.Service<Bets>()("@findry/api/Bets", {
         }
         return { bet, outcome }
       }))
-      return outcomeOf(outcome, bet.timeframeDays, yield* Clock.currentTimeMillis)
+      return outcomeOf(outcome, bet.timeframeDays, yield* Clock.currentTimeMillis, yield* lastRun(betId))
     })
 
     /** A PM's verdict: recorded as an override, audited, and pushed as the `verdict` annotation. */
@@ -219,7 +228,7 @@ export class Bets extends Effect.Service<Bets>()("@findry/api/Bets", {
           }
           return { bet, outcome }
         }))
-        return outcomeOf(outcome, bet.timeframeDays, yield* Clock.currentTimeMillis)
+        return outcomeOf(outcome, bet.timeframeDays, yield* Clock.currentTimeMillis, yield* lastRun(betId))
       }
     )
 
@@ -230,5 +239,5 @@ export class Bets extends Effect.Service<Bets>()("@findry/api/Bets", {
 
     return { create, get, update, ship, logOutcome, overrideVerdict, activity } as const
   }),
-  dependencies: [BetsRepo.Default, AnnotationRecordsRepo.Default, AuditLog.Default]
+  dependencies: [BetsRepo.Default, AnnotationRecordsRepo.Default, AuditLog.Default, OutcomeRunsRepo.Default]
 }) {}

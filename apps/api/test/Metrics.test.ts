@@ -285,6 +285,53 @@ describe("metrics and Amplitude mappings", () => {
         ])
       }))
 
+    it.effect("through the bets endpoints: the pulled run is the outcome's lastRun; the verdict is annotated", () =>
+      Effect.gen(function*() {
+        const { admin, connect, member, metric, metrics, workspaceId } = yield* setup
+        yield* connect(usKeys)
+        const metricId = yield* metric("Buyers")
+        yield* call("PUT", `${metrics}/${metricId}/amplitude-mapping`, {
+          user: member,
+          body: { kind: "event", event: "Purchase", aggregation: "uniques" }
+        })
+        const project = yield* call("POST", `/v1/workspaces/${workspaceId}/projects`, {
+          user: admin,
+          body: { name: "Store" }
+        })
+        const bet = yield* call("POST", `/v1/workspaces/${workspaceId}/projects/${project.body.id}/bets`, {
+          user: member,
+          body: {
+            title: "Faster checkout",
+            predictedImpact: {
+              metricId,
+              direction: "increase",
+              magnitude: 0.0001,
+              magnitudeUnit: "absolute",
+              timeframeDays: 7
+            }
+          }
+        })
+        assert.strictEqual(bet.status, 201, bet.text)
+        const betPath = `/v1/workspaces/${workspaceId}/bets/${bet.body.id}`
+        expectError(yield* call("POST", `${betPath}/outcome/pull`, { user: member }), 409, "OutcomeNotSet")
+        const logged = yield* call("PUT", `${betPath}/outcome`, {
+          user: member,
+          body: { shipDate: "2026-10-15", whatShipped: "One-page checkout" }
+        })
+        assert.strictEqual(logged.status, 200, logged.text)
+        assert.isNull(logged.body.lastRun)
+
+        const pulled = yield* call("POST", `${betPath}/outcome/pull`, { user: member })
+        assert.strictEqual(pulled.status, 200, pulled.text)
+        const read = yield* call("GET", betPath, { user: member })
+        assert.deepStrictEqual(read.body.outcome.lastRun, pulled.body)
+        const verdict = pulled.body.varianceAbs > 0 ? "hit" : "miss"
+        assert.strictEqual(pulled.body.verdict, verdict)
+        assert.deepInclude(read.body.outcome, { verdict, verdictSource: "sweep", state: "closed" })
+        const annotation = read.body.annotations.find((a: { kind: string }) => a.kind === "verdict")
+        assert.strictEqual(annotation?.label, `● Outcome ${verdict}: Faster checkout`)
+      }))
+
     it.effect("Pull metrics degrades to warnings: not connected, no mapping; no outcome is a 409", () =>
       Effect.gen(function*() {
         const { member, metric, metrics, workspaceId } = yield* setup
