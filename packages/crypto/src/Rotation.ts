@@ -1,4 +1,4 @@
-import { Context, Effect, Either } from "effect"
+import { Context, Effect } from "effect"
 import * as Envelope from "./internal/Envelope.js"
 import type { SealedSecretFailureReason } from "./SealedSecretError.js"
 import type { SecretBinding } from "./SecretBinding.js"
@@ -107,21 +107,23 @@ export const countByKeyId = (
   Effect.gen(function*() {
     const { currentKeyId } = yield* SecretSealer
     const batchSize = yield* checkBatchSize(options.batchSize)
-    const byKeyId: Record<string, number> = {}
+    const byKeyId = new Map<string, number>()
     let total = 0
     let unreadable = 0
     yield* forEachBatch(batchSize, (batch) =>
       Effect.sync(() => {
         for (const record of batch) {
           total++
-          Either.match(Envelope.readKeyId(record.sealed), {
-            onLeft: () => unreadable++,
-            onRight: (keyId) => byKeyId[keyId] = (byKeyId[keyId] ?? 0) + 1
-          })
+          const keyId = Envelope.readKeyId(record.sealed)
+          if (typeof keyId === "string") {
+            byKeyId.set(keyId, (byKeyId.get(keyId) ?? 0) + 1)
+          } else {
+            unreadable++
+          }
         }
       }))
-    const onCurrentKey = byKeyId[currentKeyId] ?? 0
-    return { currentKeyId, total, byKeyId, onOldKeys: total - onCurrentKey - unreadable, unreadable }
+    const onOldKeys = total - (byKeyId.get(currentKeyId) ?? 0) - unreadable
+    return { currentKeyId, total, byKeyId: Object.fromEntries(byKeyId), onOldKeys, unreadable }
   }).pipe(Effect.withSpan("Rotation.countByKeyId"))
 
 /**

@@ -1,4 +1,4 @@
-import { Effect, Either, Redacted } from "effect"
+import { Effect, Exit, Redacted } from "effect"
 import * as Envelope from "./internal/Envelope.js"
 import { leafSpan } from "./internal/LeafSpan.js"
 import { Keyring } from "./Keyring.js"
@@ -19,7 +19,7 @@ export class SecretOpener extends Effect.Service<SecretOpener>()("@findry/crypto
     ): Effect.Effect<Redacted.Redacted<string>, SealedSecretError> =>
       leafSpan("SecretOpener.open", () => {
         const value = Envelope.openString(keyring, sealed, binding)
-        return typeof value === "string" ? Either.right(Redacted.make(value)) : Either.left(value)
+        return typeof value === "string" ? Exit.succeed(Redacted.make(value)) : Exit.fail(value)
       })
 
     return { open } as const

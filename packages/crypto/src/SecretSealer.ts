@@ -1,4 +1,4 @@
-import { Effect, Either, Redacted } from "effect"
+import { Effect, Exit, Redacted } from "effect"
 import * as Envelope from "./internal/Envelope.js"
 import { leafSpan } from "./internal/LeafSpan.js"
 import { Keyring } from "./Keyring.js"
@@ -24,7 +24,7 @@ export class SecretSealer extends Effect.Service<SecretSealer>()("@findry/crypto
     const seal = (value: Redacted.Redacted<string>, binding: SecretBinding): Effect.Effect<SealedSecret> =>
       leafSpan("SecretSealer.seal", () => {
         const plaintext = Redacted.value(value)
-        return Either.right({
+        return Exit.succeed({
           sealed: Envelope.sealString(keyring, plaintext, binding),
           prefix: redactedPrefix(plaintext)
         })
@@ -32,15 +32,18 @@ export class SecretSealer extends Effect.Service<SecretSealer>()("@findry/crypto
 
     /** Re-seals under the newest key; the plaintext never leaves this package. */
     const rewrap = (sealed: Uint8Array, binding: SecretBinding): Effect.Effect<Uint8Array, SealedSecretError> =>
-      leafSpan("SecretSealer.rewrap", () => Envelope.toEither(Envelope.rewrapBytes(keyring, sealed, binding)))
+      leafSpan("SecretSealer.rewrap", () => Envelope.toExit(Envelope.rewrapBytes(keyring, sealed, binding)))
 
     const keyIdOf = (sealed: Uint8Array): Effect.Effect<string, SealedSecretError> =>
-      leafSpan("SecretSealer.keyIdOf", () => Envelope.readKeyId(sealed))
+      leafSpan("SecretSealer.keyIdOf", () => Envelope.toExit(Envelope.readKeyId(sealed)))
 
     const usesCurrentKey = (sealed: Uint8Array): Effect.Effect<boolean, SealedSecretError> =>
       leafSpan(
         "SecretSealer.usesCurrentKey",
-        () => Either.map(Envelope.readKeyId(sealed), (keyId) => keyId === keyring.currentKeyId)
+        () => {
+          const keyId = Envelope.readKeyId(sealed)
+          return typeof keyId === "string" ? Exit.succeed(keyId === keyring.currentKeyId) : Exit.fail(keyId)
+        }
       )
 
     return { seal, rewrap, keyIdOf, usesCurrentKey, currentKeyId: keyring.currentKeyId } as const

@@ -198,6 +198,20 @@ describe("rotateSecrets", () => {
       })
     }))
 
+  it.effect("counts any key id found in a header, __proto__ included", () =>
+    Effect.gen(function*() {
+      const { sealer } = yield* servicesFor(`__proto__:${keys.k3}`)
+      const odd = yield* sealer.seal(Redacted.make("value"), bindingOf(0))
+      const store = makeInMemoryStore([...yield* seedRecords(2), {
+        id: "secret-100",
+        binding: bindingOf(0),
+        sealed: odd.sealed
+      }])
+      const usage = yield* countByKeyId().pipe(withStore(store.service))
+      assert.deepStrictEqual(Object.entries(usage.byKeyId), [["k1", 2], ["__proto__", 1]])
+      assert.strictEqual(usage.onOldKeys, 3)
+    }))
+
   it.effect("handles an empty store and a store that is an exact multiple of the batch size", () =>
     Effect.gen(function*() {
       const empty = yield* rotateSecrets().pipe(withStore(makeInMemoryStore([]).service))

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import { Exit } from "effect"
 import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto"
 import { SealedSecretError } from "../SealedSecretError.js"
 import type { SecretBinding } from "../SecretBinding.js"
@@ -57,14 +57,14 @@ const associatedData = (header: Buffer, binding: SecretBinding): Uint8Array => {
   return new Uint8Array(aad.buffer, aad.byteOffset, offset)
 }
 
-const fail = (reason: SealedSecretError["reason"]) => Either.left(new SealedSecretError({ reason }))
+const fail = (reason: SealedSecretError["reason"]) => new SealedSecretError({ reason })
 
 const isKeyIdByte = (byte: number): boolean =>
   (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) ||
   byte === 0x2d || byte === 0x5f
 
 /** Reads the key id from the header, checking that the whole envelope is long enough to be opened. */
-export const readKeyId = (sealed: Uint8Array): Either.Either<string, SealedSecretError> => {
+export const readKeyId = (sealed: Uint8Array): string | SealedSecretError => {
   if (sealed.length === 0) return fail("Malformed")
   if (sealed[0] !== FORMAT_VERSION) return fail("UnsupportedVersion")
   if (sealed.length < 2) return fail("Malformed")
@@ -78,7 +78,7 @@ export const readKeyId = (sealed: Uint8Array): Either.Either<string, SealedSecre
     if (!isKeyIdByte(byte)) return fail("Malformed")
     keyId += String.fromCharCode(byte)
   }
-  return Either.right(keyId)
+  return keyId
 }
 
 const startsWith = (bytes: Uint8Array, prefix: Buffer): boolean => {
@@ -96,8 +96,8 @@ const entryFor = (keyring: LoadedKeyring, sealed: Uint8Array): KeyEntry | Sealed
     return current
   }
   const keyId = readKeyId(sealed)
-  if (Either.isLeft(keyId)) return keyId.left
-  return material.byId.get(keyId.right) ?? new SealedSecretError({ reason: "UnknownKey", keyId: keyId.right })
+  if (keyId instanceof SealedSecretError) return keyId
+  return material.byId.get(keyId) ?? new SealedSecretError({ reason: "UnknownKey", keyId })
 }
 
 /** Seals under the keyring's current key. Output: header, 12-byte IV, 16-byte tag, ciphertext. */
@@ -133,7 +133,7 @@ const openBytes = (keyring: LoadedKeyring, sealed: Uint8Array, binding: SecretBi
     decipher.final()
   } catch {
     plaintext.fill(0)
-    return new SealedSecretError({ reason: "AuthenticationFailed" })
+    return fail("AuthenticationFailed")
   }
   return plaintext
 }
@@ -163,5 +163,5 @@ export const rewrapBytes = (
   return resealed
 }
 
-export const toEither = <A>(result: A | SealedSecretError): Either.Either<A, SealedSecretError> =>
-  result instanceof SealedSecretError ? Either.left(result) : Either.right(result)
+export const toExit = <A>(result: A | SealedSecretError): Exit.Exit<A, SealedSecretError> =>
+  result instanceof SealedSecretError ? Exit.fail(result) : Exit.succeed(result)

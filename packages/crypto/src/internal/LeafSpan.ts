@@ -1,4 +1,4 @@
-import { Chunk, Clock, Context, Effect, Either, Exit, FiberRef, HashMap, Option, Tracer } from "effect"
+import { Chunk, Clock, Context, Effect, Exit, FiberRef, HashMap, Option, Tracer } from "effect"
 
 const builtInTracer = Effect.runSync(Effect.tracer)
 const noLinks: ReadonlyArray<Tracer.SpanLink> = []
@@ -18,7 +18,7 @@ const parentOf = (span: Tracer.AnySpan | undefined): Option.Option<Tracer.AnySpa
  * - the span is not installed as parent of nested effects, since the step cannot start any;
  * - under Effect's built-in tracer, which exports nothing, no span is made: nothing could observe it.
  */
-export const leafSpan = <A, E>(name: string, step: () => Either.Either<A, E>): Effect.Effect<A, E> =>
+export const leafSpan = <A, E>(name: string, step: () => Exit.Exit<A, E>): Effect.Effect<A, E> =>
   Effect.withFiberRuntime<A, E>((fiber) => {
     const tracer = fiber.currentTracer
     if (tracer === builtInTracer || !fiber.getFiberRef(FiberRef.currentTracerEnabled)) return step()
@@ -35,16 +35,12 @@ export const leafSpan = <A, E>(name: string, step: () => Either.Either<A, E>): E
     )
     const annotations = fiber.getFiberRef(FiberRef.currentTracerSpanAnnotations)
     if (HashMap.size(annotations) > 0) HashMap.forEach(annotations, (value, key) => span.attribute(key, value))
-    let result: Either.Either<A, E>
+    let exit: Exit.Exit<A, E>
     try {
-      result = step()
+      exit = step()
     } catch (defect) {
-      span.end(timing ? clock.unsafeCurrentTimeNanos() : BigInt(0), Exit.die(defect))
-      throw defect
+      exit = Exit.die(defect)
     }
-    span.end(
-      timing ? clock.unsafeCurrentTimeNanos() : BigInt(0),
-      Either.isRight(result) ? Exit.succeed(result.right) : Exit.fail(result.left)
-    )
-    return result
+    span.end(timing ? clock.unsafeCurrentTimeNanos() : BigInt(0), exit)
+    return exit
   })
