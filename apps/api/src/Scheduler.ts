@@ -1,6 +1,7 @@
 import { ClusterWorkflowEngine } from "@effect/cluster"
 import { NodeClusterSocket } from "@effect/platform-node"
 import { AnnotationJobsLive, clusterSharding, singleRunner } from "@findry/annotations"
+import { ExperimentSyncJobsLive } from "@findry/experiment-sync"
 import { OutcomeSweepLive } from "@findry/outcomes"
 import { Config, Effect, Layer, Option } from "effect"
 
@@ -8,7 +9,7 @@ import { Config, Effect, Layer, Option } from "effect"
  * The scheduler jobs this process runs in embedded mode (`pnpm start`). Keep this list in step with
  * `apps/scheduler/src/Jobs.ts`: register a new workflow, entity or cron layer in both.
  */
-export const EmbeddedJobsLive = Layer.mergeAll(AnnotationJobsLive, OutcomeSweepLive())
+export const EmbeddedJobsLive = Layer.mergeAll(AnnotationJobsLive, OutcomeSweepLive(), ExperimentSyncJobsLive)
 
 /**
  * Runs the scheduler inside the API process: `SingleRunner` with SQL message storage on the API's own

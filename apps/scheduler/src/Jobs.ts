@@ -1,4 +1,5 @@
 import { AnnotationJobsLive } from "@findry/annotations"
+import { ExperimentSyncJobsLive } from "@findry/experiment-sync"
 import { OutcomeSweepLive } from "@findry/outcomes"
 import { Layer } from "effect"
 
@@ -12,5 +13,6 @@ import { Layer } from "effect"
  */
 export const JobsLive = Layer.mergeAll(
   AnnotationJobsLive,
-  OutcomeSweepLive()
+  OutcomeSweepLive(),
+  ExperimentSyncJobsLive
 )

@@ -124,3 +124,11 @@ export const ExperimentSyncCronsLive = Layer.mergeAll(
     skipIfOlderThan: "1 hour"
   })
 )
+
+/**
+ * The experiment sync as a scheduler job: both workflows and both crons, with the production settings. Needs a
+ * cluster `WorkflowEngine` and `Sharding`, `AmplitudeClient` and the `SqlClient`.
+ */
+export const ExperimentSyncJobsLive = Layer.mergeAll(ExperimentSyncWorkflowsLive, ExperimentSyncCronsLive).pipe(
+  Layer.provide(ExperimentSyncSettings.Default)
+)
