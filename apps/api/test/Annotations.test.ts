@@ -121,7 +121,7 @@ const exactlyOne = (s: Setup, betId: string, kind: string) =>
 const testSettings = {
   maxAttempts: 6,
   baseBackoff: Duration.millis(100),
-  maxBackoff: Duration.seconds(1),
+  maxBackoff: Duration.millis(600),
   reconcileDelay: Duration.millis(500)
 }
 
@@ -393,6 +393,25 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         assert.isString(view.body.annotationPush.failedAt)
         assert.notInclude(view.text, "regenerated-secret")
       }).pipe(Effect.provide(SealerLive), Effect.orDie))
+
+    it.effect("/readyz fails `scheduler` while a due message waits longer than the stall threshold", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const ready = yield* call("GET", "/readyz", { user: null })
+        assert.strictEqual(ready.status, 200, ready.text)
+        assert.strictEqual(ready.body.checks.scheduler, "ok")
+        // A message from ten minutes ago on a shard no runner serves: what a stalled cluster looks like.
+        yield* sql`
+          INSERT INTO cluster_messages (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload,
+                                        processed, request_id)
+          SELECT id, 'stall-probe', 'stall-probe:1', 'Workflow/StallProbe', 'probe', 0, 'run', '{}', false, id
+          FROM (SELECT (((extract(epoch FROM now()) * 1000)::bigint - 600000 - 1735689600000) << 22) AS id) probe`
+        const stalled = yield* call("GET", "/readyz", { user: null })
+        assert.strictEqual(stalled.status, 503, stalled.text)
+        assert.deepStrictEqual(stalled.body.failing, ["scheduler"])
+        yield* sql`DELETE FROM cluster_messages WHERE message_id = 'stall-probe'`
+        assert.strictEqual((yield* call("GET", "/readyz", { user: null })).status, 200)
+      }).pipe(Effect.orDie))
 
     it.effect("validates input (400), hides other workspaces' resources (404) and needs an outcome for a verdict (409)", () =>
       Effect.gen(function*() {

@@ -162,7 +162,11 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
             secretKey: row.credential2,
             managementKey: row.credential3
           }, { policy: pushPolicy })
-          return { connection, categoryId: row.settings.annotationCategoryId } as const
+          return {
+            connection,
+            categoryId: row.settings.annotationCategoryId,
+            health: row.settings.annotationPush
+          } as const
         })
 
       const skipped = (payload: PushPayload, reason: string) =>
@@ -240,12 +244,18 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
             keep = kept
           }
           yield* records.markPushed(key, record.revision, keep.id)
-          yield* records.setPushHealth(record.workspaceId, {
-            status: "ok",
-            reason: null,
-            failedAt: null,
-            lastPushedAt: new Date().toISOString()
-          })
+          const health = target.health
+          const now = Date.now()
+          if (
+            health?.status !== "ok" || health.lastPushedAt === null || now - Date.parse(health.lastPushedAt) > 60_000
+          ) {
+            yield* records.setPushHealth(record.workspaceId, {
+              status: "ok",
+              reason: null,
+              failedAt: null,
+              lastPushedAt: new Date(now).toISOString()
+            })
+          }
           return new PushResult({ status: "pushed", amplitudeAnnotationId: keep.id, reason: null })
         }).pipe(
           Effect.catchAllDefect((defect) =>

@@ -1,0 +1,152 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { assert, describe, layer } from "@effect/vitest"
+import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { AmplitudeEmulator } from "@findry/amplitude-emulator"
+import { Keyring, SecretSealer } from "@findry/crypto"
+import { BetId, WorkspaceId } from "@findry/domain"
+import { TestSqlLive } from "@findry/persistence/testing"
+import { ConfigProvider, Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import { randomUUID } from "node:crypto"
+import {
+  AnnotationJobsLive,
+  AnnotationScheduler,
+  AnnotationSchedulerLive,
+  AnnotationsConfig,
+  purgeFinishedWorkflows,
+  singleRunner
+} from "../src/index.js"
+
+const PROJECT = "scheduler-test"
+
+const ConfigLive = Layer.setConfigProvider(ConfigProvider.fromMap(
+  new Map([["FINDRY_ENCRYPTION_KEYS", `s1:${Buffer.alloc(32, 9).toString("base64")}`]])
+))
+
+const AmplitudeLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const emulator = yield* AmplitudeEmulator
+  return AmplitudeClient.Default.pipe(
+    Layer.provide([
+      AmplitudeConfig.layer({ usUrl: emulator.urls.us, euUrl: emulator.urls.eu, timeout: "1 second" }),
+      NodeHttpClient.layerUndici
+    ])
+  )
+}))
+
+/** The scheduler in-process on a fresh database (PGlite, or TEST_DATABASE_URL), as the API's embedded mode runs it. */
+const TestLive = Layer.mergeAll(AnnotationSchedulerLive, AnnotationJobsLive).pipe(
+  Layer.provideMerge(singleRunner({ runnerStorage: "memory" })),
+  Layer.provide([
+    AmplitudeLive,
+    AnnotationsConfig.layer({ baseBackoff: Duration.millis(100), maxBackoff: Duration.seconds(30) })
+  ]),
+  Layer.provideMerge(SecretSealer.Default.pipe(Layer.provideMerge(Keyring.Default))),
+  Layer.provideMerge(TestSqlLive()),
+  Layer.provideMerge(
+    AmplitudeEmulator.layer({ demoProjects: false, projects: [{ id: PROJECT, data: { users: 5, days: 7 } }] })
+  ),
+  Layer.provide(ConfigLive)
+)
+
+/** A connected workspace with one promoted bet; nothing recorded or enqueued yet. */
+const seedBet = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const sealer = yield* SecretSealer
+  const emulator = yield* AmplitudeEmulator
+  const project = yield* emulator.project(PROJECT)
+  const workspaceId = WorkspaceId.make(randomUUID())
+  const betId = BetId.make(randomUUID())
+  const projectId = randomUUID()
+  const metricId = randomUUID()
+  const apiKey = yield* sealer.seal(Redacted.make(project.apiKey), { workspaceId, provider: "amplitude", slot: 1 })
+  const secretKey = yield* sealer.seal(Redacted.make(project.secretKey), {
+    workspaceId,
+    provider: "amplitude",
+    slot: 2
+  })
+  yield* sql`INSERT INTO workspaces (id, name) VALUES (${workspaceId}, 'W')`
+  yield* sql`
+    INSERT INTO integrations (id, workspace_id, provider, status, region, credential_1, credential_2, settings)
+    VALUES (${randomUUID()}, ${workspaceId}, 'amplitude', 'connected', 'us', ${apiKey.sealed}, ${secretKey.sealed},
+            '{}'::jsonb)`
+  yield* sql`INSERT INTO projects (id, workspace_id, name) VALUES (${projectId}, ${workspaceId}, 'P')`
+  yield* sql`INSERT INTO metrics (id, workspace_id, name, unit) VALUES (${metricId}, ${workspaceId}, 'M', 'percent')`
+  yield* sql`
+    INSERT INTO bets (id, workspace_id, project_id, title, status, metric_id, direction, magnitude, magnitude_unit,
+                      timeframe_days, promoted_at, created_by)
+    VALUES (${betId}, ${workspaceId}, ${projectId}, 'Bet', 'promoted', ${metricId}, 'increase', 1, 'percent', 7,
+            now(), 'test')`
+  return { workspaceId, betId, kind: "promoted" as const }
+}).pipe(Effect.orDie)
+
+const pushMessages = (betId: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM cluster_messages
+      WHERE entity_type = 'Workflow/PushAnnotation' AND payload LIKE ${`%${betId}%`}`
+    return rows[0]!.n
+  }).pipe(Effect.orDie)
+
+const statusOf = (betId: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ status: string }>`SELECT status FROM annotation_records WHERE bet_id = ${betId}`
+    return rows[0]?.status
+  }).pipe(Effect.orDie)
+
+describe("AnnotationScheduler on an in-process SingleRunner (the embedded configuration)", () => {
+  layer(TestLive, { timeout: "60 seconds", excludeTestServices: true })((it) => {
+    it.effect("betEvent joins the caller's transaction: a rollback leaves no record and no workflow message", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const scheduler = yield* AnnotationScheduler
+        const event = yield* seedBet
+        const failed = yield* sql.withTransaction(
+          scheduler.betEvent(event).pipe(Effect.zipRight(Effect.fail("domain change rejected" as const)))
+        ).pipe(Effect.flip)
+        assert.strictEqual(failed, "domain change rejected")
+        assert.isUndefined(yield* statusOf(event.betId))
+        assert.strictEqual(yield* pushMessages(event.betId), 0)
+
+        yield* sql.withTransaction(scheduler.betEvent(event)).pipe(Effect.orDie)
+        assert.strictEqual(yield* pushMessages(event.betId), 1)
+        const status = yield* statusOf(event.betId).pipe(
+          Effect.filterOrFail((status) => status === "pushed", (status) => `still ${status}`),
+          Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("20 seconds")))
+        )
+        assert.strictEqual(status, "pushed")
+      }))
+
+    it.effect("the retention purge removes finished executions and keeps those still running", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const scheduler = yield* AnnotationScheduler
+        const emulator = yield* AmplitudeEmulator
+        const finished = yield* seedBet
+        yield* sql.withTransaction(scheduler.betEvent(finished)).pipe(Effect.orDie)
+        yield* statusOf(finished.betId).pipe(
+          Effect.filterOrFail((status) => status === "pushed", (status) => `still ${status}`),
+          Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("20 seconds")))
+        )
+
+        yield* emulator.injectFault({
+          project: PROJECT,
+          endpoint: "annotations.*",
+          kind: "status",
+          status: 429,
+          retryAfterSeconds: 4
+        })
+        const waiting = yield* seedBet
+        yield* sql.withTransaction(scheduler.betEvent(waiting)).pipe(Effect.orDie)
+        yield* emulator.awaitRequests((r) => r.status === 429).pipe(Effect.timeout("10 seconds"))
+
+        const purged = yield* purgeFinishedWorkflows(Duration.zero)
+        assert.isAtLeast(purged, 1)
+        assert.strictEqual(yield* pushMessages(finished.betId), 0)
+        assert.isAtLeast(yield* pushMessages(waiting.betId), 1, "a running (sleeping) push is kept")
+        assert.strictEqual(yield* statusOf(waiting.betId), "pending")
+        yield* emulator.clearFaults
+      }))
+  })
+})
