@@ -310,6 +310,51 @@ describe("tests linked to Amplitude experiments", () => {
         yield* emulator.clearFaults
       }))
 
+    it.effect("rejects a revoked management key; the picker pages past 1,000 and leaves archived out unless asked", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const { admin, integration, member, workspaceId } = yield* setup({ managementKey: false })
+        const revokedKey = `ampex_revoked${randomUUID().replaceAll("-", "")}`
+        yield* emulator.createProject({
+          id: `revoked-${randomUUID()}`,
+          managementKeys: [{ key: revokedKey, revoked: true }],
+          data: { users: 3, days: 2, experiments: 2 }
+        })
+        const revoked = yield* call("PUT", `${integration}/management-key`, {
+          user: admin,
+          body: { managementKey: revokedKey }
+        })
+        expectError(revoked, 422, "InvalidCredentials")
+        assert.notInclude(revoked.text, revokedKey)
+        assert.isNull((yield* call("GET", integration, { user: member })).body.managementKeyPrefix)
+
+        yield* call("PUT", `${integration}/management-key`, {
+          user: admin,
+          body: { managementKey: US.managementKeys[0] }
+        })
+        const experiments = yield* seeded
+        const picker = `/v1/workspaces/${workspaceId}/amplitude/experiments`
+        yield* emulator.setSwitches({ experimentsLastPageCursor: "absent" })
+        const active = yield* call("GET", picker, { user: member }).pipe(
+          Effect.ensuring(emulator.setSwitches({ experimentsLastPageCursor: "null" }))
+        )
+        assert.strictEqual(active.body.available, true)
+        assert.deepStrictEqual(
+          active.body.experiments.map((e: { id: string }) => e.id),
+          experiments.filter((e) => !e.archived).map((e) => e.id)
+        )
+        const all = yield* call("GET", `${picker}?includeArchived=true`, { user: member })
+        assert.strictEqual(all.body.experiments.length, experiments.length)
+        assert.isAbove(all.body.experiments.length, 1000)
+        const archivedIds = new Set(experiments.filter((e) => e.archived).map((e) => e.id))
+        assert.isTrue(
+          all.body.experiments.every((e: { id: string; state: string }) =>
+            archivedIds.has(e.id) === (e.state === "archived")
+          )
+        )
+        assert.strictEqual((yield* call("GET", `${picker}?includeArchived=maybe`, { user: member })).status, 400)
+      }))
+
     it.effect("shows the nightly sync's refresh on the test and the workspace's last run", () =>
       Effect.gen(function*() {
         const { member, test, tests, workspaceId } = yield* setup()
