@@ -147,6 +147,10 @@ describe("AnnotationScheduler on an in-process SingleRunner (the embedded config
         assert.isAtLeast(yield* pushMessages(waiting.betId), 1, "a running (sleeping) push is kept")
         assert.strictEqual(yield* statusOf(waiting.betId), "pending")
         yield* emulator.clearFaults
+        yield* statusOf(waiting.betId).pipe(
+          Effect.filterOrFail((status) => status === "pushed", (status) => `still ${status}`),
+          Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("20 seconds")))
+        )
       }))
   })
 })
