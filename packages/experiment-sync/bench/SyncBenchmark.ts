@@ -18,6 +18,9 @@ export interface SyncBenchmarkOptions {
   readonly experiments: number
   readonly latencyMs: number
   readonly settings?: Partial<ExperimentSyncOptions>
+  /** `cluster` (default on PostgreSQL): SingleRunner on SQL storage; `memory`: the in-memory workflow engine. */
+  readonly engine?: "cluster" | "memory"
+  readonly poolSize?: number
 }
 
 const DEFAULTS: SyncBenchmarkOptions = { workspaces: 2_000, experiments: 20, latencyMs: 50 }
@@ -134,20 +137,21 @@ const amplitudeLive = Layer.unwrapEffect(
 )
 
 /** Real PostgreSQL: the cluster engine on SQL storage, as in production. PGlite (one connection): in memory. */
-const engineLive = Layer.unwrapEffect(Effect.map(TestDatabase, (database) =>
-  database.kind === "postgres"
-    ? ClusterWorkflowEngine.layer.pipe(
-      Layer.provideMerge(SingleRunner.layer({
-        runnerStorage: "sql",
-        shardingConfig: {
-          shardsPerGroup: 100,
-          entityMessagePollInterval: Duration.millis(200),
-          entityReplyPollInterval: Duration.millis(100)
-        }
-      })),
-      Layer.orDie
-    )
-    : WorkflowEngine.layerMemory))
+const engineLive = (engine: "cluster" | "memory" | undefined) =>
+  Layer.unwrapEffect(Effect.map(TestDatabase, (database) =>
+    database.kind === "postgres" && engine !== "memory"
+      ? ClusterWorkflowEngine.layer.pipe(
+        Layer.provideMerge(SingleRunner.layer({
+          runnerStorage: "sql",
+          shardingConfig: {
+            shardsPerGroup: 100,
+            entityMessagePollInterval: Duration.millis(200),
+            entityReplyPollInterval: Duration.millis(100)
+          }
+        })),
+        Layer.orDie
+      )
+      : WorkflowEngine.layerMemory))
 
 /**
  * `NightlySync` over `workspaces` workspaces with `experiments` linked tests each, against the emulator with
@@ -166,7 +170,11 @@ export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial
     log(
       `seeded ${options.workspaces} workspaces × ${options.experiments} linked tests in ${
         seconds(Date.now() - seedStart)
-      } (${database.kind === "postgres" ? "PostgreSQL, cluster engine on SQL storage" : "PGlite, in-memory engine"})`
+      } (${database.kind === "postgres" ? "PostgreSQL" : "PGlite"}, ${
+        database.kind === "postgres" && options.engine !== "memory"
+          ? "cluster engine (SingleRunner) on SQL storage"
+          : "in-memory workflow engine"
+      }, waves of ${settings.waveSize})`
     )
     yield* emulator.injectFault({ host: "experimentUs", kind: "latency", ms: options.latencyMs })
     yield* emulator.resetInspection
@@ -204,7 +212,7 @@ export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial
       `lower bound         ${seconds(bound)} = ${waves} waves of ${settings.waveSize} workspaces × ${perWorkspace} ` +
         `sequential request(s) per workspace × ${options.latencyMs} ms`
     )
-    log(`peak RSS            ${mb(peakRss)} (${mb(baseRss)} before the run; emulator and database in this process)`)
+    log(`peak RSS            ${mb(peakRss)} (${mb(baseRss)} before the run; the emulator runs in this process)`)
     log(`peak heap used      ${mb(peakHeap)}`)
     return { elapsed, bound, peakRss, synced: totals[0]!.synced }
   })
@@ -212,12 +220,12 @@ export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial
   return program.pipe(
     Effect.provide(
       ExperimentSyncWorkflowsLive.pipe(
-        Layer.provideMerge(engineLive),
+        Layer.provideMerge(engineLive(options.engine)),
         Layer.provideMerge(ExperimentSyncSettings.layer(settings)),
         Layer.provideMerge(amplitudeLive),
         Layer.provideMerge(SecretSealer.DefaultWithoutDependencies),
         Layer.provideMerge(Keyring.layerFromString(KEYS).pipe(Layer.orDie)),
-        Layer.provideMerge(TestSqlLive({ maxConnections: 10 })),
+        Layer.provideMerge(TestSqlLive({ maxConnections: options.poolSize ?? 10 })),
         Layer.provideMerge(AmplitudeEmulator.layer({ demoProjects: false })),
         Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
       )
