@@ -335,6 +335,44 @@ describe("outcome measurement", () => {
         assert.strictEqual(yield* countRuns([closed.betId, open.betId]), runsBefore)
       }))
 
+    it.effect("the sweep keeps within 5 concurrent requests per Amplitude project across its workspaces", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const shared = yield* emulator.createProject({ id: "shared-limits", data: { users: 40, experiments: 1 } })
+        const one = yield* workspaceOn(shared)
+        const two = yield* workspaceOn(shared)
+        const bets = yield* Effect.forEach(
+          Array.from({ length: 12 }, (_, i) => i),
+          (i) =>
+            betIn(i % 2 === 0 ? one : two, {
+              mapping: i % 3 === 0
+                ? {
+                  kind: "event",
+                  event: "Purchase",
+                  aggregation: "average_per_user",
+                  property: "revenue"
+                } as MappingParams
+                : PURCHASE_COUNT,
+              direction: "increase",
+              magnitude: 1,
+              magnitudeUnit: "absolute",
+              timeframeDays: TIMEFRAME,
+              shipDate: "2026-10-15"
+            })
+        )
+        yield* emulator.injectFault({ kind: "latency", ms: 100, project: shared.id })
+        const report = yield* Effect.flatMap(OutcomeMeasurement, (m) => m.sweep()).pipe(
+          Effect.ensuring(emulator.clearFaults)
+        )
+        assert.strictEqual(report.failed, 0)
+        const requests = yield* emulator.requests({ project: shared.id })
+        assert.isAbove(requests.length, 24)
+        assert.isAtMost(yield* emulator.maxConcurrency(shared.id), 5)
+        assert.isAtLeast(yield* emulator.maxConcurrency(shared.id), 2)
+        assert.isFalse(requests.some((r) => r.status === 429))
+        for (const bet of bets) assert.isNotNull(Option.getOrThrow(yield* outcomeOf(bet.betId)).verdict)
+      }))
+
     it.effect("the mapping saved again after a reconnect to another project is measured again", () =>
       Effect.gen(function*() {
         const project = yield* demo(DEMO_PROJECTS.us.id)
