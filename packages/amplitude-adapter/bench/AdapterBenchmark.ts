@@ -28,8 +28,6 @@ export interface AdapterBenchmarkResult {
   readonly adapter: Stats
   /** Wall-clock time per call, adapter minus node:http, at the median and at p99. */
   readonly overhead: Stats
-  /** Process CPU time per call (all threads, GC included), adapter minus node:http, median over rounds. */
-  readonly cpuOverhead: number
 }
 
 const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
@@ -96,7 +94,6 @@ const program = Effect.gen(function*() {
     })
 
   const wall = { http: [] as Array<number>, fetch: [] as Array<number>, adapter: [] as Array<number> }
-  const cpu = { http: [] as Array<number>, fetch: [] as Array<number>, adapter: [] as Array<number> }
   const calls = { http: nodeHttp, fetch: nodeFetch, adapter: viaAdapter }
   const orders: ReadonlyArray<ReadonlyArray<keyof typeof calls>> = [
     ["adapter", "http", "fetch"],
@@ -106,13 +103,10 @@ const program = Effect.gen(function*() {
   for (let round = 0; round < WARM_UP_ROUNDS + MEASURED_ROUNDS; round++) {
     // Rotate the order so none of the three always meets a warmer connection or cache.
     for (const name of orders[round % orders.length]!) {
-      const cpuStart = process.cpuUsage()
       for (let i = 0; i < CALLS_PER_ROUND; i++) {
         const elapsed = yield* timed(calls[name])
         if (round >= WARM_UP_ROUNDS) wall[name].push(elapsed)
       }
-      const used = process.cpuUsage(cpuStart)
-      if (round >= WARM_UP_ROUNDS) cpu[name].push((used.user + used.system) / 1000 / CALLS_PER_ROUND)
     }
   }
   const raw = stats(wall.http)
@@ -122,8 +116,7 @@ const program = Effect.gen(function*() {
     raw,
     fetch: stats(wall.fetch),
     adapter,
-    overhead: { median: adapter.median - raw.median, p99: adapter.p99 - raw.p99 },
-    cpuOverhead: stats(cpu.adapter).median - stats(cpu.http).median
+    overhead: { median: adapter.median - raw.median, p99: adapter.p99 - raw.p99 }
   }
   return result
 })
@@ -157,8 +150,6 @@ export const runAdapterBenchmark = async (): Promise<AdapterBenchmarkResult & { 
     `  raw fetch       median ${ms(result.fetch.median)}   p99 ${ms(result.fetch.p99)}`,
     `  adapter         median ${ms(result.adapter.median)}   p99 ${ms(result.adapter.p99)}`,
     `  overhead        median ${ms(result.overhead.median)}   p99 ${ms(result.overhead.p99)}   (over node:http)`,
-    `  CPU overhead    ${ms(result.cpuOverhead).trim()} per call (process CPU time of all threads, GC included; ` +
-    `median of ${CALLS_PER_ROUND}-call rounds)`,
     `  target: median overhead < ${TARGET_MEDIAN_MS} ms: ${ok ? "met" : "MISSED"}`
   ]
   process.stdout.write(`${lines.join("\n")}\n`)

@@ -44,7 +44,14 @@ interface ProjectGate {
 
 interface Charge {
   readonly at: number
-  readonly cost: number
+  cost: number
+}
+
+/** A project's charges, oldest first, with their running total; charges before `head` have left the window. */
+interface CostWindow {
+  entries: Array<Charge>
+  head: number
+  total: number
 }
 
 export interface Governor {
@@ -82,7 +89,7 @@ const tooExpensive = (cost: number, budget: number) =>
 
 export const makeGovernor = (limits: GovernorLimits): Governor => {
   const gates = new Map<string, ProjectGate>()
-  const charges = new Map<string, Array<Charge>>()
+  const windows = new Map<string, CostWindow>()
   const experimentHits = new Map<string, Array<number>>()
   const windowMs = Duration.toMillis(limits.budgetWindow)
 
@@ -116,17 +123,36 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
     return priority === "background" ? gate.background.withPermits(1)(limited) : limited
   }
 
-  const used = (log: Array<Charge>, now: number): number => {
-    while (log.length > 0 && log[0]!.at <= now - windowMs) log.shift()
-    return log.reduce((sum, entry) => sum + entry.cost, 0)
+  const windowOf = (projectKey: string): CostWindow => {
+    let window = windows.get(projectKey)
+    if (window === undefined) {
+      window = { entries: [], head: 0, total: 0 }
+      windows.set(projectKey, window)
+    }
+    return window
+  }
+
+  /** Drops charges older than the window; amortised O(1) per charge. */
+  const slide = (window: CostWindow, now: number): number => {
+    const { entries } = window
+    while (window.head < entries.length && entries[window.head]!.at <= now - windowMs) {
+      window.total -= entries[window.head]!.cost
+      window.head++
+    }
+    if (window.head > 1024 && window.head * 2 > entries.length) {
+      window.entries = entries.slice(window.head)
+      window.head = 0
+    }
+    return window.total
   }
 
   /** Milliseconds until enough old charges leave the window for `cost` to fit. */
-  const waitFor = (log: ReadonlyArray<Charge>, total: number, cost: number, now: number): number => {
+  const waitFor = (window: CostWindow, cost: number, now: number): number => {
     let freed = 0
-    for (const entry of log) {
+    for (let i = window.head; i < window.entries.length; i++) {
+      const entry = window.entries[i]!
       freed += entry.cost
-      if (total - freed + cost <= limits.queryBudget) return Math.max(1, entry.at + windowMs - now)
+      if (window.total - freed + cost <= limits.queryBudget) return Math.max(1, entry.at + windowMs - now)
     }
     return windowMs
   }
@@ -139,21 +165,17 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
     if (cost <= 0) return Effect.succeed(Effect.void)
     if (cost > limits.queryBudget) return Effect.fail(tooExpensive(cost, limits.queryBudget))
     const attempt: Effect.Effect<Effect.Effect<void>, RateLimited> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      let log = charges.get(projectKey)
-      if (log === undefined) {
-        log = []
-        charges.set(projectKey, log)
-      }
-      const total = used(log, now)
-      if (total + cost <= limits.queryBudget) {
-        const entry = { at: now, cost }
-        log.push(entry)
+      const window = windowOf(projectKey)
+      if (slide(window, now) + cost <= limits.queryBudget) {
+        const entry: Charge = { at: now, cost }
+        window.entries.push(entry)
+        window.total += cost
         return Effect.succeed(Effect.sync(() => {
-          const index = log.indexOf(entry)
-          if (index >= 0) log.splice(index, 1)
+          window.total -= entry.cost
+          entry.cost = 0
         }))
       }
-      const waitMs = waitFor(log, total, cost, now)
+      const waitMs = waitFor(window, cost, now)
       return wait
         ? Effect.zipRight(Effect.sleep(Duration.millis(waitMs)), attempt)
         : Effect.fail(budgetExhausted(Math.ceil(waitMs / 1000)))
@@ -184,7 +206,7 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
     charge,
     pace,
     peakInFlight: (projectKey) => gates.get(projectKey)?.peak ?? 0,
-    costUsed: (projectKey) => Effect.map(Clock.currentTimeMillis, (now) => used(charges.get(projectKey) ?? [], now))
+    costUsed: (projectKey) => Effect.map(Clock.currentTimeMillis, (now) => slide(windowOf(projectKey), now))
   }
 }
 
