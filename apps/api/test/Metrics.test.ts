@@ -328,8 +328,23 @@ describe("metrics and Amplitude mappings", () => {
         const verdict = pulled.body.varianceAbs > 0 ? "hit" : "miss"
         assert.strictEqual(pulled.body.verdict, verdict)
         assert.deepInclude(read.body.outcome, { verdict, verdictSource: "sweep", state: "closed" })
-        const annotation = read.body.annotations.find((a: { kind: string }) => a.kind === "verdict")
-        assert.strictEqual(annotation?.label, `● Outcome ${verdict}: Faster checkout`)
+        const verdictLabel = (answer: Answer) =>
+          answer.body.annotations.find((a: { kind: string }) => a.kind === "verdict")?.label
+        assert.strictEqual(verdictLabel(read), `● Outcome ${verdict}: Faster checkout`)
+
+        // A PM override wins over later measurements, and its label stays.
+        const overridden = verdict === "hit" ? "inconclusive" : "hit"
+        const override = yield* call("PUT", `${betPath}/outcome/verdict`, {
+          user: member,
+          body: { verdict: overridden }
+        })
+        assert.strictEqual(override.status, 200, override.text)
+        const again = yield* call("POST", `${betPath}/outcome/pull`, { user: member })
+        assert.strictEqual(again.body.verdict, verdict)
+        const final = yield* call("GET", betPath, { user: member })
+        assert.deepInclude(final.body.outcome, { verdict: overridden, verdictSource: "override" })
+        assert.deepStrictEqual(final.body.outcome.lastRun, again.body)
+        assert.strictEqual(verdictLabel(final), `● Outcome ${overridden}: Faster checkout`)
       }))
 
     it.effect("Pull metrics degrades to warnings: not connected, no mapping; no outcome is a 409", () =>
