@@ -22,6 +22,23 @@ describe("governor (virtual clock)", () => {
       assert.match(huge.message, /more than Amplitude's hourly budget/)
     }))
 
+  it.effect("the hourly budget slides: thousands of small charges, refunds for refused requests", () =>
+    Effect.gen(function*() {
+      const governor = yield* governorWith({ queryBudget: 3000 })
+      for (let minute = 0; minute < 120; minute++) {
+        for (let i = 0; i < 25; i++) yield* Effect.asVoid(governor.charge("p", 1, false))
+        yield* TestClock.adjust(Duration.minutes(1))
+      }
+      // Charges made exactly one hour ago have left the window.
+      assert.strictEqual(yield* governor.costUsed("p"), 59 * 25)
+      const refund = yield* governor.charge("p", 1000, false)
+      assert.strictEqual(yield* governor.costUsed("p"), 59 * 25 + 1000)
+      yield* refund
+      assert.strictEqual(yield* governor.costUsed("p"), 59 * 25)
+      yield* TestClock.adjust(Duration.hours(1))
+      assert.strictEqual(yield* governor.costUsed("p"), 0)
+    }))
+
   it.effect("the hourly budget: background waits until the window has room", () =>
     Effect.gen(function*() {
       const governor = yield* governorWith({ queryBudget: 100 })
