@@ -41,6 +41,9 @@ const ATTEMPT_ACTIONS = [
   "amplitude.management_key_failed"
 ]
 
+/** Views are built from decoded rows: re-validating them on every read would only cost time. */
+const trusted = { disableValidation: true } as const
+
 const dateOrNull = (iso: string | null | undefined) => (iso == null ? null : new Date(iso))
 
 const pushHealth = (stored: IntegrationSettings["annotationPush"]): AnnotationPushHealth =>
@@ -49,7 +52,7 @@ const pushHealth = (stored: IntegrationSettings["annotationPush"]): AnnotationPu
     reason: stored?.reason ?? null,
     failedAt: dateOrNull(stored?.failedAt),
     lastPushedAt: dateOrNull(stored?.lastPushedAt)
-  })
+  }, trusted)
 
 const toView = (record: Option.Option<IntegrationRecord>): AmplitudeConnection =>
   Option.match(record, {
@@ -62,12 +65,12 @@ const toView = (record: Option.Option<IntegrationRecord>): AmplitudeConnection =
         secretKeyPrefix: null,
         managementKeyPrefix: null,
         annotationsEnabled: false,
-        capabilities: new AmplitudeCapabilities({ taxonomy: false, experiments: false }),
+        capabilities: new AmplitudeCapabilities({ taxonomy: false, experiments: false }, trusted),
         connectedAt: null,
         disconnectedAt: null,
         lastValidatedAt: null,
         annotationPush: pushHealth(undefined)
-      }),
+      }, trusted),
     onSome: (row) =>
       new AmplitudeConnection({
         status: row.status,
@@ -80,12 +83,12 @@ const toView = (record: Option.Option<IntegrationRecord>): AmplitudeConnection =
         capabilities: new AmplitudeCapabilities({
           taxonomy: row.status === "connected" && row.settings.capabilities.taxonomy,
           experiments: row.status === "connected" && row.credential3 !== null
-        }),
+        }, trusted),
         connectedAt: row.connectedAt,
         disconnectedAt: row.disconnectedAt,
         lastValidatedAt: row.lastValidatedAt,
         annotationPush: pushHealth(row.settings.annotationPush)
-      })
+      }, trusted)
   })
 
 const derivedDisplayName = (region: AmplitudeRegion, appId: number | null) =>
