@@ -279,17 +279,10 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const live = (workspaceId: WorkspaceId) =>
       Effect.map(
         find(workspaceId),
-        (record): AdapterConnection | undefined =>
-          Option.isSome(record) && record.value.status === "connected" &&
-            record.value.credential1 !== null && record.value.credential2 !== null
-            ? amplitude.connection({
-              workspaceId,
-              region: record.value.region === "eu" ? "eu" : "us",
-              apiKey: record.value.credential1,
-              secretKey: record.value.credential2,
-              managementKey: record.value.credential3
-            })
-            : undefined
+        (record): AdapterConnection | undefined => {
+          const credentials = Option.getOrUndefined(record)?.connectedCredentials
+          return credentials === undefined ? undefined : amplitude.connection(credentials)
+        }
       )
 
     const trouble = (error: { readonly _tag: string; readonly message: string }) =>

@@ -52,16 +52,10 @@ export class Tests extends Effect.Service<Tests>()("@findry/api/Tests", {
     const lookUp = Effect.fn("Tests.lookUpExperiment")(function*(workspaceId: WorkspaceId, experimentId: string) {
       const record = yield* integrations.find(workspaceId, AMPLITUDE_PROVIDER)
       if (Option.isNone(record) || record.value.status !== "connected") return yield* new NotConnected()
-      const row = record.value
-      if (row.credential1 === null || row.credential2 === null) return yield* new NotConnected()
-      if (row.credential3 === null) return yield* new ManagementKeyRequired()
-      const connection = amplitude.connection({
-        workspaceId,
-        region: row.region === "eu" ? "eu" : "us",
-        apiKey: row.credential1,
-        secretKey: row.credential2,
-        managementKey: row.credential3
-      })
+      const credentials = record.value.connectedCredentials
+      if (credentials === undefined) return yield* new NotConnected()
+      if (credentials.managementKey === null) return yield* new ManagementKeyRequired()
+      const connection = amplitude.connection(credentials)
       if (Option.isNone(connection.experiments)) return yield* new ManagementKeyRequired()
       const found = yield* connection.experiments.value.get(experimentId).pipe(
         Effect.catchTag(

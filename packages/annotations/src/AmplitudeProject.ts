@@ -151,17 +151,10 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
         Effect.map(integrations.find(workspaceId, AMPLITUDE_PROVIDER), (found) => {
           if (Option.isNone(found)) return { skip: SKIP_REASONS.notConnected } as const
           const row = found.value
-          if (row.status !== "connected" || row.credential1 === null || row.credential2 === null) {
-            return { skip: SKIP_REASONS.notConnected } as const
-          }
+          const credentials = row.connectedCredentials
+          if (credentials === undefined) return { skip: SKIP_REASONS.notConnected } as const
           if (!row.settings.annotationsEnabled) return { skip: SKIP_REASONS.disabled } as const
-          const connection = amplitude.connection({
-            workspaceId,
-            region: row.region === "eu" ? "eu" : "us",
-            apiKey: row.credential1,
-            secretKey: row.credential2,
-            managementKey: row.credential3
-          }, { policy: pushPolicy })
+          const connection = amplitude.connection(credentials, { policy: pushPolicy })
           return {
             connection,
             categoryId: row.settings.annotationCategoryId,

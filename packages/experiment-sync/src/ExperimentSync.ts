@@ -149,19 +149,13 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
       if (Option.isNone(record) || record.value.status !== "connected") {
         return emptyResult("skipped", "not_connected", "Amplitude is not connected.")
       }
-      const row = record.value
-      if (row.credential1 === null || row.credential2 === null || row.credential3 === null) {
+      const credentials = record.value.connectedCredentials
+      if (credentials === undefined || credentials.managementKey === null) {
         return emptyResult("skipped", "no_management_key", "No Amplitude Management API key.")
       }
       const tests = yield* runs.linkedTests(workspaceId)
       if (tests.length === 0) return emptyResult("succeeded", null, null)
-      const connection = amplitude.connection({
-        workspaceId,
-        region: row.region === "eu" ? "eu" : "us",
-        apiKey: row.credential1,
-        secretKey: row.credential2,
-        managementKey: row.credential3
-      }, { policy: settings.policy })
+      const connection = amplitude.connection(credentials, { policy: settings.policy })
       const experiments = Option.getOrThrow(connection.experiments)
       const ids = [...new Set(tests.map((test) => test.experimentId))]
       yield* Effect.annotateCurrentSpan({ "sync.tests": tests.length, "sync.experiments": ids.length })

@@ -72,16 +72,10 @@ export const liveConnection = (
   record: Option.Option<IntegrationRecord>,
   policy: CallPolicy
 ): AmplitudeConnection | undefined => {
-  if (Option.isNone(record)) return undefined
-  const row = record.value
-  if (row.status !== "connected" || row.credential1 === null || row.credential2 === null) return undefined
-  return amplitude.connection({
-    workspaceId: row.workspaceId,
-    region: row.region === "eu" ? "eu" : "us",
-    apiKey: row.credential1,
-    secretKey: row.credential2,
-    managementKey: null
-  }, { policy })
+  const credentials = Option.getOrUndefined(record)?.connectedCredentials
+  return credentials === undefined
+    ? undefined
+    : amplitude.connection({ ...credentials, managementKey: null }, { policy })
 }
 
 /** A bet measured while its window is open is measured again by the sweep after this long. */

@@ -20,29 +20,33 @@ export const PgLive = (url: Redacted.Redacted, options: { readonly maxConnection
   })
 
 /**
- * PostgreSQL compiled to WebAssembly, served on a random loopback port so the same `pg` driver talks to it.
- * One connection only: PGlite is single-session, so a larger pool would only fail.
+ * PostgreSQL compiled to WebAssembly (in memory, or persisted under `dataDir`), served on a random loopback port
+ * so the same `pg` driver talks to it, for the life of the current scope. Yields its connection URL.
  */
+export const startEmbeddedPostgres = (options: { readonly dataDir?: string } = {}) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      if (options.dataDir !== undefined) await mkdir(NodePath.dirname(options.dataDir), { recursive: true })
+      const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir })
+      const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 })
+      await server.start()
+      return { db, server, url: Redacted.make(`postgres://postgres:postgres@${server.getServerConn()}/postgres`) }
+    }),
+    ({ db, server }) =>
+      Effect.promise(async () => {
+        await server.stop()
+        await db.close()
+      })
+  ).pipe(Effect.map(({ url }) => url))
+
+/** Embedded PostgreSQL (see `startEmbeddedPostgres`) with a one-connection pool: PGlite is single-session. */
 export const EmbeddedPgLive = (options: { readonly dataDir?: string } = {}) =>
   Layer.unwrapScoped(Effect.gen(function*() {
-    const { url } = yield* Effect.acquireRelease(
-      Effect.promise(async () => {
-        if (options.dataDir !== undefined) await mkdir(NodePath.dirname(options.dataDir), { recursive: true })
-        const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir })
-        const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 })
-        await server.start()
-        return { db, server, url: `postgres://postgres:postgres@${server.getServerConn()}/postgres` }
-      }),
-      ({ db, server }) =>
-        Effect.promise(async () => {
-          await server.stop()
-          await db.close()
-        })
-    )
+    const url = yield* startEmbeddedPostgres(options)
     yield* Effect.logInfo("Embedded PostgreSQL (PGlite) started").pipe(
       Effect.annotateLogs("dataDir", options.dataDir ?? "in-memory")
     )
-    return PgClient.layer({ url: Redacted.make(url), maxConnections: 1, ...clientOptions })
+    return PgClient.layer({ url, maxConnections: 1, ...clientOptions })
   }))
 
 /**

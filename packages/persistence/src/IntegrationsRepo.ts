@@ -1,5 +1,5 @@
 import { SqlClient, SqlSchema, type Statement } from "@effect/sql"
-import { WorkspaceId } from "@findry/domain"
+import { type AmplitudeRegion, WorkspaceId } from "@findry/domain"
 import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 
@@ -50,7 +50,30 @@ export class IntegrationRecord extends Schema.Class<IntegrationRecord>("Integrat
   connectedAt: Time,
   disconnectedAt: Time,
   lastValidatedAt: Time
-}) {}
+}) {
+  /**
+   * The sealed credentials (slots 1–3) of a connected row that holds both keys, in the shape the Amplitude
+   * adapter opens; `undefined` when the row cannot be used to call the provider.
+   */
+  get connectedCredentials(): ConnectedCredentials | undefined {
+    if (this.status !== "connected" || this.credential1 === null || this.credential2 === null) return undefined
+    return {
+      workspaceId: this.workspaceId,
+      region: this.region === "eu" ? "eu" : "us",
+      apiKey: this.credential1,
+      secretKey: this.credential2,
+      managementKey: this.credential3
+    }
+  }
+}
+
+export interface ConnectedCredentials {
+  readonly workspaceId: WorkspaceId
+  readonly region: AmplitudeRegion
+  readonly apiKey: Uint8Array
+  readonly secretKey: Uint8Array
+  readonly managementKey: Uint8Array | null
+}
 
 /** A sealed credential and the prefix users may see. */
 export interface StoredCredential {

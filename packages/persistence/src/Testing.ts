@@ -1,8 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Config, Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
-import { PgLive } from "./Database.js"
+import { PgLive, startEmbeddedPostgres } from "./Database.js"
 import { MigrationsLive } from "./Migrations.js"
 
 /**
@@ -36,19 +34,10 @@ const serverDatabase = (adminUrl: Redacted.Redacted) =>
       )
   ).pipe(Effect.orDie)
 
-const embeddedDatabase = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const db = await PGlite.create()
-    const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 })
-    await server.start()
-    return { db, server, url: `postgres://postgres:postgres@${server.getServerConn()}/postgres` }
-  }),
-  ({ db, server }) =>
-    Effect.promise(async () => {
-      await server.stop()
-      await db.close()
-    })
-).pipe(Effect.map(({ url }) => ({ kind: "pglite" as const, name: "postgres", url: Redacted.make(url) })))
+const embeddedDatabase = Effect.map(
+  startEmbeddedPostgres(),
+  (url) => ({ kind: "pglite" as const, name: "postgres", url })
+)
 
 /** Creates a fresh database for the life of the current scope. */
 export const makeTestDatabase: Effect.Effect<Context.Tag.Service<TestDatabase>, never, Scope.Scope> = Effect.gen(
