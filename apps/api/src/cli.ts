@@ -1,11 +1,11 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Keyring, rotateSecrets, SecretSealer } from "@findry/crypto"
+import { configErrorLine } from "@findry/observability"
 import { DatabaseLive, MigrationsLive } from "@findry/persistence"
 import { Cause, ConfigError, Console, Data, Effect, Layer, Logger, LogLevel, Option } from "effect"
 import { ApiConfig, ApiConfigLive } from "./ApiConfig.js"
 import { issueToken } from "./Jwt.js"
 import { SealedSecretStoreLive } from "./KeyRotation.js"
-import { configErrorLine } from "./StartupError.js"
 
 const usage = `Usage:
   cli token <userId> [hours]       print a bearer token for <userId> (default: valid 12 hours)

@@ -2,8 +2,9 @@ import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AnnotationsConfig } from "@findry/annotations"
 import { Keyring } from "@findry/crypto"
+import { LoggingLive, reportStartupFailure } from "@findry/observability"
 import { MigrationsLive, PgLive } from "@findry/persistence"
-import { Cause, Config, ConfigError, Console, Effect, Layer, Logger, LogLevel, Option } from "effect"
+import { Config, Effect, Layer } from "effect"
 import { JobsLive } from "./Jobs.js"
 import { RunnerLive } from "./Runner.js"
 
@@ -20,32 +21,14 @@ const AmplitudeLive = AmplitudeClient.Default.pipe(
   Layer.provide([AmplitudeConfig.layerConfig, NodeHttpClient.layerUndici, Keyring.Default])
 )
 
-const LoggerLive = Layer.unwrapEffect(
-  Effect.gen(function*() {
-    const format = yield* Config.literal("json", "pretty", "logfmt")("LOG_FORMAT").pipe(Config.withDefault("pretty"))
-    const level = yield* Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
-    return Layer.merge(
-      format === "json" ? Logger.json : format === "logfmt" ? Logger.logFmt : Logger.pretty,
-      Logger.minimumLogLevel(level)
-    )
-  })
-)
-
 const SchedulerLive = JobsLive.pipe(
   Layer.provideMerge(RunnerLive),
   Layer.provide([AmplitudeLive, AnnotationsConfig.layerConfig]),
   Layer.provide(SqlLive),
-  Layer.provide(LoggerLive)
+  Layer.provide(LoggingLive)
 )
 
-const reportStartupFailure = (cause: Cause.Cause<unknown>) => {
-  const configError = Cause.failureOption(cause).pipe(Option.filter(ConfigError.isConfigError))
-  return Option.isSome(configError)
-    ? Console.error(`Configuration error: ${configError.value}. See the configuration table in README.md.`)
-    : Effect.logError("The scheduler stopped", cause)
-}
-
 Layer.launch(SchedulerLive).pipe(
-  Effect.tapErrorCause(reportStartupFailure),
+  Effect.tapErrorCause(reportStartupFailure("scheduler")),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

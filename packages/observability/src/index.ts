@@ -1,0 +1,2 @@
+export * from "./Logging.js"
+export * from "./StartupFailure.js"
