@@ -8,6 +8,9 @@ const Claims = Schema.parseJson(Schema.Struct({
   nbf: Schema.optional(Schema.Number)
 }))
 
+const decodeHeader = Schema.decodeUnknownEither(Header)
+const decodeClaims = Schema.decodeUnknownEither(Claims)
+
 const sign = (secret: Redacted.Redacted, input: string) =>
   createHmac("sha256", Redacted.value(secret)).update(input).digest()
 
@@ -33,8 +36,8 @@ export const verifyToken = (secret: Redacted.Redacted, token: string, nowMillis:
   const expected = sign(secret, `${header}.${payload}`)
   const given = Buffer.from(signature, "base64url")
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
-  const decodedHeader = Schema.decodeUnknownEither(Header)(Buffer.from(header, "base64url").toString("utf8"))
-  const claims = Schema.decodeUnknownEither(Claims)(Buffer.from(payload, "base64url").toString("utf8"))
+  const decodedHeader = decodeHeader(Buffer.from(header, "base64url").toString("utf8"))
+  const claims = decodeClaims(Buffer.from(payload, "base64url").toString("utf8"))
   if (Either.isLeft(decodedHeader) || Either.isLeft(claims)) return undefined
   const now = nowMillis / 1000
   if (claims.right.exp <= now) return undefined
