@@ -6,6 +6,7 @@ import { AmplitudeConnectionHttpLive } from "./AmplitudeConnectionHttp.js"
 import { AuditHttpLive } from "./AuditHttp.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { BetsHttpLive } from "./BetsHttp.js"
+import { bodyLimit } from "./BodyLimit.js"
 import { ErrorBoundaryLive } from "./ErrorBoundary.js"
 import { HealthHttpLive } from "./HealthHttp.js"
 import { MetricsHttpLive } from "./MetricsHttp.js"
@@ -30,7 +31,7 @@ export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
  * Amplitude adapter's `AmplitudeClient` (with an `HttpClient` and `AmplitudeConfig`), `AnnotationsConfig` and a
  * `WorkflowEngine` (the in-process runner, or a client-only node of the scheduler's cluster).
  */
-export const HttpApiLive = HttpApiBuilder.serve(accessLog).pipe(
+export const HttpApiLive = HttpApiBuilder.serve((app) => accessLog(bodyLimit(app))).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(ApiLive),

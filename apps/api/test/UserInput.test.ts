@@ -1,6 +1,7 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import * as NodeHttp from "node:http"
 import { call, workspaceOf } from "./support/Http.js"
 import { ApiTestLive, freshUser, tokenFor } from "./support/TestApi.js"
 
@@ -18,6 +19,24 @@ const nastyBodies: ReadonlyArray<string> = [
   JSON.stringify(Array.from({ length: 200 }).reduce<unknown>((inner) => ({ inner }), {})),
   JSON.stringify({ name: "y".repeat(300_000) })
 ]
+
+/** A raw POST that keeps the answer even when the server does not read the whole body. */
+const postRaw = (port: number, token: string, body: string) =>
+  Effect.async<{ status: number; body: string }>((resume) => {
+    const request = NodeHttp.request({
+      host: "127.0.0.1",
+      port,
+      method: "POST",
+      path: "/v1/workspaces",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }
+    }, (response) => {
+      let text = ""
+      response.on("data", (chunk) => (text += chunk))
+      response.on("end", () => resume(Effect.succeed({ status: response.statusCode ?? 0, body: text })))
+    })
+    request.on("error", () => {})
+    request.end(body)
+  })
 
 const pathValues = ["00000000-0000-4000-8000-000000000000", "not-a-uuid", "%00", "..", "a".repeat(300)]
 
@@ -68,6 +87,15 @@ describe("user input", () => {
         ).pipe(Effect.flatMap((response) => Effect.map(response.json, (body) => ({ status: response.status, body }))))
         assert.strictEqual(malformed.status, 400)
         assert.strictEqual((malformed.body as { _tag: string })._tag, "HttpApiDecodeError")
+
+        const server = yield* HttpServer.HttpServer
+        const oversized = yield* postRaw(
+          (server.address as HttpServer.TcpAddress).port,
+          token,
+          JSON.stringify({ name: "z".repeat(2 * 1024 * 1024) })
+        )
+        assert.strictEqual(oversized.status, 413)
+        assert.strictEqual(JSON.parse(oversized.body)._tag, "PayloadTooLarge")
       }))
   })
 })
