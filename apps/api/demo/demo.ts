@@ -112,6 +112,18 @@ Pickers, annotation toggle, management key, audit log, disconnect:
   curl -s "${api}/v1/workspaces/${workspace}/audit-log" -H "$AUTH"
   curl -s -X DELETE "$CONNECTION" -H "$AUTH"
 
+A decision end to end (while connected): a metric mapped to Amplitude, a bet (its "promoted" annotation is
+pushed at once), a ship date, a pull of the outcome with its verdict, and the annotations in Amplitude:
+  export W="${api}/v1/workspaces/${workspace}"
+  PROJECT=$(curl -s -X POST "$W/projects" -H "$AUTH" -H 'content-type: application/json' -d '{"name":"Growth"}' | jq -r .id)
+  METRIC=$(curl -s -X POST "$W/metrics" -H "$AUTH" -H 'content-type: application/json' -d '{"name":"Purchases","unit":"integer"}' | jq -r .id)
+  curl -s -X PUT "$W/metrics/$METRIC/amplitude-mapping" -H "$AUTH" -H 'content-type: application/json' -d '{"kind":"event","event":"Purchase","aggregation":"count"}'
+  BET=$(curl -s -X POST "$W/projects/$PROJECT/bets" -H "$AUTH" -H 'content-type: application/json' -d '{"title":"Faster checkout","predictedImpact":{"metricId":"'$METRIC'","direction":"increase","magnitude":5,"magnitudeUnit":"percent","timeframeDays":14}}' | jq -r .id)
+  curl -s -X PUT "$W/bets/$BET/outcome" -H "$AUTH" -H 'content-type: application/json' -d '{"shipDate":"2026-10-01","whatShipped":"One-page checkout"}'
+  curl -s -X POST "$W/bets/$BET/outcome/pull" -H "$AUTH"
+  curl -s "$W/amplitude/annotations" -H "$AUTH"
+  curl -s ${emulator.urls.us}/__emulator/projects/${us.id}/annotations
+
 Ctrl-C stops everything.`)
   return yield* Effect.never
 })
