@@ -14,7 +14,7 @@ const authSecret = Config.redacted(
   )
 )
 
-/** Every variable is read in one pass so that start-up reports all problems at once. */
+/** The API's own variables, read together so that their problems are reported together. */
 const apiConfig = Config.all({
   port: Config.port("PORT").pipe(Config.withDefault(3000)),
   appUrl: Config.url("FINDRY_APP_URL").pipe(

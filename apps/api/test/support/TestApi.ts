@@ -1,11 +1,9 @@
-import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import type { SqlClient } from "@effect/sql"
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AmplitudeEmulator, type EmulatorOptions } from "@findry/amplitude-emulator"
 import { AnnotationsConfig, type AnnotationsSettings } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
-import { FindryApi } from "@findry/domain"
 import { TestSqlLive } from "@findry/persistence/testing"
 import { ConfigProvider, Effect, Layer, Logger, Redacted } from "effect"
 import { ApiConfig } from "../../src/ApiConfig.js"
@@ -78,16 +76,6 @@ export const apiOn = <ROut, E>(
   )
 
 export const tokenFor = (userId: string, ttlSeconds = 3600) => issueToken(TEST_AUTH_SECRET, { sub: userId, ttlSeconds })
-
-/** The test server's `HttpClient`, sending `userId`'s bearer token. */
-export const clientAs = (userId: string) =>
-  Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.bearerToken(tokenFor(userId))))
-
-/** The derived typed client of the contract, as `userId`. */
-export const apiAs = (userId: string) =>
-  HttpApiClient.make(FindryApi, {
-    transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(tokenFor(userId)))
-  })
 
 let counter = 0
 /** A user id no other test uses. */
