@@ -28,8 +28,18 @@ export const issueToken = (
   return `${input}.${sign(secret, input).toString("base64url")}`
 }
 
-/** The subject of a valid, unexpired HS256 token signed with `secret`, or `None`. */
-export const verifyToken = (secret: Redacted.Redacted, token: string, nowMillis: number): string | undefined => {
+/** What a valid token says: its subject and when it expires. */
+export interface VerifiedToken {
+  readonly subject: string
+  readonly expiresAtMillis: number
+}
+
+/** The subject and expiry of a valid, unexpired HS256 token signed with `secret`, or `undefined`. */
+export const verifyToken = (
+  secret: Redacted.Redacted,
+  token: string,
+  nowMillis: number
+): VerifiedToken | undefined => {
   const parts = token.split(".")
   if (parts.length !== 3) return undefined
   const [header, payload, signature] = parts as [string, string, string]
@@ -42,5 +52,5 @@ export const verifyToken = (secret: Redacted.Redacted, token: string, nowMillis:
   const now = nowMillis / 1000
   if (claims.right.exp <= now) return undefined
   if (claims.right.nbf !== undefined && claims.right.nbf > now + 60) return undefined
-  return claims.right.sub
+  return { subject: claims.right.sub, expiresAtMillis: claims.right.exp * 1000 }
 }
