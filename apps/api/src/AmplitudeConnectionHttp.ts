@@ -1,7 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { FindryApi } from "@findry/domain"
+import { CurrentUser, FindryApi, type WorkspaceId } from "@findry/domain"
 import { Effect, Layer } from "effect"
 import { AmplitudeConnections } from "./AmplitudeConnections.js"
+import { ConnectionViewCache } from "./ConnectionViewCache.js"
 import { WorkspaceAccess } from "./WorkspaceAccess.js"
 
 export const AmplitudeConnectionHttpLive = HttpApiBuilder.group(
@@ -11,38 +12,62 @@ export const AmplitudeConnectionHttpLive = HttpApiBuilder.group(
     Effect.gen(function*() {
       const access = yield* WorkspaceAccess
       const connections = yield* AmplitudeConnections
+      const views = yield* ConnectionViewCache
+      /** Every change to the connection goes through here, so that no reader is answered from before it. */
+      const changing = <A, E, R>(workspaceId: WorkspaceId, change: Effect.Effect<A, E, R>) =>
+        Effect.ensuring(change, views.invalidate(workspaceId))
 
       return handlers
-        .handle(
-          "get",
-          ({ path }) => access.member(path.workspaceId).pipe(Effect.zipRight(connections.get(path.workspaceId)))
-        )
+        .handle("get", ({ path }) =>
+          Effect.flatMap(
+            CurrentUser,
+            ({ userId }) => views.through(path.workspaceId, userId, connections.getForMember(path.workspaceId, userId))
+          ))
         .handle("connect", ({ path, payload }) =>
-          Effect.gen(function*() {
-            const admin = yield* access.admin(path.workspaceId)
-            const { connection } = yield* connections.connect(path.workspaceId, admin.actorId, payload)
-            return connection
-          }))
+          changing(
+            path.workspaceId,
+            Effect.gen(function*() {
+              const admin = yield* access.admin(path.workspaceId)
+              const { connection } = yield* connections.connect(path.workspaceId, admin.actorId, payload)
+              return connection
+            })
+          ))
         .handle("update", ({ path, payload }) =>
-          Effect.gen(function*() {
-            const admin = yield* access.admin(path.workspaceId)
-            return yield* connections.setAnnotationsEnabled(path.workspaceId, admin.actorId, payload.annotationsEnabled)
-          }))
+          changing(
+            path.workspaceId,
+            Effect.gen(function*() {
+              const admin = yield* access.admin(path.workspaceId)
+              return yield* connections.setAnnotationsEnabled(
+                path.workspaceId,
+                admin.actorId,
+                payload.annotationsEnabled
+              )
+            })
+          ))
         .handle("disconnect", ({ path }) =>
-          Effect.gen(function*() {
-            const admin = yield* access.admin(path.workspaceId)
-            return yield* connections.disconnect(path.workspaceId, admin.actorId)
-          }))
+          changing(
+            path.workspaceId,
+            Effect.gen(function*() {
+              const admin = yield* access.admin(path.workspaceId)
+              return yield* connections.disconnect(path.workspaceId, admin.actorId)
+            })
+          ))
         .handle("setManagementKey", ({ path, payload }) =>
-          Effect.gen(function*() {
-            const admin = yield* access.admin(path.workspaceId)
-            return yield* connections.setManagementKey(path.workspaceId, admin.actorId, payload.managementKey)
-          }))
+          changing(
+            path.workspaceId,
+            Effect.gen(function*() {
+              const admin = yield* access.admin(path.workspaceId)
+              return yield* connections.setManagementKey(path.workspaceId, admin.actorId, payload.managementKey)
+            })
+          ))
         .handle("removeManagementKey", ({ path }) =>
-          Effect.gen(function*() {
-            const admin = yield* access.admin(path.workspaceId)
-            return yield* connections.removeManagementKey(path.workspaceId, admin.actorId)
-          }))
+          changing(
+            path.workspaceId,
+            Effect.gen(function*() {
+              const admin = yield* access.admin(path.workspaceId)
+              return yield* connections.removeManagementKey(path.workspaceId, admin.actorId)
+            })
+          ))
         .handle("cohorts", ({ path }) =>
           Effect.gen(function*() {
             yield* access.member(path.workspaceId)

@@ -16,8 +16,10 @@ import {
   ExperimentSummary,
   ExperimentVariant,
   NotConnected,
+  NotFound,
   RateLimited,
   regionLabel,
+  type UserId,
   type WorkspaceId
 } from "@findry/domain"
 import {
@@ -127,7 +129,15 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       return yield* RateLimited.findry(Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000)))
     })
 
-    const get = (workspaceId: WorkspaceId) => Effect.map(find(workspaceId), toView)
+    /** The connection as a member sees it, authorized and read in one statement; outsiders get `NotFound`. */
+    const getForMember = (workspaceId: WorkspaceId, userId: UserId) =>
+      Effect.flatMap(
+        integrations.findForMember(workspaceId, userId, AMPLITUDE_PROVIDER),
+        Option.match({
+          onNone: () => Effect.fail(new NotFound()),
+          onSome: ({ integration }) => Effect.succeed(toView(integration))
+        })
+      )
 
     const connect = Effect.fn("AmplitudeConnections.connect")(
       function*(workspaceId: WorkspaceId, actorId: string, input: ConnectAmplitude) {
@@ -358,7 +368,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     )
 
     return {
-      get,
+      getForMember,
       connect,
       setAnnotationsEnabled,
       setManagementKey,

@@ -1,6 +1,7 @@
 import { AmplitudeConfig } from "@findry/amplitude-adapter"
 import { fingerprintKeyConfig, keyringConfig } from "@findry/crypto"
 import { Config, Context, Layer, type Redacted } from "effect"
+import { connectionViewTtlConfig } from "./ConnectionViewCache.js"
 
 export class ApiConfig extends Context.Tag("@findry/api/ApiConfig")<ApiConfig, {
   readonly port: number
@@ -37,6 +38,7 @@ export const StartupConfigCheck = Layer.effectDiscard(
     fingerprintKeyConfig,
     AmplitudeConfig.config,
     Config.option(Config.redacted("DATABASE_URL")),
-    Config.option(Config.integer("DATABASE_POOL_SIZE"))
+    Config.option(Config.integer("DATABASE_POOL_SIZE")),
+    connectionViewTtlConfig
   ])
 )

@@ -7,6 +7,7 @@ import { AuditHttpLive } from "./AuditHttp.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { BetsHttpLive } from "./BetsHttp.js"
 import { bodyLimit } from "./BodyLimit.js"
+import { ConnectionViewCache } from "./ConnectionViewCache.js"
 import { ErrorBoundaryLive } from "./ErrorBoundary.js"
 import { HealthHttpLive } from "./HealthHttp.js"
 import { MetricsHttpLive } from "./MetricsHttp.js"
@@ -24,7 +25,7 @@ export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
   OutcomesHttpLive,
   TestsHttpLive,
   ErrorBoundaryLive
-]).pipe(Layer.provide(AuthenticationLive))
+]).pipe(Layer.provide([AuthenticationLive, ConnectionViewCache.Default]))
 
 /**
  * The HTTP API with its docs. Needs an `HttpServer`, `ApiConfig`, `SqlClient`, the crypto services, the

@@ -2,6 +2,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { CurrentUser, FindryApi, LastAdmin, Member, NotFound, Project, Workspace } from "@findry/domain"
 import { AuditLog, WorkspacesRepo } from "@findry/persistence"
 import { Effect, Layer } from "effect"
+import { ConnectionViewCache } from "./ConnectionViewCache.js"
 import { WorkspaceAccess } from "./WorkspaceAccess.js"
 
 export const WorkspacesHttpLive = HttpApiBuilder.group(FindryApi, "workspaces", (handlers) =>
@@ -9,6 +10,7 @@ export const WorkspacesHttpLive = HttpApiBuilder.group(FindryApi, "workspaces", 
     const workspaces = yield* WorkspacesRepo
     const access = yield* WorkspaceAccess
     const audit = yield* AuditLog
+    const connectionViews = yield* ConnectionViewCache
 
     return handlers
       .handle("create", ({ payload }) =>
@@ -30,7 +32,7 @@ export const WorkspacesHttpLive = HttpApiBuilder.group(FindryApi, "workspaces", 
             details: { userId: path.userId, role: payload.role }
           })
           return new Member({ userId: path.userId, role: payload.role })
-        }))
+        }).pipe(Effect.ensuring(connectionViews.invalidate(path.workspaceId))))
       .handle("removeMember", ({ path }) =>
         Effect.gen(function*() {
           const admin = yield* access.admin(path.workspaceId)
@@ -43,7 +45,7 @@ export const WorkspacesHttpLive = HttpApiBuilder.group(FindryApi, "workspaces", 
             action: "member.removed",
             details: { userId: path.userId }
           })
-        }))
+        }).pipe(Effect.ensuring(connectionViews.invalidate(path.workspaceId))))
       .handle("createProject", ({ path, payload }) =>
         Effect.gen(function*() {
           yield* access.admin(path.workspaceId)

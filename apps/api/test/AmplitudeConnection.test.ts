@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS } from "@findry/amplitude-emulator"
 import { Effect } from "effect"
+import { eventually } from "./support/Eventually.js"
 import { type Answer, call, workspaceOf } from "./support/Http.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 
@@ -309,6 +310,32 @@ describe("the Amplitude connection", () => {
         const bad = yield* call("PATCH", path, { user: admin, body: { annotationsEnabled: "no" } })
         assert.strictEqual(bad.status, 400)
         assert.include(yield* auditActions(workspaceId, admin), "amplitude.annotations_toggled")
+      }))
+
+    it.effect("a member's view follows every change: at once through this API, within 1 s when made elsewhere", () =>
+      Effect.gen(function*() {
+        const { admin, member, path, workspaceId } = yield* setup
+        assert.strictEqual((yield* call("GET", path, { user: member })).body.status, "not_connected")
+        yield* call("PUT", path, { user: admin, body: usKeys })
+        assert.strictEqual((yield* call("GET", path, { user: member })).body.status, "connected")
+        yield* call("PATCH", path, { user: admin, body: { annotationsEnabled: false } })
+        assert.strictEqual((yield* call("GET", path, { user: member })).body.annotationsEnabled, false)
+
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`UPDATE integrations SET display_name = 'Renamed elsewhere' WHERE workspace_id = ${workspaceId}`.pipe(
+          Effect.orDie
+        )
+        const changedAt = Date.now()
+        yield* eventually(
+          call("GET", path, { user: member }).pipe(
+            Effect.filterOrFail((answer) => answer.body.displayName === "Renamed elsewhere")
+          ),
+          "3 seconds"
+        )
+        assert.isBelow(Date.now() - changedAt, 1500, "seen within the 1 s time-to-live (and a request's time)")
+
+        yield* call("DELETE", `/v1/workspaces/${workspaceId}/members/${member}`, { user: admin })
+        expectError(yield* call("GET", path, { user: member }), 404, "NotFound")
       }))
 
     it.effect("validates the management key on the region's Experiment host before storing it", () =>

@@ -1,5 +1,5 @@
 import { SqlClient, SqlSchema, type Statement } from "@effect/sql"
-import { type AmplitudeRegion, WorkspaceId } from "@findry/domain"
+import { type AmplitudeRegion, type Role, type UserId, WorkspaceId } from "@findry/domain"
 import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 
@@ -99,6 +99,14 @@ const columns = `
   credential_1_prefix, credential_2_prefix, credential_3_prefix, project_fingerprint, display_name,
   settings, connected_at, disconnected_at, last_validated_at`
 
+const memberColumns = columns.split(",").map((column) => `i.${column.trim()}`).join(", ")
+
+/** A member's role in a workspace, with the workspace's integration row for one provider when there is one. */
+export interface MemberIntegration {
+  readonly role: Role
+  readonly integration: Option.Option<IntegrationRecord>
+}
+
 /** One row per (workspace, provider) with three sealed credential slots shared by every provider. */
 export class IntegrationsRepo extends Effect.Service<IntegrationsRepo>()("@findry/persistence/IntegrationsRepo", {
   effect: Effect.gen(function*() {
@@ -116,6 +124,32 @@ export class IntegrationsRepo extends Effect.Service<IntegrationsRepo>()("@findr
       findOne({ workspaceId, provider }).pipe(Effect.orDie, Effect.withSpan("IntegrationsRepo.find"))
 
     const decodeRecord = Schema.decodeUnknown(IntegrationRecord)
+
+    /**
+     * The caller's membership and the row in one round trip, for reads that authorize and answer together.
+     * `None` when `userId` is not a member of the workspace.
+     */
+    const findForMember = (
+      workspaceId: WorkspaceId,
+      userId: UserId,
+      provider: string
+    ): Effect.Effect<Option.Option<MemberIntegration>> =>
+      sql<{ readonly memberRole: Role; readonly id: string | null }>`
+        SELECT m.role AS member_role, ${sql.unsafe(memberColumns)}
+        FROM workspace_members m
+        LEFT JOIN integrations i ON i.workspace_id = m.workspace_id AND i.provider = ${provider}
+        WHERE m.workspace_id = ${workspaceId} AND m.user_id = ${userId}`.pipe(
+        Effect.flatMap(([row]) => {
+          if (row === undefined) return Effect.succeedNone
+          if (row.id === null) return Effect.succeedSome({ role: row.memberRole, integration: Option.none() })
+          return Effect.map(
+            decodeRecord(row),
+            (record) => Option.some({ role: row.memberRole, integration: Option.some(record) })
+          )
+        }),
+        Effect.orDie,
+        Effect.withSpan("IntegrationsRepo.findForMember")
+      )
 
     const run = (name: string, statement: Statement.Statement<unknown>) =>
       statement.pipe(
@@ -237,6 +271,7 @@ export class IntegrationsRepo extends Effect.Service<IntegrationsRepo>()("@findr
 
     return {
       find,
+      findForMember,
       saveConnected,
       setSettings,
       setCredential3,
