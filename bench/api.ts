@@ -1,6 +1,8 @@
 // GET /v1/workspaces/:id/integrations/amplitude: throughput and latency of the real API (auth, membership,
 // schema encoding, request logging, pg pool of 10) against a bare node:http + pg handler reading the same row,
-// both on PostgreSQL, measured in the same run by the same closed-loop load generator.
+// both on PostgreSQL, measured in the same run by the same closed-loop load generator. The API runs twice: as
+// configured by default (members' views reused for 1 s) and with FINDRY_CONNECTION_VIEW_TTL_MS=0, where every
+// request reads the database as the bare handler does.
 import { Redacted } from "effect"
 import { type ChildProcess, fork, spawn } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
@@ -105,23 +107,35 @@ const main = async () => {
   const databaseUrl = url.toString()
   const authSecret = randomBytes(32).toString("base64url")
   const apiPort = 3900 + (process.pid % 50)
-  const barePort = apiPort + 50
+  const uncachedPort = apiPort + 50
+  const barePort = apiPort + 100
   const children: Array<ChildProcess> = []
   try {
-    const api = spawn(`${root}node_modules/.bin/tsx`, ["--conditions=@findry/source", `${root}apps/api/src/main.ts`], {
-      env: {
-        ...process.env,
-        PORT: String(apiPort),
-        DATABASE_URL: databaseUrl,
-        LOG_FORMAT: "json",
-        FINDRY_AUTH_SECRET: authSecret,
-        FINDRY_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString("base64")}`,
-        FINDRY_FINGERPRINT_KEY: randomBytes(32).toString("base64")
-      },
-      stdio: "ignore"
-    })
-    children.push(api)
-    await waitFor(`http://127.0.0.1:${apiPort}/readyz`)
+    const startApi = async (port: number, viewTtlMillis?: number) => {
+      const api = spawn(
+        `${root}node_modules/.bin/tsx`,
+        ["--conditions=@findry/source", `${root}apps/api/src/main.ts`],
+        {
+          env: {
+            ...process.env,
+            PORT: String(port),
+            DATABASE_URL: databaseUrl,
+            LOG_FORMAT: "json",
+            FINDRY_AUTH_SECRET: authSecret,
+            FINDRY_ENCRYPTION_KEYS: `bench:${encryptionKey}`,
+            FINDRY_FINGERPRINT_KEY: fingerprintKey,
+            ...(viewTtlMillis === undefined ? {} : { FINDRY_CONNECTION_VIEW_TTL_MS: String(viewTtlMillis) })
+          },
+          stdio: "ignore"
+        }
+      )
+      children.push(api)
+      await waitFor(`http://127.0.0.1:${port}/readyz`)
+    }
+    const encryptionKey = randomBytes(32).toString("base64")
+    const fingerprintKey = randomBytes(32).toString("base64")
+    await startApi(apiPort)
+    await startApi(uncachedPort, 0)
 
     const workspaceId = randomUUID()
     await sql(databaseUrl, `INSERT INTO workspaces (id, name) VALUES ($1, 'Bench')`, [workspaceId])
@@ -154,20 +168,29 @@ const main = async () => {
       authorization: `Bearer ${issueToken(Redacted.make(authSecret), { sub: "bench", ttlSeconds: 3600 })}`
     }
     await waitFor(`http://127.0.0.1:${apiPort}${path}`, headers)
+    await waitFor(`http://127.0.0.1:${uncachedPort}${path}`, headers)
 
     console.log(`GET ${path.replace(workspaceId, ":id")}: ${connections} connections, ${seconds} s per run, PostgreSQL`)
     await load(barePort, path, {}, 1500)
     await load(apiPort, path, headers, 1500)
-    const rounds: Array<{ api: Result; bare: Result }> = []
+    await load(uncachedPort, path, headers, 1500)
+    interface Round {
+      readonly api: Result
+      readonly uncached: Result
+      readonly bare: Result
+    }
+    const rounds: Array<Round> = []
     for (let round = 0; round < 2; round++) {
       const bareResult = await load(barePort, path, {}, (seconds * 1000) / 2)
       const apiResult = await load(apiPort, path, headers, (seconds * 1000) / 2)
-      rounds.push({ api: apiResult, bare: bareResult })
+      const uncachedResult = await load(uncachedPort, path, headers, (seconds * 1000) / 2)
+      rounds.push({ api: apiResult, uncached: uncachedResult, bare: bareResult })
     }
-    const sum = (pick: (r: { api: Result; bare: Result }) => number) => rounds.reduce((total, r) => total + pick(r), 0)
+    const sum = (pick: (r: Round) => number) => rounds.reduce((total, r) => total + pick(r), 0)
     const apiRate = sum((r) => r.api.perSecond) / rounds.length
+    const uncachedRate = sum((r) => r.uncached.perSecond) / rounds.length
     const bareRate = sum((r) => r.bare.perSecond) / rounds.length
-    const worst = (pick: (r: { api: Result; bare: Result }) => number) => Math.max(...rounds.map(pick))
+    const worst = (pick: (r: Round) => number) => Math.max(...rounds.map(pick))
     const row = (name: string, rate: number, p50: number, p99: number, errors: number) =>
       console.log(
         `${name.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s   p50 ${p50.toFixed(2).padStart(6)} ms   p99 ${
@@ -175,8 +198,16 @@ const main = async () => {
         } ms   errors ${errors}`
       )
     row("findry API", apiRate, worst((r) => r.api.p50), worst((r) => r.api.p99), sum((r) => r.api.errors))
+    row(
+      "findry API, no cache",
+      uncachedRate,
+      worst((r) => r.uncached.p50),
+      worst((r) => r.uncached.p99),
+      sum((r) => r.uncached.errors)
+    )
     row("bare node:http + pg", bareRate, worst((r) => r.bare.p50), worst((r) => r.bare.p99), sum((r) => r.bare.errors))
     console.log(`ratio (API / bare throughput): ${(apiRate / bareRate).toFixed(2)}  (target ≥ 0.5)`)
+    console.log(`ratio without the view cache: ${(uncachedRate / bareRate).toFixed(2)}`)
   } finally {
     await Promise.all(children.map(stop))
     await sql(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
