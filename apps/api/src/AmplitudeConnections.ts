@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import {
   AMPLITUDE_PROVIDER,
   AmplitudeClient,
@@ -113,6 +114,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const fingerprinter = yield* Fingerprinter
     const amplitude = yield* AmplitudeClient
     const metrics = yield* MetricsRepo
+    const sql = yield* SqlClient.SqlClient
 
     const find = (workspaceId: WorkspaceId) => integrations.find(workspaceId, AMPLITUDE_PROVIDER)
     const binding = (workspaceId: WorkspaceId, slot: number) => ({
@@ -172,33 +174,36 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
           appId: validated.appId,
           displayNameByAdmin: input.displayName !== undefined || keepsAdminName
         }
-        const saved = yield* integrations.saveConnected({
-          workspaceId,
-          provider: AMPLITUDE_PROVIDER,
-          region: input.region,
-          credential1: apiKey,
-          credential2: secretKey,
-          projectFingerprint: fingerprint,
-          displayName,
-          settings,
-          keepCredential3: sameProject
-        })
         const projectChanged = previous?.projectFingerprint != null && !sameProject
-        // Mappings name events of the old project: keep them, flagged until a PM saves them again.
-        if (projectChanged) yield* metrics.flagForReview(workspaceId, AMPLITUDE_PROVIDER)
-        yield* audit.record({
-          workspaceId,
-          actorId,
-          action: previous?.status === "connected" ? "amplitude.keys_replaced" : "amplitude.connected",
-          details: {
+        const saved = yield* sql.withTransaction(Effect.gen(function*() {
+          const saved = yield* integrations.saveConnected({
+            workspaceId,
+            provider: AMPLITUDE_PROVIDER,
             region: input.region,
-            apiKeyPrefix: apiKey.prefix,
-            secretKeyPrefix: secretKey.prefix,
+            credential1: apiKey,
+            credential2: secretKey,
+            projectFingerprint: fingerprint,
             displayName,
-            taxonomy: validated.capabilities.taxonomy,
-            sameProject: previous?.projectFingerprint == null ? null : sameProject
-          }
-        })
+            settings,
+            keepCredential3: sameProject
+          })
+          // Mappings name events of the old project: keep them, flagged until a PM saves them again.
+          if (projectChanged) yield* metrics.flagForReview(workspaceId, AMPLITUDE_PROVIDER)
+          yield* audit.record({
+            workspaceId,
+            actorId,
+            action: previous?.status === "connected" ? "amplitude.keys_replaced" : "amplitude.connected",
+            details: {
+              region: input.region,
+              apiKeyPrefix: apiKey.prefix,
+              secretKeyPrefix: secretKey.prefix,
+              displayName,
+              taxonomy: validated.capabilities.taxonomy,
+              sameProject: previous?.projectFingerprint == null ? null : sameProject
+            }
+          })
+          return saved
+        })).pipe(Effect.orDie)
         return { connection: toView(Option.some(saved)), projectChanged }
       }
     )
