@@ -4,6 +4,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Config, Effect, Layer, Option, Redacted, String as Str } from "effect"
 import { mkdir } from "node:fs/promises"
 import * as NodePath from "node:path"
+import { WorkspaceChangesFromPostgres, WorkspaceChangesUnavailable } from "./WorkspaceChanges.js"
 
 const clientOptions = {
   transformResultNames: Str.snakeToCamel,
@@ -51,13 +52,14 @@ export const EmbeddedPgLive = (options: { readonly dataDir?: string } = {}) =>
 
 /**
  * `DATABASE_URL` set: that server. Unset: embedded PGlite with its data under `FINDRY_DATA_DIR` (default `.findry/`).
+ * Also provides `WorkspaceChanges`, which the embedded database cannot feed.
  */
 export const DatabaseLive = Layer.unwrapEffect(Effect.gen(function*() {
   const url = yield* Config.option(Config.redacted("DATABASE_URL"))
   if (Option.isSome(url)) {
     const maxConnections = yield* Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
-    return PgLive(url.value, { maxConnections })
+    return WorkspaceChangesFromPostgres.pipe(Layer.provideMerge(PgLive(url.value, { maxConnections })))
   }
   const dataDir = yield* Config.string("FINDRY_DATA_DIR").pipe(Config.withDefault(".findry"))
-  return EmbeddedPgLive({ dataDir: NodePath.resolve(dataDir, "pgdata") })
+  return Layer.merge(EmbeddedPgLive({ dataDir: NodePath.resolve(dataDir, "pgdata") }), WorkspaceChangesUnavailable)
 }))

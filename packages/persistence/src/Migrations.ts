@@ -6,6 +6,7 @@ import BetsAndAnnotations from "./migrations/0003_bets_and_annotations.js"
 import AnnotationPush from "./migrations/0004_annotation_push.js"
 import MetricMappingsAndOutcomeRuns from "./migrations/0005_metric_mappings_and_outcome_runs.js"
 import TestsAndExperimentSync from "./migrations/0006_tests_and_experiment_sync.js"
+import WorkspaceChangeNotifications from "./migrations/0007_workspace_change_notifications.js"
 
 export const migrations = {
   "0001_workspaces": Workspaces,
@@ -13,7 +14,8 @@ export const migrations = {
   "0003_bets_and_annotations": BetsAndAnnotations,
   "0004_annotation_push": AnnotationPush,
   "0005_metric_mappings_and_outcome_runs": MetricMappingsAndOutcomeRuns,
-  "0006_tests_and_experiment_sync": TestsAndExperimentSync
+  "0006_tests_and_experiment_sync": TestsAndExperimentSync,
+  "0007_workspace_change_notifications": WorkspaceChangeNotifications
 } as const
 
 export const latestMigrationId = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))

@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Config, Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { PgLive, startEmbeddedPostgres } from "./Database.js"
 import { MigrationsLive } from "./Migrations.js"
+import { WorkspaceChangesFromPostgres, WorkspaceChangesUnavailable } from "./WorkspaceChanges.js"
 
 /**
  * A throw-away database for one test suite: a fresh database on the server named by `TEST_DATABASE_URL`
@@ -49,12 +50,18 @@ export const makeTestDatabase: Effect.Effect<Context.Tag.Service<TestDatabase>, 
 
 export const TestDatabaseLive = Layer.scoped(TestDatabase, makeTestDatabase)
 
-/** `SqlClient`/`PgClient` on a fresh, migrated test database, plus `TestDatabase` describing it. */
+/**
+ * `SqlClient`/`PgClient` on a fresh, migrated test database, plus `TestDatabase` describing it and
+ * `WorkspaceChanges` (fed on a PostgreSQL server, not on PGlite), as `DatabaseLive` provides them.
+ */
 export const TestSqlLive = (options: { readonly maxConnections?: number } = {}) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const database = yield* TestDatabase
     const pool = PgLive(database.url, {
       maxConnections: database.kind === "pglite" ? 1 : options.maxConnections ?? 5
     })
-    return MigrationsLive.pipe(Layer.provideMerge(pool))
+    const withChanges = database.kind === "pglite"
+      ? Layer.merge(pool, WorkspaceChangesUnavailable)
+      : WorkspaceChangesFromPostgres.pipe(Layer.provideMerge(pool))
+    return MigrationsLive.pipe(Layer.provideMerge(withChanges))
   })).pipe(Layer.provideMerge(TestDatabaseLive), Layer.orDie)
