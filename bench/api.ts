@@ -1,8 +1,8 @@
 // GET /v1/workspaces/:id/integrations/amplitude: throughput and latency of the real API (auth, membership,
 // schema encoding, request logging, pg pool of 10) against a bare node:http + pg handler reading the same row,
 // both on PostgreSQL, measured in the same run by the same closed-loop load generator. The API runs twice: as
-// configured by default (members' views reused for 1 s) and with FINDRY_CONNECTION_VIEW_TTL_MS=0, where every
-// request reads the database as the bare handler does.
+// configured by default (a member's view reused until PostgreSQL announces a change to the workspace) and with
+// FINDRY_CONNECTION_VIEW_TTL_MS=0, where every request reads the database as the bare handler does.
 import { Redacted } from "effect"
 import { type ChildProcess, fork, spawn } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"

@@ -1,10 +1,11 @@
 import type { AmplitudeConnection, UserId, WorkspaceId } from "@findry/domain"
-import { Clock, Config, Effect } from "effect"
+import { type WorkspaceChange, WorkspaceChanges, type WorkspaceChangesLost } from "@findry/persistence"
+import { Clock, Config, Effect, Option, Stream } from "effect"
 
-/** `FINDRY_CONNECTION_VIEW_TTL_MS`: how long a member's connection view is reused; 0 reads every time. */
+/** `FINDRY_CONNECTION_VIEW_TTL_MS`: the longest a member's connection view is reused; 0 reads every time. */
 export const connectionViewTtlConfig = Config.integer("FINDRY_CONNECTION_VIEW_TTL_MS").pipe(
   Config.validate({ message: "must be a number of milliseconds, 0 or more", validation: (ms) => ms >= 0 }),
-  Config.withDefault(1000)
+  Config.withDefault(60_000)
 )
 
 /** Past this many remembered views the oldest workspace's are dropped. */
@@ -17,23 +18,34 @@ interface Entry {
 
 /**
  * Connection views recently answered to a member, so that clients polling `GET …/integrations/amplitude` cost
- * no database round trip. A write made through this process drops the workspace's views at once (`invalidate`);
- * one made elsewhere (another replica, the scheduler's push status, SQL) shows within the time-to-live, and so
- * does a member's removal through another replica.
+ * no database round trip. Views are reused only while the database's change feed (`WorkspaceChanges`) is heard:
+ * every change to a workspace's connection or members, made anywhere, drops its views as soon as it is
+ * announced, and this process's own writes drop them at once (`invalidate`). Without a feed (the embedded
+ * database) or while it is lost, every request reads the database; the time-to-live bounds what a feed that
+ * failed without telling could cost.
  */
 export class ConnectionViewCache extends Effect.Service<ConnectionViewCache>()("@findry/api/ConnectionViewCache", {
-  effect: Effect.gen(function*() {
+  scoped: Effect.gen(function*() {
     const ttlMillis = yield* connectionViewTtlConfig
+    const { feed } = yield* WorkspaceChanges
     const byWorkspace = new Map<WorkspaceId, Map<UserId, Entry>>()
     let size = 0
-    /** Bumped by every invalidation: a read that started before a write does not store what it read. */
+    /** Bumped by every invalidation: a read that started before a change does not store what it read. */
     let generation = 0
+    /** True while the feed is heard, so that no announced change can be missed. */
+    let listening = false
 
     const drop = (workspaceId: WorkspaceId) => {
       const views = byWorkspace.get(workspaceId)
       if (views === undefined) return
       size -= views.size
       byWorkspace.delete(workspaceId)
+    }
+
+    const forgetAll = () => {
+      generation++
+      byWorkspace.clear()
+      size = 0
     }
 
     const store = (workspaceId: WorkspaceId, userId: UserId, entry: Entry) => {
@@ -44,18 +56,60 @@ export class ConnectionViewCache extends Effect.Service<ConnectionViewCache>()("
       views.set(userId, entry)
     }
 
+    const apply = (change: WorkspaceChange) =>
+      Effect.sync(() => {
+        if (change._tag === "Heard") {
+          listening = true
+        } else {
+          generation++
+          drop(change.workspaceId)
+        }
+      })
+
+    const stopListening = Effect.sync(() => {
+      listening = false
+      forgetAll()
+    })
+
+    const lose = (lost: WorkspaceChangesLost) =>
+      Effect.suspend(() => {
+        const wasListening = listening
+        listening = false
+        forgetAll()
+        const message = "Lost the workspace change feed; connection views are read from the database until it is back"
+        return Effect.annotateLogs(
+          wasListening ? Effect.logWarning(message) : Effect.logDebug(message),
+          "reason",
+          lost.reason
+        )
+      })
+
+    if (ttlMillis > 0 && Option.isSome(feed)) {
+      const follow = feed.value.pipe(
+        Stream.tapError(lose),
+        Stream.runForEach(apply),
+        Effect.ensuring(stopListening),
+        Effect.sandbox,
+        Effect.ignore
+      )
+      yield* follow.pipe(Effect.zipRight(Effect.sleep("2 seconds")), Effect.forever, Effect.forkScoped)
+    }
+
     /** The member's view from the cache while it is fresh, otherwise from `read` (and remembered). */
     const through = <E, R>(
       workspaceId: WorkspaceId,
       userId: UserId,
       read: Effect.Effect<AmplitudeConnection, E, R>
     ): Effect.Effect<AmplitudeConnection, E, R> =>
-      ttlMillis === 0 ? read : Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const cached = byWorkspace.get(workspaceId)?.get(userId)
-        if (cached !== undefined && cached.expiresAt > now) return Effect.succeed(cached.view)
-        const startedAt = generation
-        return Effect.tap(read, (view) => {
-          if (generation === startedAt) store(workspaceId, userId, { view, expiresAt: now + ttlMillis })
+      Effect.suspend(() => {
+        if (!listening) return read
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const cached = byWorkspace.get(workspaceId)?.get(userId)
+          if (cached !== undefined && cached.expiresAt > now) return Effect.succeed(cached.view)
+          const startedAt = generation
+          return Effect.tap(read, (view) => {
+            if (listening && generation === startedAt) store(workspaceId, userId, { view, expiresAt: now + ttlMillis })
+          })
         })
       })
 
@@ -66,6 +120,9 @@ export class ConnectionViewCache extends Effect.Service<ConnectionViewCache>()("
         drop(workspaceId)
       })
 
-    return { through, invalidate } as const
+    /** Whether views are being reused: the feed is heard and the time-to-live is not 0. */
+    const isListening = Effect.sync(() => listening)
+
+    return { through, invalidate, isListening } as const
   })
 }) {}

@@ -248,7 +248,7 @@ describe("the Amplitude connection", () => {
         const rowBefore = yield* integrationRow(workspaceId)
         const sql = yield* SqlClient.SqlClient
         const refuseRekeyAudit = sql`
-          ALTER TABLE audit_log ADD CONSTRAINT refuse_rekey_audit CHECK (action <> 'amplitude.keys_replaced')`
+          ALTER TABLE audit_log ADD CONSTRAINT refuse_rekey_audit CHECK (action <> 'amplitude.keys_replaced') NOT VALID`
         const allowRekeyAudit = sql`ALTER TABLE audit_log DROP CONSTRAINT IF EXISTS refuse_rekey_audit`
         const rekey = { region: "us", apiKey: STARTER.apiKey, secretKey: STARTER.secretKey }
         const failed = yield* Effect.acquireUseRelease(
@@ -341,7 +341,7 @@ describe("the Amplitude connection", () => {
         assert.include(yield* auditActions(workspaceId, admin), "amplitude.annotations_toggled")
       }))
 
-    it.effect("a member's view follows every change: at once through this API, within 1 s when made elsewhere", () =>
+    it.effect("a member's view follows every change: at once through this API, within moments when made elsewhere", () =>
       Effect.gen(function*() {
         const { admin, member, path, workspaceId } = yield* setup
         assert.strictEqual((yield* call("GET", path, { user: member })).body.status, "not_connected")
@@ -361,7 +361,7 @@ describe("the Amplitude connection", () => {
           ),
           "5 seconds"
         )
-        assert.isBelow(Date.now() - changedAt, 2500, "seen within the 1 s time-to-live, and a slow request's time")
+        assert.isBelow(Date.now() - changedAt, 2500, "announced by the database, not left to the 60 s time-to-live")
 
         yield* call("DELETE", `/v1/workspaces/${workspaceId}/members/${member}`, { user: admin })
         expectError(yield* call("GET", path, { user: member }), 404, "NotFound")

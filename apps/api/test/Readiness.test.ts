@@ -1,6 +1,6 @@
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { MigrationsLive, PgLive } from "@findry/persistence"
+import { MigrationsLive, PgLive, WorkspaceChangesUnavailable } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
 import { Effect, Layer, Redacted } from "effect"
 import { eventually } from "./support/Eventually.js"
@@ -28,7 +28,10 @@ describe("/readyz", () => {
       viaProxy.port = String(proxy.port)
 
       const server = apiOn(
-        MigrationsLive.pipe(Layer.provideMerge(PgLive(Redacted.make(viaProxy.toString()), { maxConnections: 1 })))
+        MigrationsLive.pipe(
+          Layer.provideMerge(PgLive(Redacted.make(viaProxy.toString()), { maxConnections: 1 })),
+          Layer.merge(WorkspaceChangesUnavailable)
+        )
       )
 
       yield* Effect.gen(function*() {
@@ -52,7 +55,12 @@ describe("/readyz", () => {
   it.live("answers /healthz, /openapi.json and /docs", () =>
     Effect.gen(function*() {
       const database = yield* makeTestDatabase
-      const server = apiOn(MigrationsLive.pipe(Layer.provideMerge(PgLive(database.url, { maxConnections: 1 }))))
+      const server = apiOn(
+        MigrationsLive.pipe(
+          Layer.provideMerge(PgLive(database.url, { maxConnections: 1 })),
+          Layer.merge(WorkspaceChangesUnavailable)
+        )
+      )
       yield* Effect.gen(function*() {
         const health = yield* HttpClient.get("/healthz").pipe(Effect.flatMap(HttpClientResponse.filterStatusOk))
         assert.deepStrictEqual(yield* health.json, { status: "ok" })
