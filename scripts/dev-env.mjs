@@ -1,4 +1,4 @@
-// Creates .findry/dev.env once, with fresh random secrets for running the service on this machine.
+// Creates $FINDRY_DATA_DIR/dev.env (default .findry/dev.env) once, with fresh random secrets for running the service on this machine.
 // Existing files are left alone so that data sealed with these keys stays readable across restarts.
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
