@@ -81,6 +81,7 @@ const listen = (
         core.closing.abort(new Error("emulator closed"))
         for (const socket of sockets) socket.destroy()
         server.close(() => resume(Effect.void))
+        server.closeAllConnections()
       })
   ).pipe(Effect.map(({ server }) => `http://${host}:${(server.address() as AddressInfo).port}`))
 

@@ -43,8 +43,9 @@ describe("fault injection (in-process)", () => {
     Effect.gen(function*() {
       const { a, emulator, urls } = yield* setup
       yield* emulator.injectFault({ kind: "hang", endpoint: "/api/3/cohorts" })
-      const hung = yield* Effect.flip(call(`${urls.us}/api/3/cohorts`, { headers: basicFor(a), timeoutMs: 200 }))
+      const hung = yield* Effect.flip(call(`${urls.us}/api/3/cohorts`, { headers: basicFor(a), timeoutMs: 1_000 }))
       assert.strictEqual(hung.kind, "timeout")
+      yield* awaitOutcome(emulator, "hung")
       const [record] = yield* emulator.requests({ endpoint: "cohorts.list" })
       assert.deepStrictEqual([record?.outcome, record?.status], ["hung", null])
       assert.strictEqual((yield* call(`${urls.us}/api/3/cohorts`, { headers: basicFor(a) })).status, 200)
