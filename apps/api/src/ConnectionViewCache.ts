@@ -42,7 +42,13 @@ export class ConnectionViewCache extends Effect.Service<ConnectionViewCache>()("
       byWorkspace.delete(workspaceId)
     }
 
-    const forgetAll = () => {
+    const forget = (workspaceId: WorkspaceId) => {
+      generation++
+      drop(workspaceId)
+    }
+
+    const stopListening = () => {
+      listening = false
       generation++
       byWorkspace.clear()
       size = 0
@@ -58,24 +64,14 @@ export class ConnectionViewCache extends Effect.Service<ConnectionViewCache>()("
 
     const apply = (change: WorkspaceChange) =>
       Effect.sync(() => {
-        if (change._tag === "Heard") {
-          listening = true
-        } else {
-          generation++
-          drop(change.workspaceId)
-        }
+        if (change._tag === "Heard") listening = true
+        else forget(change.workspaceId)
       })
-
-    const stopListening = Effect.sync(() => {
-      listening = false
-      forgetAll()
-    })
 
     const lose = (lost: WorkspaceChangesLost) =>
       Effect.suspend(() => {
         const wasListening = listening
-        listening = false
-        forgetAll()
+        stopListening()
         const message = "Lost the workspace change feed; connection views are read from the database until it is back"
         return Effect.annotateLogs(
           wasListening ? Effect.logWarning(message) : Effect.logDebug(message),
@@ -88,7 +84,7 @@ export class ConnectionViewCache extends Effect.Service<ConnectionViewCache>()("
       const follow = feed.value.pipe(
         Stream.tapError(lose),
         Stream.runForEach(apply),
-        Effect.ensuring(stopListening),
+        Effect.ensuring(Effect.sync(stopListening)),
         Effect.sandbox,
         Effect.ignore
       )
@@ -114,11 +110,7 @@ export class ConnectionViewCache extends Effect.Service<ConnectionViewCache>()("
       })
 
     /** Forgets every view of the workspace; call after any change to its connection or its members. */
-    const invalidate = (workspaceId: WorkspaceId): Effect.Effect<void> =>
-      Effect.sync(() => {
-        generation++
-        drop(workspaceId)
-      })
+    const invalidate = (workspaceId: WorkspaceId): Effect.Effect<void> => Effect.sync(() => forget(workspaceId))
 
     /** Whether views are being reused: the feed is heard and the time-to-live is not 0. */
     const isListening = Effect.sync(() => listening)
