@@ -36,30 +36,45 @@ const toCallError = (error: unknown): CallError => {
 export const call = (url: string, options: CallOptions = {}): Effect.Effect<Reply, CallError> =>
   Effect.tryPromise({
     try: async (signal) => {
-      const response = await fetch(url, {
-        method: options.method ?? "GET",
-        headers: {
-          ...(options.body !== undefined && typeof options.body !== "string"
-            ? { "content-type": "application/json" }
-            : {}),
-          ...options.headers
-        },
-        ...(options.body === undefined
-          ? {}
-          : { body: typeof options.body === "string" ? options.body : JSON.stringify(options.body) }),
-        signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs ?? 5_000)])
-      })
-      const text = await response.text()
-      let body: unknown = undefined
+      // A timer rather than `AbortSignal.timeout`: `AbortSignal.any` holds its sources weakly, and on Node 20 a
+      // collected timeout signal never fires, which left a request to a hung server waiting forever.
+      const timeout = new AbortController()
+      const timer = setTimeout(
+        () => timeout.abort(new DOMException("The request timed out", "TimeoutError")),
+        options.timeoutMs ?? 5_000
+      )
       try {
-        body = JSON.parse(text)
-      } catch {
-        body = undefined
+        return await send(url, options, AbortSignal.any([signal, timeout.signal]))
+      } finally {
+        clearTimeout(timer)
       }
-      return { status: response.status, headers: response.headers, text, body }
     },
     catch: toCallError
   })
+
+const send = async (url: string, options: CallOptions, signal: AbortSignal): Promise<Reply> => {
+  const response = await fetch(url, {
+    method: options.method ?? "GET",
+    headers: {
+      ...(options.body !== undefined && typeof options.body !== "string"
+        ? { "content-type": "application/json" }
+        : {}),
+      ...options.headers
+    },
+    ...(options.body === undefined
+      ? {}
+      : { body: typeof options.body === "string" ? options.body : JSON.stringify(options.body) }),
+    signal
+  })
+  const text = await response.text()
+  let body: unknown = undefined
+  try {
+    body = JSON.parse(text)
+  } catch {
+    body = undefined
+  }
+  return { status: response.status, headers: response.headers, text, body }
+}
 
 export const basic = (apiKey: string, secretKey: string) => ({
   authorization: `Basic ${Buffer.from(`${apiKey}:${secretKey}`).toString("base64")}`
