@@ -1,12 +1,18 @@
 import { AmplitudeConfig } from "@findry/amplitude-adapter"
 import { fingerprintKeyConfig, keyringConfig } from "@findry/crypto"
-import { Config, Context, Layer, type Redacted } from "effect"
+import { sessionTimeoutsConfig } from "@findry/persistence"
+import { Config, Context, Layer, Option, type Redacted } from "effect"
 import { connectionViewTtlConfig } from "./ConnectionViewCache.js"
+import type { TokenPolicy } from "./Jwt.js"
 
 export class ApiConfig extends Context.Tag("@findry/api/ApiConfig")<ApiConfig, {
   readonly port: number
   readonly appUrl: string
   readonly authSecret: Redacted.Redacted
+  /** The longest a request may take before it is interrupted and answered 503. */
+  readonly requestTimeoutMillis: number
+  /** What bearer tokens must say besides a valid signature and expiry. */
+  readonly tokenPolicy?: TokenPolicy
 }>() {}
 
 const authSecret = Config.redacted(
@@ -22,7 +28,20 @@ const apiConfig = Config.all({
     Config.map((url) => url.toString().replace(/\/$/, "")),
     Config.withDefault("http://localhost:3000")
   ),
-  authSecret
+  authSecret,
+  requestTimeoutMillis: Config.integer("FINDRY_REQUEST_TIMEOUT_MS").pipe(
+    Config.validate({ message: "must be at least 1000", validation: (ms) => ms >= 1000 }),
+    Config.withDefault(60_000)
+  ),
+  tokenPolicy: Config.all({
+    issuer: Config.option(Config.string("FINDRY_AUTH_ISSUER")).pipe(Config.map(Option.getOrUndefined)),
+    audience: Config.option(Config.string("FINDRY_AUTH_AUDIENCE")).pipe(Config.map(Option.getOrUndefined)),
+    maxLifetimeSeconds: Config.option(
+      Config.integer("FINDRY_AUTH_MAX_TOKEN_LIFETIME_SECONDS").pipe(
+        Config.validate({ message: "must be at least 60", validation: (seconds) => seconds >= 60 })
+      )
+    ).pipe(Config.map(Option.getOrUndefined))
+  })
 })
 
 export const ApiConfigLive = Layer.effect(ApiConfig, apiConfig)
@@ -39,6 +58,7 @@ export const StartupConfigCheck = Layer.effectDiscard(
     AmplitudeConfig.config,
     Config.option(Config.redacted("DATABASE_URL")),
     Config.option(Config.integer("DATABASE_POOL_SIZE")),
+    sessionTimeoutsConfig,
     connectionViewTtlConfig
   ])
 )

@@ -1,21 +1,72 @@
-import { HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpMiddleware, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import { PayloadTooLarge } from "@findry/domain"
 import { Effect } from "effect"
+import * as Http from "node:http"
+import { errorResponse } from "./ErrorResponse.js"
 
-/** Every body of the contract is small; anything larger is refused before it is read. */
+/** Every body of the contract is small; anything larger is refused. */
 export const MAX_BODY_BYTES = 1024 * 1024
 
+/** Server timeouts: how long a client may take to send its headers, its whole request, and to reuse a connection. */
+export const SERVER_TIMEOUTS = {
+  headersTimeoutMillis: 10_000,
+  requestTimeoutMillis: 30_000,
+  keepAliveTimeoutMillis: 5_000
+} as const
+
+/** The failure a body read meets once more than `MAX_BODY_BYTES` have arrived. */
+export class BodyTooLargeError extends Error {
+  constructor() {
+    super(`request body over ${MAX_BODY_BYTES} bytes`)
+  }
+}
+
+const ignore = () => {}
+
 /**
- * Answers 413 to a request that declares a body over `MAX_BODY_BYTES`, with the contract's error shape, without
- * reading it.
+ * A request whose body stops being buffered past `MAX_BODY_BYTES`, whether it is sent with a Content-Length or
+ * chunked: the reader fails with `BodyTooLargeError` and the rest of the body is dropped as it arrives. The socket is
+ * kept, so the 413 answer still reaches the client before the connection is closed.
  */
-export const bodyLimit = HttpMiddleware.make((app) =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-    const declared = Number(request.headers["content-length"] ?? 0)
-    return declared > MAX_BODY_BYTES
-      ? HttpServerResponse.unsafeJson({
-        _tag: "PayloadTooLarge",
-        message: `The request body is ${declared} bytes; send at most ${MAX_BODY_BYTES} bytes.`
-      }, { status: 413, headers: { connection: "close" } })
-      : app
+export class BodyLimitedRequest extends Http.IncomingMessage {
+  private receivedBytes = 0
+  private overLimit = false
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk === null) return this.overLimit ? false : super.push(chunk)
+    if (this.overLimit) return true
+    this.receivedBytes += (chunk as Buffer).length
+    if (this.receivedBytes <= MAX_BODY_BYTES) return super.push(chunk, encoding)
+    this.overLimit = true
+    // Nobody may be reading the body (a route without one): the failure must not become an unhandled 'error'.
+    this.on("error", ignore)
+    this.destroy(new BodyTooLargeError())
+    return true
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.overLimit) callback(error)
+    else super._destroy(error, callback)
+  }
+}
+
+/** The Node HTTP server of the API: bounded bodies and deliberate timeouts. */
+export const createApiServer = (): Http.Server =>
+  Http.createServer({
+    IncomingMessage: BodyLimitedRequest,
+    headersTimeout: SERVER_TIMEOUTS.headersTimeoutMillis,
+    requestTimeout: SERVER_TIMEOUTS.requestTimeoutMillis,
+    keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeoutMillis,
+    connectionsCheckingInterval: 1_000
   })
+
+export const payloadTooLargeResponse = (): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+  errorResponse(PayloadTooLarge, new PayloadTooLarge(), { connection: "close" })
+
+/** Answers 413 at once to a request that declares a body over `MAX_BODY_BYTES`, without reading it. */
+export const bodyLimit = HttpMiddleware.make((app) =>
+  Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request) => Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES ? payloadTooLargeResponse() : app
+  )
 )

@@ -5,8 +5,8 @@ import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { LoggingLive, reportStartupFailure } from "@findry/observability"
 import { DatabaseLive, MigrationsLive } from "@findry/persistence"
 import { Effect, Layer } from "effect"
-import { createServer } from "node:http"
 import { ApiConfig, ApiConfigLive, StartupConfigCheck } from "./ApiConfig.js"
+import { createApiServer } from "./BodyLimit.js"
 import { HttpApiLive } from "./HttpServerLive.js"
 import { SchedulerLive } from "./Scheduler.js"
 
@@ -19,7 +19,7 @@ const AmplitudeLive = AmplitudeClient.Default.pipe(
 )
 
 const NodeServerLive = Layer.unwrapEffect(
-  Effect.map(ApiConfig, ({ port }) => NodeHttpServer.layer(createServer, { port, host: "0.0.0.0" }))
+  Effect.map(ApiConfig, ({ port }) => NodeHttpServer.layer(createApiServer, { port, host: "0.0.0.0" }))
 )
 
 const ServerLive = HttpApiLive.pipe(

@@ -51,6 +51,24 @@ export class InternalError extends Schema.TaggedError<InternalError>()(
   HttpApiSchema.annotations({ status: 500 })
 ) {}
 
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
+  "PayloadTooLarge",
+  { message: message("The request body is over 1 MB; send a smaller body.") },
+  HttpApiSchema.annotations({ status: 413 })
+) {}
+
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
+  "ServiceUnavailable",
+  {
+    message: message(
+      "The service did not finish in time (the database is busy). Nothing may have changed; retry in a moment and " +
+        "quote the request id if it keeps happening."
+    ),
+    requestId: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
 export class InvalidCredentials extends Schema.TaggedError<InvalidCredentials>()(
   "InvalidCredentials",
   {

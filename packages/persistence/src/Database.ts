@@ -11,10 +11,47 @@ const clientOptions = {
   transformQueryNames: Str.camelToSnake
 } as const
 
-/** A connection pool to a PostgreSQL server. Provides `PgClient` and `SqlClient`. */
-export const PgLive = (url: Redacted.Redacted, options: { readonly maxConnections?: number } = {}) =>
+/** How long one statement may run, and wait for a lock, before PostgreSQL cancels it (`0`: no limit). */
+export interface SessionTimeouts {
+  readonly statementTimeoutMillis: number
+  readonly lockTimeoutMillis: number
+}
+
+export const DEFAULT_SESSION_TIMEOUTS: SessionTimeouts = { statementTimeoutMillis: 15_000, lockTimeoutMillis: 5_000 }
+
+export const sessionTimeoutsConfig: Config.Config<SessionTimeouts> = Config.all({
+  statementTimeoutMillis: Config.integer("DATABASE_STATEMENT_TIMEOUT_MS").pipe(
+    Config.validate({ message: "must be 0 or more", validation: (ms) => ms >= 0 }),
+    Config.withDefault(DEFAULT_SESSION_TIMEOUTS.statementTimeoutMillis)
+  ),
+  lockTimeoutMillis: Config.integer("DATABASE_LOCK_TIMEOUT_MS").pipe(
+    Config.validate({ message: "must be 0 or more", validation: (ms) => ms >= 0 }),
+    Config.withDefault(DEFAULT_SESSION_TIMEOUTS.lockTimeoutMillis)
+  )
+})
+
+/** SQLSTATEs of a statement PostgreSQL cancelled for taking too long or waiting too long for a lock. */
+export const TIMED_OUT_SQLSTATES: ReadonlySet<string> = new Set(["57014", "55P03"])
+
+/** `url` with every session of the pool starting under `timeouts`, sent as startup options. */
+const withSessionTimeouts = (url: Redacted.Redacted, timeouts: SessionTimeouts): Redacted.Redacted => {
+  const parsed = new URL(Redacted.value(url))
+  const current = parsed.searchParams.get("options")
+  const ours = `-c statement_timeout=${timeouts.statementTimeoutMillis} -c lock_timeout=${timeouts.lockTimeoutMillis}`
+  parsed.searchParams.set("options", current === null ? ours : `${current} ${ours}`)
+  return Redacted.make(parsed.toString())
+}
+
+/**
+ * A connection pool to a PostgreSQL server. Provides `PgClient` and `SqlClient`. With `timeouts`, no statement of
+ * the pool runs or waits for a lock longer than they say (a request then fails fast instead of holding a connection).
+ */
+export const PgLive = (
+  url: Redacted.Redacted,
+  options: { readonly maxConnections?: number; readonly timeouts?: SessionTimeouts } = {}
+) =>
   PgClient.layer({
-    url,
+    url: options.timeouts === undefined ? url : withSessionTimeouts(url, options.timeouts),
     maxConnections: options.maxConnections ?? 10,
     connectTimeout: "5 seconds",
     ...clientOptions
@@ -58,7 +95,8 @@ export const DatabaseLive = Layer.unwrapEffect(Effect.gen(function*() {
   const url = yield* Config.option(Config.redacted("DATABASE_URL"))
   if (Option.isSome(url)) {
     const maxConnections = yield* Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
-    return WorkspaceChangesFromPostgres.pipe(Layer.provideMerge(PgLive(url.value, { maxConnections })))
+    const timeouts = yield* sessionTimeoutsConfig
+    return WorkspaceChangesFromPostgres.pipe(Layer.provideMerge(PgLive(url.value, { maxConnections, timeouts })))
   }
   const dataDir = yield* Config.string("FINDRY_DATA_DIR").pipe(Config.withDefault(".findry"))
   return Layer.merge(EmbeddedPgLive({ dataDir: NodePath.resolve(dataDir, "pgdata") }), WorkspaceChangesUnavailable)

@@ -33,6 +33,9 @@ export const migrate = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const applied = yield* sql.withTransaction(
     Effect.gen(function*() {
+      // Another replica may hold the lock while it migrates: wait for it, however long the pool's limits are.
+      yield* sql`SET LOCAL statement_timeout = 0`
+      yield* sql`SET LOCAL lock_timeout = 0`
       yield* sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`
       yield* sql`
         CREATE TABLE IF NOT EXISTS effect_sql_migrations (

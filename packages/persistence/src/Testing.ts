@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Config, Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
-import { PgLive, startEmbeddedPostgres } from "./Database.js"
+import { DEFAULT_SESSION_TIMEOUTS, PgLive, type SessionTimeouts, startEmbeddedPostgres } from "./Database.js"
 import { MigrationsLive } from "./Migrations.js"
 import { WorkspaceChangesFromPostgres, WorkspaceChangesUnavailable } from "./WorkspaceChanges.js"
 
@@ -54,12 +54,17 @@ export const TestDatabaseLive = Layer.scoped(TestDatabase, makeTestDatabase)
  * `SqlClient`/`PgClient` on a fresh, migrated test database, plus `TestDatabase` describing it and
  * `WorkspaceChanges` (fed on a PostgreSQL server, not on PGlite), as `DatabaseLive` provides them.
  */
-export const TestSqlLive = (options: { readonly maxConnections?: number } = {}) =>
+export const TestSqlLive = (
+  options: { readonly maxConnections?: number; readonly timeouts?: SessionTimeouts } = {}
+) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const database = yield* TestDatabase
-    const pool = PgLive(database.url, {
-      maxConnections: database.kind === "pglite" ? 1 : options.maxConnections ?? 5
-    })
+    const pool = database.kind === "pglite"
+      ? PgLive(database.url, { maxConnections: 1 })
+      : PgLive(database.url, {
+        maxConnections: options.maxConnections ?? 5,
+        timeouts: options.timeouts ?? DEFAULT_SESSION_TIMEOUTS
+      })
     const withChanges = database.kind === "pglite"
       ? Layer.merge(pool, WorkspaceChangesUnavailable)
       : WorkspaceChangesFromPostgres.pipe(Layer.provideMerge(pool))

@@ -1,3 +1,4 @@
+import { HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import type { SqlClient } from "@effect/sql"
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
@@ -7,12 +8,14 @@ import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { TestSqlLive } from "@findry/persistence/testing"
 import { ConfigProvider, Effect, Layer, Logger, Redacted } from "effect"
 import { ApiConfig } from "../../src/ApiConfig.js"
+import { createApiServer } from "../../src/BodyLimit.js"
 import { HttpApiLive } from "../../src/HttpServerLive.js"
 import { issueToken } from "../../src/Jwt.js"
 import { embeddedScheduler } from "../../src/Scheduler.js"
 
 export const TEST_AUTH_SECRET = Redacted.make("test-auth-secret-that-is-long-enough-000")
 
+/** The test keys, then the environment (`TEST_DATABASE_URL` picks the database server). */
 const testConfig = ConfigProvider.fromMap(
   new Map([
     [
@@ -21,7 +24,7 @@ const testConfig = ConfigProvider.fromMap(
     ],
     ["FINDRY_FINGERPRINT_KEY", Buffer.alloc(32, 3).toString("base64")]
   ])
-)
+).pipe(ConfigProvider.orElse(ConfigProvider.fromEnv))
 
 const AmplitudeTestLive = Layer.unwrapEffect(Effect.gen(function*() {
   const emulator = yield* AmplitudeEmulator
@@ -39,6 +42,13 @@ const AmplitudeTestLive = Layer.unwrapEffect(Effect.gen(function*() {
   )
 }))
 
+/** The API's own Node server (bounded bodies, timeouts) on a random port, with an `HttpClient` aimed at it. */
+export const ApiServerTestLive = HttpServer.layerTestClient.pipe(
+  Layer.provide(NodeHttpClient.layerWithoutAgent),
+  Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: false })),
+  Layer.provideMerge(NodeHttpServer.layer(createApiServer, { port: 0 }))
+)
+
 const CryptoTestLive = Layer.mergeAll(SecretSealer.Default, Fingerprinter.Default, Keyring.Default)
 
 /**
@@ -51,6 +61,8 @@ export interface ApiTestOptions {
   readonly observability?: Layer.Layer<never>
   /** Annotation push settings (the scheduler runs in-process, as with `pnpm start`). */
   readonly annotations?: Partial<AnnotationsSettings>
+  /** The per-request deadline; default one minute, as in production. */
+  readonly requestTimeoutMillis?: number
 }
 
 export const ApiTestLive = (options: ApiTestOptions = {}) => apiOn(TestSqlLive(), options)
@@ -67,9 +79,14 @@ export const apiOn = <ROut, E>(
       CryptoTestLive,
       AnnotationsConfig.layer({ appUrl: "http://findry.test", ...options.annotations })
     ]),
-    Layer.provide(Layer.succeed(ApiConfig, { port: 0, appUrl: "http://findry.test", authSecret: TEST_AUTH_SECRET })),
+    Layer.provide(Layer.succeed(ApiConfig, {
+      port: 0,
+      appUrl: "http://findry.test",
+      authSecret: TEST_AUTH_SECRET,
+      requestTimeoutMillis: options.requestTimeoutMillis ?? 60_000
+    })),
     Layer.provideMerge(sql),
-    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provideMerge(ApiServerTestLive),
     Layer.provideMerge(AmplitudeEmulator.layer(options.emulator)),
     Layer.provide(Layer.setConfigProvider(testConfig)),
     Layer.provide(options.observability ?? Logger.remove(Logger.defaultLogger))

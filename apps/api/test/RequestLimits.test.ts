@@ -1,0 +1,259 @@
+import { HttpServer } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
+import { assert, describe, layer } from "@effect/vitest"
+import { TestSqlLive } from "@findry/persistence/testing"
+import { Deferred, Duration, Effect, Fiber, Logger, Ref } from "effect"
+import * as NodeHttp from "node:http"
+import { MAX_BODY_BYTES } from "../src/BodyLimit.js"
+import { eventually } from "./support/Eventually.js"
+import { call, workspaceOf } from "./support/Http.js"
+import { apiOn, ApiTestLive, freshUser, tokenFor } from "./support/TestApi.js"
+
+const onRealPostgres = process.env.TEST_DATABASE_URL !== undefined
+
+/** Holds a row lock on one membership in a transaction of its own until the returned effect releases it. */
+const holdMemberRowLock = (workspaceId: string, userId: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const locked = yield* Deferred.make<void>()
+    const release = yield* Deferred.make<void>()
+    const holder = yield* Effect.forkScoped(sql.withTransaction(Effect.gen(function*() {
+      yield* sql`SELECT 1 FROM workspace_members WHERE workspace_id = ${workspaceId} AND user_id = ${userId} FOR UPDATE`
+      yield* Deferred.succeed(locked, undefined)
+      yield* Deferred.await(release)
+    })))
+    yield* Deferred.await(locked)
+    return {
+      release: Deferred.succeed(release, undefined).pipe(
+        Effect.zipRight(Fiber.join(holder)),
+        Effect.orDie,
+        Effect.asVoid
+      )
+    }
+  })
+
+interface RawAnswer {
+  readonly status: number
+  readonly body: string
+}
+
+/**
+ * POSTs `totalBytes` of JSON whitespace with `Transfer-Encoding: chunked` (no Content-Length), respecting
+ * backpressure, and resolves with the answer as soon as it is complete, whether or not the whole body was sent.
+ */
+const chunkedUpload = (port: number, path: string, token: string, totalBytes: number) =>
+  Effect.async<RawAnswer>((resume) => {
+    let settled = false
+    const settle = (answer: RawAnswer) => {
+      if (settled) return
+      settled = true
+      resume(Effect.succeed(answer))
+    }
+    const request = NodeHttp.request({
+      host: "127.0.0.1",
+      port,
+      method: "POST",
+      path,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "transfer-encoding": "chunked" }
+    }, (response) => {
+      let text = ""
+      response.on("data", (chunk) => (text += chunk))
+      const done = () => settle({ status: response.statusCode ?? 0, body: text })
+      response.on("end", done)
+      response.on("close", done)
+    })
+    // The server closes the connection once it has answered; writing the rest then fails, which is expected.
+    request.on("error", () => settle({ status: 0, body: "" }))
+    const chunk = Buffer.alloc(64 * 1024, 0x20)
+    let sent = 0
+    const pump = () => {
+      while (sent < totalBytes) {
+        if (request.destroyed) return
+        sent += chunk.length
+        if (!request.write(chunk)) return void request.once("drain", pump)
+      }
+      request.end("{}")
+    }
+    pump()
+    return Effect.sync(() => request.destroy())
+  })
+
+describe("request limits", () => {
+  layer(ApiTestLive(), { timeout: "180 seconds", excludeTestServices: true })((it) => {
+    it.effect("refuses 20 concurrent chunked 50 MB bodies with 413 without buffering them, and stays responsive", () =>
+      Effect.gen(function*() {
+        const admin = freshUser("chunked")
+        const workspaceId = yield* workspaceOf(admin)
+        const port = ((yield* HttpServer.HttpServer).address as HttpServer.TcpAddress).port
+        global.gc?.()
+        const rssBefore = process.memoryUsage().rss
+        const peak = yield* Ref.make(rssBefore)
+        const healthFailures = yield* Ref.make<Array<string>>([])
+        const healthChecks = yield* Ref.make(0)
+        const watcher = yield* Effect.fork(Effect.forever(Effect.gen(function*() {
+          yield* Ref.update(peak, (value) => Math.max(value, process.memoryUsage().rss))
+          const health = yield* call("GET", "/healthz").pipe(Effect.timeout("2 seconds"), Effect.either)
+          yield* Ref.update(healthChecks, (n) => n + 1)
+          if (health._tag === "Left" || health.right.status !== 200) {
+            yield* Ref.update(healthFailures, (list) => [...list, String(health)])
+          }
+          yield* Effect.sleep("100 millis")
+        })))
+        const answers = yield* Effect.forEach(
+          Array.from({ length: 20 }),
+          () => chunkedUpload(port, `/v1/workspaces/${workspaceId}/metrics`, tokenFor(admin), 50 * 1024 * 1024),
+          { concurrency: "unbounded" }
+        )
+        yield* Ref.update(peak, (value) => Math.max(value, process.memoryUsage().rss))
+        yield* Fiber.interrupt(watcher)
+
+        assert.deepStrictEqual(answers.map((answer) => answer.status), Array.from({ length: 20 }, () => 413))
+        for (const answer of answers) assert.strictEqual(JSON.parse(answer.body)._tag, "PayloadTooLarge")
+        const grownMb = ((yield* Ref.get(peak)) - rssBefore) / 1024 / 1024
+        assert.isBelow(grownMb, 100, `resident memory grew by ${grownMb.toFixed(1)} MB`)
+        assert.isAbove(yield* Ref.get(healthChecks), 0)
+        assert.deepStrictEqual(yield* Ref.get(healthFailures), [])
+
+        const metrics = yield* call("GET", `/v1/workspaces/${workspaceId}/metrics`, { user: admin })
+        assert.deepStrictEqual(metrics.body.metrics, [], "nothing was created by a refused body")
+      }))
+
+    it.effect("accepts a chunked body just under the limit and refuses one just over it", () =>
+      Effect.gen(function*() {
+        const admin = freshUser("edge")
+        const port = ((yield* HttpServer.HttpServer).address as HttpServer.TcpAddress).port
+        const padded = (bytes: number) => {
+          const body = JSON.stringify({ name: "Edge" })
+          return `${body.slice(0, -1)}${" ".repeat(bytes - body.length)}}`
+        }
+        const send = (body: string) =>
+          Effect.async<RawAnswer>((resume) => {
+            const request = NodeHttp.request({
+              host: "127.0.0.1",
+              port,
+              method: "POST",
+              path: "/v1/workspaces",
+              headers: {
+                authorization: `Bearer ${tokenFor(admin)}`,
+                "content-type": "application/json",
+                "transfer-encoding": "chunked"
+              }
+            }, (response) => {
+              let text = ""
+              response.on("data", (chunk) => (text += chunk))
+              response.on("end", () => resume(Effect.succeed({ status: response.statusCode ?? 0, body: text })))
+            })
+            request.on("error", () => {})
+            for (let at = 0; at < body.length; at += 100_000) request.write(body.slice(at, at + 100_000))
+            request.end()
+          })
+        assert.strictEqual((yield* send(padded(MAX_BODY_BYTES))).status, 201)
+        const over = yield* send(padded(MAX_BODY_BYTES + 1))
+        assert.strictEqual(over.status, 413)
+        assert.strictEqual(JSON.parse(over.body)._tag, "PayloadTooLarge")
+      }))
+  })
+
+  const shortTimeouts = apiOn(
+    TestSqlLive({ maxConnections: 10, timeouts: { statementTimeoutMillis: 3_000, lockTimeoutMillis: 1_000 } }),
+    {
+      requestTimeoutMillis: 10_000,
+      observability: Logger.replace(Logger.defaultLogger, Logger.prettyLoggerDefault)
+    }
+  )
+
+  layer(shortTimeouts, { timeout: "120 seconds", excludeTestServices: true })((it) => {
+    it.effect.skipIf(!onRealPostgres)(
+      "answers 503 with a request id when a statement waits on a row lock, and the pool recovers",
+      () =>
+        Effect.gen(function*() {
+          const admin = freshUser("locked")
+          const workspaceId = yield* workspaceOf(admin)
+          const member = freshUser("member")
+          assert.strictEqual(
+            (yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
+              user: admin,
+              body: { role: "member" }
+            })).status,
+            200
+          )
+          const { release } = yield* holdMemberRowLock(workspaceId, member)
+
+          const started = Date.now()
+          const blocked = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
+            user: admin,
+            body: { role: "admin" }
+          })
+          const waited = Date.now() - started
+          assert.strictEqual(blocked.status, 503)
+          assert.strictEqual(blocked.body._tag, "ServiceUnavailable")
+          assert.match(blocked.body.requestId, /^[0-9a-f-]{36}$/)
+          assert.isBelow(waited, 10_000, "answered before the request deadline")
+
+          // Every connection of the pool is usable while the lock is still held elsewhere.
+          const reads = yield* Effect.forEach(
+            Array.from({ length: 12 }),
+            () => call("GET", `/v1/workspaces/${workspaceId}`, { user: admin }),
+            { concurrency: 6 }
+          )
+          assert.deepStrictEqual(reads.map((read) => read.status), Array.from({ length: 12 }, () => 200))
+
+          yield* release
+          const retried = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
+            user: admin,
+            body: { role: "admin" }
+          })
+          assert.strictEqual(retried.status, 200)
+          assert.strictEqual(retried.body.role, "admin")
+        }).pipe(Effect.scoped)
+    )
+  })
+
+  const noDatabaseTimeouts = apiOn(
+    TestSqlLive({ maxConnections: 10, timeouts: { statementTimeoutMillis: 0, lockTimeoutMillis: 0 } }),
+    {
+      requestTimeoutMillis: 1_500,
+      observability: Logger.replace(Logger.defaultLogger, Logger.prettyLoggerDefault)
+    }
+  )
+
+  layer(noDatabaseTimeouts, { timeout: "120 seconds", excludeTestServices: true })((it) => {
+    it.effect.skipIf(!onRealPostgres)(
+      "interrupts a request at its deadline with a 503, cancels its statement and frees its connection",
+      () =>
+        Effect.gen(function*() {
+          const admin = freshUser("deadline")
+          const workspaceId = yield* workspaceOf(admin)
+          const member = freshUser("member")
+          yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
+            user: admin,
+            body: { role: "member" }
+          })
+          const { release } = yield* holdMemberRowLock(workspaceId, member)
+          const [elapsed, blocked] = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
+            user: admin,
+            body: { role: "admin" }
+          }).pipe(Effect.timed)
+          assert.strictEqual(blocked.status, 503)
+          assert.strictEqual(blocked.body._tag, "ServiceUnavailable")
+          assert.isBelow(Duration.toMillis(elapsed), 5_000)
+
+          // The waiting statement was cancelled: nothing is left waiting on the held lock.
+          const sql = yield* SqlClient.SqlClient
+          yield* eventually(
+            sql<{ n: number }>`
+              SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'`.pipe(
+              Effect.flatMap(([row]) => row!.n === 0 ? Effect.void : Effect.fail("a statement still waits"))
+            ),
+            "5 seconds"
+          )
+          yield* release
+          assert.strictEqual((yield* call("GET", `/v1/workspaces/${workspaceId}`, { user: admin })).status, 200)
+          const [unchanged] = yield* sql<{ role: string }>`
+            SELECT role FROM workspace_members WHERE workspace_id = ${workspaceId} AND user_id = ${member}`
+          assert.strictEqual(unchanged!.role, "member", "the interrupted change was rolled back")
+        }).pipe(Effect.scoped)
+    )
+  })
+})
