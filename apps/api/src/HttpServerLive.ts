@@ -12,6 +12,8 @@ import { ErrorBoundaryLive } from "./ErrorBoundary.js"
 import { HealthHttpLive } from "./HealthHttp.js"
 import { MetricsHttpLive } from "./MetricsHttp.js"
 import { OutcomesHttpLive } from "./OutcomesHttp.js"
+import { RequestDeadlineLive } from "./RequestDeadline.js"
+import { StorableTextLive } from "./StorableText.js"
 import { TestsHttpLive } from "./TestsHttp.js"
 import { WorkspacesHttpLive } from "./WorkspacesHttp.js"
 
@@ -24,7 +26,9 @@ export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
   MetricsHttpLive,
   OutcomesHttpLive,
   TestsHttpLive,
-  ErrorBoundaryLive
+  ErrorBoundaryLive,
+  RequestDeadlineLive,
+  StorableTextLive
 ]).pipe(Layer.provide([AuthenticationLive, ConnectionViewCache.Default]))
 
 /**
