@@ -220,10 +220,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const setAnnotationsEnabled = Effect.fn("AmplitudeConnections.setAnnotationsEnabled")(
       function*(workspaceId: WorkspaceId, actorId: string, enabled: boolean) {
         const current = yield* requireConnected(workspaceId)
-        const updated = yield* integrations.setSettings(workspaceId, AMPLITUDE_PROVIDER, {
-          ...current.settings,
-          annotationsEnabled: enabled
-        })
+        const updated = yield* integrations.setAnnotationsEnabled(workspaceId, AMPLITUDE_PROVIDER, enabled)
         if (Option.isNone(updated)) return yield* new NotConnected()
         if (current.settings.annotationsEnabled !== enabled) {
           yield* audit.record({
@@ -253,10 +250,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
           )
         )
         const sealed = yield* sealer.seal(managementKey, binding(workspaceId, SLOT.managementKey))
-        const updated = yield* integrations.setCredential3(workspaceId, AMPLITUDE_PROVIDER, sealed, {
-          ...current.settings,
-          capabilities: { ...current.settings.capabilities, experiments: true }
-        })
+        const updated = yield* integrations.setCredential3(workspaceId, AMPLITUDE_PROVIDER, sealed)
         if (Option.isNone(updated)) return yield* new NotConnected()
         yield* audit.record({
           workspaceId,
@@ -272,10 +266,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       function*(workspaceId: WorkspaceId, actorId: string) {
         const current = yield* find(workspaceId)
         if (Option.isNone(current) || current.value.credential3 === null) return toView(current)
-        const updated = yield* integrations.setCredential3(workspaceId, AMPLITUDE_PROVIDER, null, {
-          ...current.value.settings,
-          capabilities: { ...current.value.settings.capabilities, experiments: false }
-        })
+        const updated = yield* integrations.setCredential3(workspaceId, AMPLITUDE_PROVIDER, null)
         yield* audit.record({ workspaceId, actorId, action: "amplitude.management_key_removed" })
         return toView(Option.isSome(updated) ? updated : current)
       }

@@ -2,35 +2,22 @@ import { HttpServer } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { TestSqlLive } from "@findry/persistence/testing"
-import { Deferred, Duration, Effect, Fiber, Logger, Ref } from "effect"
+import { Duration, Effect, Fiber, Ref } from "effect"
 import * as NodeHttp from "node:http"
 import { MAX_BODY_BYTES } from "../src/BodyLimit.js"
 import { eventually } from "./support/Eventually.js"
 import { call, workspaceOf } from "./support/Http.js"
 import { apiOn, ApiTestLive, freshUser, tokenFor } from "./support/TestApi.js"
+import { openTransaction } from "./support/Transactions.js"
 
 const onRealPostgres = process.env.TEST_DATABASE_URL !== undefined
 
-/** Holds a row lock on one membership in a transaction of its own until the returned effect releases it. */
-const holdMemberRowLock = (workspaceId: string, userId: string) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const locked = yield* Deferred.make<void>()
-    const release = yield* Deferred.make<void>()
-    const holder = yield* Effect.forkScoped(sql.withTransaction(Effect.gen(function*() {
-      yield* sql`SELECT 1 FROM workspace_members WHERE workspace_id = ${workspaceId} AND user_id = ${userId} FOR UPDATE`
-      yield* Deferred.succeed(locked, undefined)
-      yield* Deferred.await(release)
-    })))
-    yield* Deferred.await(locked)
-    return {
-      release: Deferred.succeed(release, undefined).pipe(
-        Effect.zipRight(Fiber.join(holder)),
-        Effect.orDie,
-        Effect.asVoid
-      )
-    }
-  })
+/** Holds a row lock on one membership in a transaction of its own until `commit`. */
+const lockMembership = (workspaceId: string, userId: string) =>
+  openTransaction(
+    Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql`SELECT 1 FROM workspace_members WHERE workspace_id = ${workspaceId} AND user_id = ${userId} FOR UPDATE`)
+  )
 
 interface RawAnswer {
   readonly status: number
@@ -157,8 +144,7 @@ describe("request limits", () => {
   const shortTimeouts = apiOn(
     TestSqlLive({ maxConnections: 10, timeouts: { statementTimeoutMillis: 3_000, lockTimeoutMillis: 1_000 } }),
     {
-      requestTimeoutMillis: 10_000,
-      observability: Logger.replace(Logger.defaultLogger, Logger.prettyLoggerDefault)
+      requestTimeoutMillis: 10_000
     }
   )
 
@@ -177,7 +163,7 @@ describe("request limits", () => {
             })).status,
             200
           )
-          const { release } = yield* holdMemberRowLock(workspaceId, member)
+          const lock = yield* lockMembership(workspaceId, member)
 
           const started = Date.now()
           const blocked = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
@@ -198,7 +184,7 @@ describe("request limits", () => {
           )
           assert.deepStrictEqual(reads.map((read) => read.status), Array.from({ length: 12 }, () => 200))
 
-          yield* release
+          yield* lock.commit()
           const retried = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
             user: admin,
             body: { role: "admin" }
@@ -212,8 +198,7 @@ describe("request limits", () => {
   const noDatabaseTimeouts = apiOn(
     TestSqlLive({ maxConnections: 10, timeouts: { statementTimeoutMillis: 0, lockTimeoutMillis: 0 } }),
     {
-      requestTimeoutMillis: 1_500,
-      observability: Logger.replace(Logger.defaultLogger, Logger.prettyLoggerDefault)
+      requestTimeoutMillis: 1_500
     }
   )
 
@@ -229,7 +214,7 @@ describe("request limits", () => {
             user: admin,
             body: { role: "member" }
           })
-          const { release } = yield* holdMemberRowLock(workspaceId, member)
+          const lock = yield* lockMembership(workspaceId, member)
           const [elapsed, blocked] = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
             user: admin,
             body: { role: "admin" }
@@ -248,7 +233,7 @@ describe("request limits", () => {
             ),
             "5 seconds"
           )
-          yield* release
+          yield* lock.commit()
           assert.strictEqual((yield* call("GET", `/v1/workspaces/${workspaceId}`, { user: admin })).status, 200)
           const [unchanged] = yield* sql<{ role: string }>`
             SELECT role FROM workspace_members WHERE workspace_id = ${workspaceId} AND user_id = ${member}`

@@ -204,22 +204,29 @@ export class IntegrationsRepo extends Effect.Service<IntegrationsRepo>()("@findr
           RETURNING ${select}`
       )
 
-    const setSettings = (workspaceId: WorkspaceId, provider: string, settings: IntegrationSettings) =>
-      updateConnected("setSettings", workspaceId, provider, sql`settings = ${JSON.stringify(settings)}::jsonb`)
+    /**
+     * Settings are changed key by key inside the stored object, never written back whole, so that concurrent writers
+     * (an admin's toggle, the scheduler's push health) cannot undo each other's fields.
+     */
+    const settingSet = (path: readonly [string, ...Array<string>], value: unknown) => {
+      const parent = path.length === 1
+        ? sql`settings`
+        : sql`jsonb_set(settings, ${`{${path[0]}}`}::text[], coalesce(settings -> ${path[0]}, '{}'::jsonb))`
+      return sql`settings = jsonb_set(${parent}, ${`{${path.join(",")}}`}::text[], ${JSON.stringify(value)}::jsonb)`
+    }
 
-    const setCredential3 = (
-      workspaceId: WorkspaceId,
-      provider: string,
-      credential: StoredCredential | null,
-      settings: IntegrationSettings
-    ) =>
+    const setAnnotationsEnabled = (workspaceId: WorkspaceId, provider: string, enabled: boolean) =>
+      updateConnected("setAnnotationsEnabled", workspaceId, provider, settingSet(["annotationsEnabled"], enabled))
+
+    /** Stores (or clears) the third credential and records the experiments capability it gives. */
+    const setCredential3 = (workspaceId: WorkspaceId, provider: string, credential: StoredCredential | null) =>
       updateConnected(
         credential === null ? "clearCredential3" : "setCredential3",
         workspaceId,
         provider,
         sql`
           credential_3 = ${credential?.sealed ?? null}, credential_3_prefix = ${credential?.prefix ?? null},
-          settings = ${JSON.stringify(settings)}::jsonb`
+          ${settingSet(["capabilities", "experiments"], credential !== null)}`
       )
 
     /** Destroys every credential in the same statement that marks the row disconnected; `None` if it was not connected. */
@@ -273,7 +280,7 @@ export class IntegrationsRepo extends Effect.Service<IntegrationsRepo>()("@findr
       find,
       findForMember,
       saveConnected,
-      setSettings,
+      setAnnotationsEnabled,
       setCredential3,
       disconnect,
       sealedCredentials,

@@ -139,8 +139,7 @@ export const seedWorkspace = (project: Project, links: ReadonlyArray<Experiment 
     yield* integrations.setCredential3(
       workspace.id,
       AMPLITUDE_PROVIDER,
-      yield* sealer.seal(Redacted.make(project.managementKeys[0]!.key), binding(3)),
-      settings
+      yield* sealer.seal(Redacted.make(project.managementKeys[0]!.key), binding(3))
     )
     const testIds: Array<string> = []
     for (const [index, link] of links.entries()) {

@@ -1,0 +1,59 @@
+import { SqlClient } from "@effect/sql"
+import { assert, describe, layer } from "@effect/vitest"
+import { DEMO_PROJECTS } from "@findry/amplitude-emulator"
+import type { WorkspaceId } from "@findry/domain"
+import { AnnotationRecordsRepo } from "@findry/persistence"
+import { Effect, Fiber } from "effect"
+import { eventually } from "./support/Eventually.js"
+import { call, workspaceOf } from "./support/Http.js"
+import { ApiTestLive, freshUser } from "./support/TestApi.js"
+import { openTransaction, someoneWaitsOnALock } from "./support/Transactions.js"
+
+const onRealPostgres = process.env.TEST_DATABASE_URL !== undefined
+const US = DEMO_PROJECTS.us
+
+describe("concurrent writers of one connection", () => {
+  layer(ApiTestLive(), { timeout: "120 seconds", excludeTestServices: true })((it) => {
+    it.effect.skipIf(!onRealPostgres)(
+      "an admin's toggle and the scheduler's push health, interleaved, both keep their fields",
+      () =>
+        Effect.gen(function*() {
+          const admin = freshUser("admin")
+          const workspaceId = yield* workspaceOf(admin)
+          const integration = `/v1/workspaces/${workspaceId}/integrations/amplitude`
+          const connected = yield* call("PUT", integration, {
+            user: admin,
+            body: { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
+          })
+          assert.strictEqual(connected.status, 200, connected.text)
+          const sql = yield* SqlClient.SqlClient
+          const records = yield* AnnotationRecordsRepo
+
+          // The scheduler's write holds the row while the toggle has read it and waits to write it.
+          const scheduler = yield* openTransaction(
+            sql`SELECT 1 FROM integrations WHERE workspace_id = ${workspaceId} FOR UPDATE`
+          )
+          const toggle = yield* Effect.fork(
+            call("PATCH", integration, { user: admin, body: { annotationsEnabled: false } })
+          )
+          yield* eventually(someoneWaitsOnALock, "10 seconds")
+          const failedAt = "2026-12-03T09:00:00.000Z"
+          yield* scheduler.commit(
+            records.setPushHealth(workspaceId as WorkspaceId, {
+              status: "failing",
+              reason: "Amplitude rejected the stored keys",
+              failedAt,
+              lastPushedAt: null
+            })
+          )
+          const toggled = yield* Fiber.join(toggle)
+          assert.strictEqual(toggled.status, 200, toggled.text)
+
+          const view = yield* call("GET", integration, { user: admin })
+          assert.isFalse(view.body.annotationsEnabled, "the toggle was kept")
+          assert.strictEqual(view.body.annotationPush.status, "failing", "the push health was kept")
+          assert.strictEqual(view.body.annotationPush.failedAt, failedAt)
+        }).pipe(Effect.scoped, Effect.provide(AnnotationRecordsRepo.Default))
+    )
+  })
+})
