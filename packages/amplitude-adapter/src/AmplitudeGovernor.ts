@@ -38,9 +38,18 @@ export type Priority = "interactive" | "background"
 interface ProjectGate {
   readonly all: Effect.Semaphore
   readonly background: Effect.Semaphore
+  /** Requests holding or waiting for a permit: the gate may be dropped only when none do. */
+  users: number
   inFlight: number
   peak: number
 }
+
+/**
+ * Idle entries are dropped at most once a minute, or sooner once a map tracks this many projects (the next early
+ * sweep then waits for twice as many), so memory follows the projects in use, not every project ever called.
+ */
+const SWEEP_THRESHOLD = 1024
+const SWEEP_INTERVAL_MS = 60_000
 
 interface Charge {
   readonly at: number
@@ -73,6 +82,8 @@ export interface Governor {
   readonly peakInFlight: (projectKey: string) => number
   /** Query cost charged within the current window for the project. */
   readonly costUsed: (projectKey: string) => Effect.Effect<number>
+  /** Projects this process keeps any state for (concurrency, cost or pacing); idle ones are dropped over time. */
+  readonly trackedProjects: () => number
 }
 
 const budgetExhausted = (seconds: number) =>
@@ -92,6 +103,23 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
   const windows = new Map<string, CostWindow>()
   const experimentHits = new Map<string, Array<number>>()
   const windowMs = Duration.toMillis(limits.budgetWindow)
+  let nextSweepAt = SWEEP_THRESHOLD
+  let lastSweep = 0
+
+  /** Drops every project entry that holds nothing: no request in or waiting, no charge in the window, no recent hit. */
+  const sweepIdle = (now: number) => {
+    for (const [key, gate] of gates) if (gate.users === 0) gates.delete(key)
+    for (const [key, window] of windows) if (slide(window, now) === 0) windows.delete(key)
+    for (const [key, hits] of experimentHits) if ((hits.at(-1) ?? 0) <= now - 1000) experimentHits.delete(key)
+    nextSweepAt = Math.max(SWEEP_THRESHOLD, 2 * Math.max(gates.size, windows.size, experimentHits.size))
+    lastSweep = now
+  }
+
+  const sweepIfDue = (now: number) => {
+    if (
+      now - lastSweep >= SWEEP_INTERVAL_MS || Math.max(gates.size, windows.size, experimentHits.size) >= nextSweepAt
+    ) sweepIdle(now)
+  }
 
   const gateOf = (projectKey: string): ProjectGate => {
     let gate = gates.get(projectKey)
@@ -101,6 +129,7 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
         background: Effect.unsafeMakeSemaphore(
           Math.max(1, limits.concurrentRequests - limits.reservedForInteractive)
         ),
+        users: 0,
         inFlight: 0,
         peak: 0
       }
@@ -109,24 +138,32 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
     return gate
   }
 
-  const throttle = (projectKey: string, priority: Priority) => <A, E, R>(request: Effect.Effect<A, E, R>) => {
-    const gate = gateOf(projectKey)
-    const counted = Effect.acquireUseRelease(
-      Effect.sync(() => {
-        gate.inFlight++
-        gate.peak = Math.max(gate.peak, gate.inFlight)
-      }),
-      () => request,
-      () => Effect.sync(() => gate.inFlight--)
-    )
-    const limited = gate.all.withPermits(1)(counted)
-    return priority === "background" ? gate.background.withPermits(1)(limited) : limited
-  }
+  const throttle = (projectKey: string, priority: Priority) => <A, E, R>(request: Effect.Effect<A, E, R>) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      sweepIfDue(now)
+      const gate = gateOf(projectKey)
+      const counted = Effect.acquireUseRelease(
+        Effect.sync(() => {
+          gate.inFlight++
+          gate.peak = Math.max(gate.peak, gate.inFlight)
+        }),
+        () => request,
+        () => Effect.sync(() => gate.inFlight--)
+      )
+      const limited = gate.all.withPermits(1)(counted)
+      return Effect.acquireUseRelease(
+        Effect.sync(() => gate.users++),
+        () => priority === "background" ? gate.background.withPermits(1)(limited) : limited,
+        () => Effect.sync(() => gate.users--)
+      )
+    })
+
+  const emptyWindow = (): CostWindow => ({ entries: [], head: 0, total: 0 })
 
   const windowOf = (projectKey: string): CostWindow => {
     let window = windows.get(projectKey)
     if (window === undefined) {
-      window = { entries: [], head: 0, total: 0 }
+      window = emptyWindow()
       windows.set(projectKey, window)
     }
     return window
@@ -165,6 +202,7 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
     if (cost <= 0) return Effect.succeed(Effect.void)
     if (cost > limits.queryBudget) return Effect.fail(tooExpensive(cost, limits.queryBudget))
     const attempt: Effect.Effect<Effect.Effect<void>, RateLimited> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      sweepIfDue(now)
       const window = windowOf(projectKey)
       if (slide(window, now) + cost <= limits.queryBudget) {
         const entry: Charge = { at: now, cost }
@@ -185,6 +223,7 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
 
   const pace = (projectKey: string): Effect.Effect<void> => {
     const attempt: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      sweepIfDue(now)
       let hits = experimentHits.get(projectKey)
       if (hits === undefined) {
         hits = []
@@ -206,7 +245,9 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
     charge,
     pace,
     peakInFlight: (projectKey) => gates.get(projectKey)?.peak ?? 0,
-    costUsed: (projectKey) => Effect.map(Clock.currentTimeMillis, (now) => slide(windowOf(projectKey), now))
+    costUsed: (projectKey) =>
+      Effect.map(Clock.currentTimeMillis, (now) => slide(windows.get(projectKey) ?? emptyWindow(), now)),
+    trackedProjects: () => new Set([...gates.keys(), ...windows.keys(), ...experimentHits.keys()]).size
   }
 }
 

@@ -92,4 +92,37 @@ describe("governor (virtual clock)", () => {
       yield* Fiber.join(interactive)
       assert.strictEqual(governor.peakInFlight("p"), 5)
     }))
+
+  it.effect("forgets idle projects: 5,000 projects used once leave a bounded footprint, busy ones are kept", () =>
+    Effect.gen(function*() {
+      const governor = yield* governorWith({ concurrentRequests: 2, reservedForInteractive: 0 })
+      const release = yield* Deferred.make<void>()
+      const busy = yield* Effect.fork(
+        governor.throttle("busy", "background")(Deferred.await(release))
+      )
+      const waiting = yield* Effect.fork(
+        Effect.all([
+          governor.throttle("busy", "background")(Deferred.await(release)),
+          governor.throttle("busy", "background")(Deferred.await(release))
+        ], { concurrency: "unbounded" })
+      )
+      yield* Effect.yieldNow()
+      yield* Effect.asVoid(governor.charge("charged", 500, false))
+      for (let i = 0; i < 5_000; i++) {
+        const project = `project-${i}`
+        yield* governor.throttle(project, "interactive")(Effect.void)
+        yield* Effect.asVoid(governor.charge(project, 1, false))
+        yield* governor.pace(project)
+      }
+      yield* TestClock.adjust(Duration.hours(2))
+      yield* Effect.asVoid(governor.charge("charged", 500, false))
+      assert.isBelow(governor.trackedProjects(), 10, "idle projects were dropped")
+      assert.strictEqual(yield* governor.costUsed("charged"), 500, "a charge inside the window was kept")
+      // The busy project kept its gate: its waiters still queue behind the two permits.
+      assert.strictEqual(governor.peakInFlight("busy"), 2)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(busy)
+      yield* Fiber.join(waiting)
+      assert.strictEqual(governor.peakInFlight("busy"), 2, "never more than the limit in flight")
+    }))
 })
