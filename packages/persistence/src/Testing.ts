@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Config, Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { DEFAULT_SESSION_TIMEOUTS, PgLive, type SessionTimeouts, startEmbeddedPostgres } from "./Database.js"
 import { MigrationsLive } from "./Migrations.js"
 import { WorkspaceChangesFromPostgres, WorkspaceChangesUnavailable } from "./WorkspaceChanges.js"
@@ -43,7 +43,12 @@ const embeddedDatabase = Effect.map(
 /** Creates a fresh database for the life of the current scope. */
 export const makeTestDatabase: Effect.Effect<Context.Tag.Service<TestDatabase>, never, Scope.Scope> = Effect.gen(
   function*() {
-    const adminUrl = yield* Config.option(Config.redacted("TEST_DATABASE_URL")).pipe(Effect.orDie)
+    const variable = Config.option(Config.redacted("TEST_DATABASE_URL"))
+    // Suites replace the config provider for their own variables; the environment still picks the server.
+    const adminUrl = yield* Effect.orElse(
+      Effect.filterOrFail(variable, Option.isSome),
+      () => Effect.withConfigProvider(variable, ConfigProvider.fromEnv())
+    ).pipe(Effect.orDie)
     return Option.isSome(adminUrl) ? yield* serverDatabase(adminUrl.value) : yield* embeddedDatabase
   }
 )

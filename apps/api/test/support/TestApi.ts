@@ -15,7 +15,6 @@ import { embeddedScheduler } from "../../src/Scheduler.js"
 
 export const TEST_AUTH_SECRET = Redacted.make("test-auth-secret-that-is-long-enough-000")
 
-/** The test keys, then the environment (`TEST_DATABASE_URL` picks the database server). */
 const testConfig = ConfigProvider.fromMap(
   new Map([
     [
@@ -24,7 +23,7 @@ const testConfig = ConfigProvider.fromMap(
     ],
     ["FINDRY_FINGERPRINT_KEY", Buffer.alloc(32, 3).toString("base64")]
   ])
-).pipe(ConfigProvider.orElse(ConfigProvider.fromEnv))
+)
 
 const AmplitudeTestLive = Layer.unwrapEffect(Effect.gen(function*() {
   const emulator = yield* AmplitudeEmulator
