@@ -291,7 +291,8 @@ describe("hostile input", () => {
           }
           assert.isAbove(paramsChecked, 100, "path and query parameters were reached")
           assert.deepStrictEqual(serverErrors, [])
-        })
+        }),
+      { timeout: 240_000 }
     )
   })
 })

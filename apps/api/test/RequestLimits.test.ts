@@ -19,6 +19,20 @@ const lockMembership = (workspaceId: string, userId: string) =>
       sql`SELECT 1 FROM workspace_members WHERE workspace_id = ${workspaceId} AND user_id = ${userId} FOR UPDATE`)
   )
 
+/** A workspace with an admin and a member whose membership row another transaction holds locked. */
+const memberRowLocked = Effect.gen(function*() {
+  const admin = freshUser("admin")
+  const workspaceId = yield* workspaceOf(admin)
+  const member = freshUser("member")
+  const added = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
+    user: admin,
+    body: { role: "member" }
+  })
+  assert.strictEqual(added.status, 200, added.text)
+  const lock = yield* lockMembership(workspaceId, member)
+  return { admin, workspaceId, member, lock }
+})
+
 interface RawAnswer {
   readonly status: number
   readonly body: string
@@ -153,17 +167,7 @@ describe("request limits", () => {
       "answers 503 with a request id when a statement waits on a row lock, and the pool recovers",
       () =>
         Effect.gen(function*() {
-          const admin = freshUser("locked")
-          const workspaceId = yield* workspaceOf(admin)
-          const member = freshUser("member")
-          assert.strictEqual(
-            (yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
-              user: admin,
-              body: { role: "member" }
-            })).status,
-            200
-          )
-          const lock = yield* lockMembership(workspaceId, member)
+          const { admin, lock, member, workspaceId } = yield* memberRowLocked
 
           const started = Date.now()
           const blocked = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
@@ -207,14 +211,7 @@ describe("request limits", () => {
       "interrupts a request at its deadline with a 503, cancels its statement and frees its connection",
       () =>
         Effect.gen(function*() {
-          const admin = freshUser("deadline")
-          const workspaceId = yield* workspaceOf(admin)
-          const member = freshUser("member")
-          yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
-            user: admin,
-            body: { role: "member" }
-          })
-          const lock = yield* lockMembership(workspaceId, member)
+          const { admin, lock, member, workspaceId } = yield* memberRowLocked
           const [elapsed, blocked] = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
             user: admin,
             body: { role: "admin" }

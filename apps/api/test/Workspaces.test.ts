@@ -114,7 +114,8 @@ describe("workspaces, members and projects", () => {
         ) {
           const answer = yield* call("POST", "/v1/workspaces", { user: admin, body })
           assert.strictEqual(answer.status, 400, JSON.stringify(body))
-          assert.strictEqual(answer.body._tag, "HttpApiDecodeError")
+          // Text PostgreSQL cannot store is refused before decoding, naming the field.
+          assert.strictEqual(answer.body._tag, body.name === "a\u0000b" ? "ValidationError" : "HttpApiDecodeError")
         }
         const badId = yield* call("GET", "/v1/workspaces/not-a-uuid", { user: admin })
         assert.strictEqual(badId.status, 400)
