@@ -18,7 +18,6 @@ import {
   ExperimentVariant,
   NotConnected,
   NotFound,
-  RateLimited,
   regionLabel,
   type UserId,
   type WorkspaceId
@@ -30,19 +29,10 @@ import {
   IntegrationsRepo,
   MetricsRepo
 } from "@findry/persistence"
-import { Chunk, Clock, Effect, Option, type Redacted, Stream } from "effect"
+import { Chunk, Effect, Option, type Redacted, Stream } from "effect"
+import { UsageLimits } from "./UsageLimits.js"
 
 const SLOT = { apiKey: 1, secretKey: 2, managementKey: 3 } as const
-
-/** Validation attempts (successful or not) a workspace may make per minute, across every replica. */
-const ATTEMPTS_PER_MINUTE = 5
-const ATTEMPT_ACTIONS = [
-  "amplitude.connected",
-  "amplitude.keys_replaced",
-  "amplitude.connect_failed",
-  "amplitude.management_key_set",
-  "amplitude.management_key_failed"
-]
 
 /** Views are built from decoded rows: re-validating them on every read would only cost time. */
 const trusted = { disableValidation: true } as const
@@ -115,20 +105,13 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const amplitude = yield* AmplitudeClient
     const metrics = yield* MetricsRepo
     const sql = yield* SqlClient.SqlClient
+    const limits = yield* UsageLimits
 
     const find = (workspaceId: WorkspaceId) => integrations.find(workspaceId, AMPLITUDE_PROVIDER)
     const binding = (workspaceId: WorkspaceId, slot: number) => ({
       workspaceId,
       provider: AMPLITUDE_PROVIDER,
       slot
-    })
-
-    const throttle = Effect.fn("AmplitudeConnections.throttle")(function*(workspaceId: WorkspaceId) {
-      const recent = yield* audit.recent(workspaceId, ATTEMPT_ACTIONS, 60)
-      if (recent.length < ATTEMPTS_PER_MINUTE) return
-      const now = yield* Clock.currentTimeMillis
-      const oldest = recent[recent.length - ATTEMPTS_PER_MINUTE]!.getTime()
-      return yield* RateLimited.findry(Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000)))
     })
 
     /** The connection as a member sees it, authorized and read in one statement; outsiders get `NotFound`. */
@@ -143,7 +126,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
 
     const connect = Effect.fn("AmplitudeConnections.connect")(
       function*(workspaceId: WorkspaceId, actorId: string, input: ConnectAmplitude) {
-        yield* throttle(workspaceId)
+        yield* limits.validation(workspaceId, actorId)
         const existing = yield* find(workspaceId)
         const validated = yield* amplitude.validateCredentials(input).pipe(
           Effect.tapError((error: ValidationFailure) =>
@@ -240,7 +223,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const setManagementKey = Effect.fn("AmplitudeConnections.setManagementKey")(
       function*(workspaceId: WorkspaceId, actorId: string, managementKey: Redacted.Redacted<string>) {
         const current = yield* requireConnected(workspaceId)
-        yield* throttle(workspaceId)
+        yield* limits.validation(workspaceId, actorId)
         const region: AmplitudeRegion = current.region === "eu" ? "eu" : "us"
         yield* amplitude.validateManagementKey({ region, managementKey }).pipe(
           Effect.tapError((error) =>
@@ -384,5 +367,5 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       experiments
     } as const
   }),
-  dependencies: [IntegrationsRepo.Default, AuditLog.Default, MetricsRepo.Default]
+  dependencies: [IntegrationsRepo.Default, AuditLog.Default, MetricsRepo.Default, UsageLimits.Default]
 }) {}

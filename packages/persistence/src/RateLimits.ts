@@ -1,6 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { RateLimited } from "@findry/domain"
-import { Duration, Effect, Schema } from "effect"
+import { Data, Duration, Effect, Schema } from "effect"
 
 /** At most `max` uses of `key` in any `window`. A key always comes with the same window. */
 export interface RateLimit {
@@ -8,6 +7,12 @@ export interface RateLimit {
   readonly max: number
   readonly window: Duration.DurationInput
 }
+
+/** `limit` allows no further use for `retryAfterSeconds`: the longest wait of the limits that were reached. */
+export class RateLimitExceeded extends Data.TaggedError("RateLimitExceeded")<{
+  readonly limit: RateLimit
+  readonly retryAfterSeconds: number
+}> {}
 
 const Usage = Schema.Struct({
   key: Schema.String,
@@ -32,10 +37,10 @@ export class RateLimits extends Effect.Service<RateLimits>()("@findry/persistenc
     const sql = yield* SqlClient.SqlClient
 
     /**
-     * One use under every limit in `limits`, or none: past any of them, `RateLimited` with the seconds until
-     * the last of them frees a use.
+     * One use under every limit in `limits`, or none: past any of them, `RateLimitExceeded` naming the one that
+     * frees a use last.
      */
-    const take = (limits: ReadonlyArray<RateLimit>): Effect.Effect<void, RateLimited> =>
+    const take = (limits: ReadonlyArray<RateLimit>): Effect.Effect<void, RateLimitExceeded> =>
       sql.withTransaction(Effect.gen(function*() {
         const keys = sql.join(", ", false)(limits.map((limit) => sql`(${limit.key})`))
         // Locked in hash order, so two admissions sharing keys never wait on each other in a cycle.
@@ -76,11 +81,16 @@ export class RateLimits extends Effect.Service<RateLimits>()("@findry/persistenc
           )
           SELECT key, used, max, retry_after_ms::float8 FROM usage`
         const usage = yield* decodeUsage(rows)
-        const exhausted = usage.filter((limit) => limit.used >= limit.max)
-        if (exhausted.length === 0) return
-        const waitMs = Math.max(...exhausted.map((limit) => limit.retryAfterMs ?? 0))
-        yield* Effect.annotateCurrentSpan("rateLimit.exhausted", exhausted.map((limit) => limit.key).join(" "))
-        return yield* RateLimited.findry(Math.max(1, Math.ceil(waitMs / 1000)))
+        const longest = usage
+          .filter((limit) => limit.used >= limit.max)
+          .map((limit) => ({ key: limit.key, waitMs: limit.retryAfterMs ?? 0 }))
+          .sort((a, b) => b.waitMs - a.waitMs)[0]
+        if (longest === undefined) return
+        yield* Effect.annotateCurrentSpan("rateLimit.exceeded", longest.key)
+        return yield* new RateLimitExceeded({
+          limit: limits.find((limit) => limit.key === longest.key)!,
+          retryAfterSeconds: Math.max(1, Math.ceil(longest.waitMs / 1000))
+        })
       })).pipe(
         Effect.catchTags({ SqlError: Effect.die, ParseError: Effect.die }),
         Effect.withSpan("RateLimits.take", { attributes: { limits: limits.map((limit) => limit.key).join(" ") } })

@@ -53,7 +53,8 @@ describe("rate limits", () => {
         const results = yield* Effect.all(attempts.map(Effect.either), { concurrency: "unbounded" })
         assert.strictEqual(results.filter(Either.isRight).length, 5)
         for (const refused of results.filter(Either.isLeft)) {
-          assert.strictEqual(refused.left._tag, "RateLimited")
+          assert.strictEqual(refused.left._tag, "RateLimitExceeded")
+          assert.strictEqual(refused.left.limit.key, key)
           assert.isAtLeast(refused.left.retryAfterSeconds, 59)
           assert.isAtMost(refused.left.retryAfterSeconds, 60)
         }
@@ -67,6 +68,7 @@ describe("rate limits", () => {
         const shared = fiveAMinute(freshKey("shared"))
         yield* limits.take([once, shared])
         const refused = yield* Effect.flip(limits.take([shared, once]))
+        assert.strictEqual(refused.limit.key, once.key)
         assert.isAbove(refused.retryAfterSeconds, 3500)
         assert.strictEqual(yield* rowsOf(shared.key), 1, "the refused attempt left no use of the other limit")
         for (let use = 0; use < 4; use++) yield* limits.take([shared])
