@@ -1,10 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import {
-  AMPLITUDE_PROVIDER,
-  AmplitudeClient,
-  type AmplitudeConnection as AdapterConnection,
-  type ValidationFailure
-} from "@findry/amplitude-adapter"
+import { AMPLITUDE_PROVIDER, AmplitudeClient, type ValidationFailure } from "@findry/amplitude-adapter"
 import { Fingerprinter, SecretSealer } from "@findry/crypto"
 import {
   AmplitudeCapabilities,
@@ -30,6 +25,7 @@ import {
   MetricsRepo
 } from "@findry/persistence"
 import { Chunk, Effect, Option, type Redacted, Stream } from "effect"
+import { type Picker, SharedPickers } from "./SharedPickers.js"
 import { UsageLimits } from "./UsageLimits.js"
 
 const SLOT = { apiKey: 1, secretKey: 2, managementKey: 3 } as const
@@ -87,12 +83,6 @@ const toView = (record: Option.Option<IntegrationRecord>): AmplitudeConnection =
 const derivedDisplayName = (region: AmplitudeRegion, appId: number | null) =>
   appId === null ? `Amplitude ${regionLabel(region)} project` : `Amplitude project ${appId}`
 
-export interface Picker<A> {
-  readonly available: boolean
-  readonly reason?: string
-  readonly items: ReadonlyArray<A>
-}
-
 const unavailable = <A>(reason: string): Picker<A> => ({ available: false, reason, items: [] })
 
 /** The workspace's Amplitude connection: connect, re-key, toggle, management key, disconnect, pickers. */
@@ -106,6 +96,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const metrics = yield* MetricsRepo
     const sql = yield* SqlClient.SqlClient
     const limits = yield* UsageLimits
+    const pickers = yield* SharedPickers
 
     const find = (workspaceId: WorkspaceId) => integrations.find(workspaceId, AMPLITUDE_PROVIDER)
     const binding = (workspaceId: WorkspaceId, slot: number) => ({
@@ -273,15 +264,12 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       }
     )
 
-    /** A handle on the live connection, or the reason there is none. */
+    /** The live connection's credentials and a handle on it, or undefined when there is none. */
     const live = (workspaceId: WorkspaceId) =>
-      Effect.map(
-        find(workspaceId),
-        (record): AdapterConnection | undefined => {
-          const credentials = Option.getOrUndefined(record)?.connectedCredentials
-          return credentials === undefined ? undefined : amplitude.connection(credentials)
-        }
-      )
+      Effect.map(find(workspaceId), (record) => {
+        const credentials = Option.getOrUndefined(record)?.connectedCredentials
+        return credentials === undefined ? undefined : { credentials, connection: amplitude.connection(credentials) }
+      })
 
     const trouble = (error: { readonly _tag: string; readonly message: string }) =>
       Effect.logWarning("Amplitude picker unavailable").pipe(
@@ -289,68 +277,90 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
         Effect.as(error.message)
       )
 
+    const sharedCohorts = pickers.make("cohorts", Cohort)
+    const sharedEvents = pickers.make("events", AmplitudeEvent)
+    const sharedExperiments = pickers.make("experiments", ExperimentSummary)
+    const sharedExperimentsWithArchived = pickers.make("experiments-with-archived", ExperimentSummary)
+
     const cohorts = Effect.fn("AmplitudeConnections.cohorts")(function*(workspaceId: WorkspaceId) {
-      const connection = yield* live(workspaceId)
-      if (connection === undefined) return unavailable<Cohort>("not_connected")
-      return yield* connection.listCohorts().pipe(
-        Effect.map((list): Picker<Cohort> => ({
-          available: true,
-          items: list.map((cohort) =>
-            new Cohort({
-              id: cohort.id,
-              name: cohort.name,
-              size: cohort.size,
-              archived: cohort.archived,
-              lastComputedAt: cohort.lastComputedAt
-            })
-          )
-        })),
-        Effect.catchAll((error) => Effect.map(trouble(error), unavailable<Cohort>))
+      const access = yield* live(workspaceId)
+      if (access === undefined) return unavailable<Cohort>("not_connected")
+      return yield* sharedCohorts(
+        workspaceId,
+        access.credentials,
+        access.connection.listCohorts().pipe(
+          Effect.map((list): Picker<Cohort> => ({
+            available: true,
+            items: list.map((cohort) =>
+              new Cohort({
+                id: cohort.id,
+                name: cohort.name,
+                size: cohort.size,
+                archived: cohort.archived,
+                lastComputedAt: cohort.lastComputedAt
+              })
+            )
+          })),
+          Effect.catchAll((error) => Effect.map(trouble(error), unavailable<Cohort>))
+        )
       )
     })
 
     const events = Effect.fn("AmplitudeConnections.events")(function*(workspaceId: WorkspaceId) {
-      const connection = yield* live(workspaceId)
-      if (connection === undefined) return unavailable<AmplitudeEvent>("not_connected")
-      return yield* connection.listEvents().pipe(
-        Effect.map((list): Picker<AmplitudeEvent> => ({
-          available: true,
-          items: list.filter((event) => !event.hidden && !event.deleted).map((event) =>
-            new AmplitudeEvent(
-              event.totals === null ? { name: event.name } : { name: event.name, totals: event.totals }
+      const access = yield* live(workspaceId)
+      if (access === undefined) return unavailable<AmplitudeEvent>("not_connected")
+      return yield* sharedEvents(
+        workspaceId,
+        access.credentials,
+        access.connection.listEvents().pipe(
+          Effect.map((list): Picker<AmplitudeEvent> => ({
+            available: true,
+            items: list.filter((event) => !event.hidden && !event.deleted).map((event) =>
+              new AmplitudeEvent(
+                event.totals === null ? { name: event.name } : { name: event.name, totals: event.totals }
+              )
             )
-          )
-        })),
-        Effect.catchAll((error) => Effect.map(trouble(error), unavailable<AmplitudeEvent>))
+          })),
+          Effect.catchAll((error) => Effect.map(trouble(error), unavailable<AmplitudeEvent>))
+        )
       )
     })
 
     const experiments = Effect.fn("AmplitudeConnections.experiments")(
       function*(workspaceId: WorkspaceId, includeArchived: boolean) {
-        const connection = yield* live(workspaceId)
-        if (connection === undefined) return unavailable<ExperimentSummary>("not_connected")
-        if (Option.isNone(connection.experiments)) return unavailable<ExperimentSummary>("no_management_key")
-        return yield* connection.experiments.value.list({ includeArchived }).pipe(
-          Stream.filter((experiment) => !experiment.deleted),
-          Stream.map((experiment) =>
-            new ExperimentSummary({
-              id: experiment.id,
-              key: experiment.key,
-              name: experiment.name,
-              state: experiment.archived ? "archived" : experiment.state,
-              decision: experiment.decision,
-              startDate: experiment.startDate,
-              endDate: experiment.endDate,
-              variants: experiment.variants.map((variant) =>
-                new ExperimentVariant(
-                  variant.name == null ? { key: variant.key } : { key: variant.key, name: variant.name }
+        const access = yield* live(workspaceId)
+        if (access === undefined) return unavailable<ExperimentSummary>("not_connected")
+        const { experiments } = access.connection
+        if (Option.isNone(experiments)) return unavailable<ExperimentSummary>("no_management_key")
+        const shared = includeArchived ? sharedExperimentsWithArchived : sharedExperiments
+        return yield* shared(
+          workspaceId,
+          access.credentials,
+          experiments.value.list({ includeArchived }).pipe(
+            Stream.filter((experiment) => !experiment.deleted),
+            Stream.map((experiment) =>
+              new ExperimentSummary({
+                id: experiment.id,
+                key: experiment.key,
+                name: experiment.name,
+                state: experiment.archived ? "archived" : experiment.state,
+                decision: experiment.decision,
+                startDate: experiment.startDate,
+                endDate: experiment.endDate,
+                variants: experiment.variants.map((variant) =>
+                  new ExperimentVariant(
+                    variant.name == null ? { key: variant.key } : { key: variant.key, name: variant.name }
+                  )
                 )
-              )
-            })
-          ),
-          Stream.runCollect,
-          Effect.map((chunk): Picker<ExperimentSummary> => ({ available: true, items: Chunk.toReadonlyArray(chunk) })),
-          Effect.catchAll((error) => Effect.map(trouble(error), unavailable<ExperimentSummary>))
+              })
+            ),
+            Stream.runCollect,
+            Effect.map((chunk): Picker<ExperimentSummary> => ({
+              available: true,
+              items: Chunk.toReadonlyArray(chunk)
+            })),
+            Effect.catchAll((error) => Effect.map(trouble(error), unavailable<ExperimentSummary>))
+          )
         )
       }
     )
@@ -367,5 +377,11 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       experiments
     } as const
   }),
-  dependencies: [IntegrationsRepo.Default, AuditLog.Default, MetricsRepo.Default, UsageLimits.Default]
+  dependencies: [
+    IntegrationsRepo.Default,
+    AuditLog.Default,
+    MetricsRepo.Default,
+    UsageLimits.Default,
+    SharedPickers.Default
+  ]
 }) {}
