@@ -22,6 +22,24 @@ const validationsSeen = Effect.flatMap(
   (emulator) => emulator.requests({ endpoint: "taxonomy.category.list" })
 ).pipe(Effect.map((requests) => requests.length))
 
+const requestsTo = (endpoint: string) =>
+  Effect.flatMap(AmplitudeEmulator, (emulator) => emulator.requests({ project: US.id, endpoint })).pipe(
+    Effect.map((requests) => requests.length)
+  )
+
+/** A connected workspace with an admin and two members. */
+const connectedWorkspace = Effect.gen(function*() {
+  const admin = freshUser("admin")
+  const members = [freshUser("member"), freshUser("member")] as const
+  const workspaceId = yield* workspaceOf(admin)
+  for (const member of members) {
+    yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, { user: admin, body: { role: "member" } })
+  }
+  const connected = yield* call("PUT", connection(workspaceId), { user: admin, body: usKeys })
+  assert.strictEqual(connected.status, 200, connected.text)
+  return { admin, members, workspaceId }
+})
+
 const expectRateLimited = (answer: Answer, maxSeconds: number) => {
   assert.strictEqual(answer.status, 429, answer.text)
   assert.strictEqual(answer.body._tag, "RateLimited")
@@ -101,6 +119,108 @@ describe("usage limits", () => {
         yield* call("PUT", `/v1/workspaces/${third}/members/${otherAdmin}`, { user: admin, body: { role: "admin" } })
         const byOther = yield* call("PUT", connection(third), { user: otherAdmin, body: usKeys })
         assert.strictEqual(byOther.status, 200, "another admin of the workspace is not limited")
+      }))
+
+    it.effect("picker answers are shared by members until a re-key; past the workspace's budget, 429", () =>
+      Effect.gen(function*() {
+        const { admin, members: [ada, bob], workspaceId } = yield* connectedWorkspace
+        const picker = (name: string, user: string) =>
+          call("GET", `/v1/workspaces/${workspaceId}/amplitude/${name}`, { user })
+        yield* resetInspection
+
+        /** A member's read of the cohort picker and how many times it called Amplitude for it. */
+        const cohorts = (user: string) =>
+          Effect.gen(function*() {
+            const before = yield* requestsTo("cohorts.list")
+            const answer = yield* picker("cohorts", user)
+            return { answer, calls: (yield* requestsTo("cohorts.list")) - before }
+          })
+
+        const first = yield* cohorts(ada)
+        assert.strictEqual(first.answer.status, 200, first.answer.text)
+        assert.isTrue(first.answer.body.available)
+        assert.isAbove(first.answer.body.cohorts.length, 0)
+        assert.strictEqual(first.calls, 1)
+        const shared = yield* cohorts(bob)
+        assert.deepStrictEqual(shared.answer.body, first.answer.body)
+        assert.strictEqual(shared.calls, 0, "the second read was shared")
+
+        assert.strictEqual((yield* call("PUT", connection(workspaceId), { user: admin, body: usKeys })).status, 200)
+        const afterRekey = yield* cohorts(bob)
+        assert.deepStrictEqual(afterRekey.answer.body, first.answer.body)
+        assert.strictEqual(afterRekey.calls, 1, "a re-key is not answered from before it")
+
+        const events = yield* picker("events", ada)
+        assert.isTrue(events.body.available, events.text)
+        const managementKey = { managementKey: US.managementKeys[0] }
+        const keySet = yield* call("PUT", `${connection(workspaceId)}/management-key`, {
+          user: admin,
+          body: managementKey
+        })
+        assert.strictEqual(keySet.status, 200, keySet.text)
+        const experiments = yield* picker("experiments", bob)
+        assert.isTrue(experiments.body.available, experiments.text)
+
+        const refused = yield* cohorts(ada)
+        expectRateLimited(refused.answer, 60)
+        assert.include(refused.answer.body.message, "This workspace has asked Amplitude for too much")
+        assert.strictEqual(refused.calls, 0, "the refused read did not reach Amplitude")
+        assert.deepStrictEqual((yield* picker("experiments", ada)).body, experiments.body, "still shared")
+      }))
+
+    it.effect("two concurrent \"Pull metrics\" of one bet make one set of Amplitude calls", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const { admin, members: [ada, bob], workspaceId } = yield* connectedWorkspace
+        const workspace = `/v1/workspaces/${workspaceId}`
+        const metric = yield* call("POST", `${workspace}/metrics`, {
+          user: ada,
+          body: { name: "Buyers", unit: "integer" }
+        })
+        yield* call("PUT", `${workspace}/metrics/${metric.body.id}/amplitude-mapping`, {
+          user: ada,
+          body: { kind: "event", event: "Purchase", aggregation: "uniques" }
+        })
+        const project = yield* call("POST", `${workspace}/projects`, { user: admin, body: { name: "Store" } })
+        const bet = yield* call("POST", `${workspace}/projects/${project.body.id}/bets`, {
+          user: ada,
+          body: {
+            title: "Faster checkout",
+            predictedImpact: {
+              metricId: metric.body.id,
+              direction: "increase",
+              magnitude: 5,
+              magnitudeUnit: "percent",
+              timeframeDays: 7
+            }
+          }
+        })
+        assert.strictEqual(bet.status, 201, bet.text)
+        const betPath = `${workspace}/bets/${bet.body.id}`
+        yield* call("PUT", `${betPath}/outcome`, {
+          user: ada,
+          body: { shipDate: "2026-10-15", whatShipped: "One page" }
+        })
+        const pull = (user: string) => call("POST", `${betPath}/outcome/pull`, { user })
+
+        yield* resetInspection
+        assert.strictEqual((yield* pull(ada)).status, 200)
+        const oneSet = yield* requestsTo("events.segmentation")
+        assert.isAbove(oneSet, 0)
+
+        yield* resetInspection
+        yield* emulator.injectFault({ project: US.id, endpoint: "events.segmentation", kind: "latency", ms: 300 })
+        const [first, second] = yield* Effect.all([pull(ada), pull(bob)], { concurrency: "unbounded" }).pipe(
+          Effect.ensuring(emulator.clearFaults)
+        )
+        assert.strictEqual(first.status, 200, first.text)
+        assert.deepStrictEqual(second.body, first.body, "the second pull joined the first")
+        assert.strictEqual(yield* requestsTo("events.segmentation"), oneSet)
+
+        assert.strictEqual((yield* pull(bob)).status, 200)
+        assert.strictEqual((yield* pull(bob)).status, 200)
+        expectRateLimited(yield* pull(ada), 60)
+        assert.strictEqual(yield* requestsTo("events.segmentation"), 3 * oneSet, "the refused pull called nothing")
       }))
   })
 })
