@@ -2,6 +2,7 @@ import { AmplitudeConfig } from "@findry/amplitude-adapter"
 import { fingerprintKeyConfig, keyringConfig } from "@findry/crypto"
 import { Config, Context, Layer, type Redacted } from "effect"
 import { connectionViewTtlConfig } from "./ConnectionViewCache.js"
+import { pickerAnswerTtlConfig } from "./SharedPickers.js"
 import { usageLimitsConfig } from "./UsageLimits.js"
 
 export class ApiConfig extends Context.Tag("@findry/api/ApiConfig")<ApiConfig, {
@@ -41,6 +42,7 @@ export const StartupConfigCheck = Layer.effectDiscard(
     Config.option(Config.redacted("DATABASE_URL")),
     Config.option(Config.integer("DATABASE_POOL_SIZE")),
     connectionViewTtlConfig,
-    usageLimitsConfig
+    usageLimitsConfig,
+    pickerAnswerTtlConfig
   ])
 )
