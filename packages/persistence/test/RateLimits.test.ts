@@ -2,13 +2,13 @@ import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { Context, Effect, Either, Layer } from "effect"
 import { PgLive } from "../src/Database.js"
-import { RateLimits } from "../src/RateLimits.js"
+import { type RateLimit, RateLimits } from "../src/RateLimits.js"
 import { TestDatabase, TestSqlLive } from "../src/Testing.js"
 
 let counter = 0
 const freshKey = (label: string) => `${label}:${process.pid}:${++counter}`
 
-const fiveAMinute = (key: string) => ({ key, max: 5, window: "60 seconds" })
+const fiveAMinute = (key: string): RateLimit => ({ key, max: 5, window: "60 seconds" })
 
 /** Uses of `key` recorded `secondsAgo`, as an earlier admission would have left them. */
 const usedAgo = (key: string, secondsAgo: number, times: number, windowSeconds = 60) =>
@@ -64,7 +64,7 @@ describe("rate limits", () => {
     it.effect("count a use for every limit at once, or for none", () =>
       Effect.gen(function*() {
         const limits = yield* RateLimits
-        const once = { key: freshKey("once"), max: 1, window: "1 hour" }
+        const once: RateLimit = { key: freshKey("once"), max: 1, window: "1 hour" }
         const shared = fiveAMinute(freshKey("shared"))
         yield* limits.take([once, shared])
         const refused = yield* Effect.flip(limits.take([shared, once]))
