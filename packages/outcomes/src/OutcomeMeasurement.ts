@@ -7,6 +7,7 @@ import {
   OutcomeNotSet,
   OutcomeRun,
   OutcomeRunId,
+  type RateLimited,
   type Verdict,
   type WorkspaceId
 } from "@findry/domain"
@@ -230,10 +231,10 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
 
     /** "Pull metrics": measures one bet now, with interactive Amplitude calls, and records the run. */
     /** "Pull metrics". `beforeCalling` runs when Amplitude is going to be called, and may refuse the pull. */
-    const pull = Effect.fn("OutcomeMeasurement.pull")(function*<E, R>(
+    const pull = Effect.fn("OutcomeMeasurement.pull")(function*(
       workspaceId: WorkspaceId,
       betId: BetId,
-      options: { readonly beforeCalling?: Effect.Effect<void, E, R> } = {}
+      options: { readonly beforeCalling?: Effect.Effect<void, RateLimited> } = {}
     ) {
       const found = yield* runs.subject(workspaceId, betId, AMPLITUDE_PROVIDER)
       if (Option.isNone(found)) return yield* new NotFound()
