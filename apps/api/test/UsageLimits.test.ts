@@ -222,5 +222,29 @@ describe("usage limits", () => {
         expectRateLimited(yield* pull(ada), 60)
         assert.strictEqual(yield* requestsTo("events.segmentation"), 3 * oneSet, "the refused pull called nothing")
       }))
+
+    it.effect("linking tests to Amplitude experiments counts in the workspace's budget", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const { admin, members: [ada], workspaceId } = yield* connectedWorkspace
+        const workspace = `/v1/workspaces/${workspaceId}`
+        const managementKey = { managementKey: US.managementKeys[0] }
+        yield* call("PUT", `${connection(workspaceId)}/management-key`, { user: admin, body: managementKey })
+        const project = yield* call("POST", `${workspace}/projects`, { user: admin, body: { name: "Store" } })
+        const created = yield* call("POST", `${workspace}/projects/${project.body.id}/tests`, {
+          user: ada,
+          body: { name: "Checkout A/B", type: "ab_experiment" }
+        })
+        assert.strictEqual(created.status, 201, created.text)
+        const [experiment] = (yield* emulator.project(US.id)).data.experiments
+        const link = call("PUT", `${workspace}/tests/${created.body.id}/amplitude-experiment`, {
+          user: ada,
+          body: { experimentId: experiment!.id }
+        })
+        for (let use = 0; use < 4; use++) assert.strictEqual((yield* link).status, 200)
+        const before = yield* requestsTo("experiments.get")
+        expectRateLimited(yield* link, 60)
+        assert.strictEqual(yield* requestsTo("experiments.get"), before, "the refused link called nothing")
+      }))
   })
 })
