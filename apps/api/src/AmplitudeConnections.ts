@@ -1,5 +1,10 @@
 import { SqlClient } from "@effect/sql"
-import { AMPLITUDE_PROVIDER, AmplitudeClient, type ValidationFailure } from "@findry/amplitude-adapter"
+import {
+  AMPLITUDE_PROVIDER,
+  AmplitudeClient,
+  type AmplitudeConnection as AdapterConnection,
+  type ValidationFailure
+} from "@findry/amplitude-adapter"
 import { Fingerprinter, SecretSealer } from "@findry/crypto"
 import {
   AmplitudeCapabilities,
@@ -25,7 +30,7 @@ import {
   MetricsRepo
 } from "@findry/persistence"
 import { Chunk, Effect, Option, type Redacted, Stream } from "effect"
-import { type Picker, SharedPickers } from "./SharedPickers.js"
+import { type Picker, type SharedPicker, SharedPickers } from "./SharedPickers.js"
 import { UsageLimits } from "./UsageLimits.js"
 
 const SLOT = { apiKey: 1, secretKey: 2, managementKey: 3 } as const
@@ -84,6 +89,8 @@ const derivedDisplayName = (region: AmplitudeRegion, appId: number | null) =>
   appId === null ? `Amplitude ${regionLabel(region)} project` : `Amplitude project ${appId}`
 
 const unavailable = <A>(reason: string): Picker<A> => ({ available: false, reason, items: [] })
+
+type Trouble = { readonly _tag: string; readonly message: string }
 
 /** The workspace's Amplitude connection: connect, re-key, toggle, management key, disconnect, pickers. */
 export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()("@findry/api/AmplitudeConnections", {
@@ -264,34 +271,46 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       }
     )
 
-    /** The live connection's credentials and a handle on it, or undefined when there is none. */
-    const live = (workspaceId: WorkspaceId) =>
-      Effect.map(find(workspaceId), (record) => {
-        const credentials = Option.getOrUndefined(record)?.connectedCredentials
-        return credentials === undefined ? undefined : { credentials, connection: amplitude.connection(credentials) }
-      })
-
-    const trouble = (error: { readonly _tag: string; readonly message: string }) =>
+    const trouble = (error: Trouble) =>
       Effect.logWarning("Amplitude picker unavailable").pipe(
         Effect.annotateLogs("reason", error._tag),
         Effect.as(error.message)
       )
+
+    /**
+     * A picker of the workspace's live connection, answered through `shared`: `list` reads the items from
+     * Amplitude, or names why this connection cannot. Amplitude trouble makes the picker unavailable.
+     */
+    const picker = <A, E extends Trouble>(
+      workspaceId: WorkspaceId,
+      shared: SharedPicker<A>,
+      list: (connection: AdapterConnection) => Effect.Effect<ReadonlyArray<A>, E> | { readonly unavailable: string }
+    ) =>
+      Effect.gen(function*() {
+        const credentials = Option.getOrUndefined(yield* find(workspaceId))?.connectedCredentials
+        if (credentials === undefined) return unavailable<A>("not_connected")
+        const items = list(amplitude.connection(credentials))
+        if ("unavailable" in items) return unavailable<A>(items.unavailable)
+        return yield* shared(
+          workspaceId,
+          credentials,
+          items.pipe(
+            Effect.map((items): Picker<A> => ({ available: true, items })),
+            Effect.catchAll((error) => Effect.map(trouble(error), unavailable<A>))
+          )
+        )
+      })
 
     const sharedCohorts = pickers.make("cohorts", Cohort)
     const sharedEvents = pickers.make("events", AmplitudeEvent)
     const sharedExperiments = pickers.make("experiments", ExperimentSummary)
     const sharedExperimentsWithArchived = pickers.make("experiments-with-archived", ExperimentSummary)
 
-    const cohorts = Effect.fn("AmplitudeConnections.cohorts")(function*(workspaceId: WorkspaceId) {
-      const access = yield* live(workspaceId)
-      if (access === undefined) return unavailable<Cohort>("not_connected")
-      return yield* sharedCohorts(
-        workspaceId,
-        access.credentials,
-        access.connection.listCohorts().pipe(
-          Effect.map((list): Picker<Cohort> => ({
-            available: true,
-            items: list.map((cohort) =>
+    const cohorts = (workspaceId: WorkspaceId) =>
+      picker(workspaceId, sharedCohorts, (connection) =>
+        connection.listCohorts().pipe(
+          Effect.map((list) =>
+            list.map((cohort) =>
               new Cohort({
                 id: cohort.id,
                 name: cohort.name,
@@ -300,70 +319,52 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
                 lastComputedAt: cohort.lastComputedAt
               })
             )
-          })),
-          Effect.catchAll((error) => Effect.map(trouble(error), unavailable<Cohort>))
-        )
-      )
-    })
+          )
+        )).pipe(Effect.withSpan("AmplitudeConnections.cohorts"))
 
-    const events = Effect.fn("AmplitudeConnections.events")(function*(workspaceId: WorkspaceId) {
-      const access = yield* live(workspaceId)
-      if (access === undefined) return unavailable<AmplitudeEvent>("not_connected")
-      return yield* sharedEvents(
-        workspaceId,
-        access.credentials,
-        access.connection.listEvents().pipe(
-          Effect.map((list): Picker<AmplitudeEvent> => ({
-            available: true,
-            items: list.filter((event) => !event.hidden && !event.deleted).map((event) =>
+    const events = (workspaceId: WorkspaceId) =>
+      picker(workspaceId, sharedEvents, (connection) =>
+        connection.listEvents().pipe(
+          Effect.map((list) =>
+            list.filter((event) => !event.hidden && !event.deleted).map((event) =>
               new AmplitudeEvent(
                 event.totals === null ? { name: event.name } : { name: event.name, totals: event.totals }
               )
             )
-          })),
-          Effect.catchAll((error) => Effect.map(trouble(error), unavailable<AmplitudeEvent>))
-        )
-      )
-    })
-
-    const experiments = Effect.fn("AmplitudeConnections.experiments")(
-      function*(workspaceId: WorkspaceId, includeArchived: boolean) {
-        const access = yield* live(workspaceId)
-        if (access === undefined) return unavailable<ExperimentSummary>("not_connected")
-        const { experiments } = access.connection
-        if (Option.isNone(experiments)) return unavailable<ExperimentSummary>("no_management_key")
-        const shared = includeArchived ? sharedExperimentsWithArchived : sharedExperiments
-        return yield* shared(
-          workspaceId,
-          access.credentials,
-          experiments.value.list({ includeArchived }).pipe(
-            Stream.filter((experiment) => !experiment.deleted),
-            Stream.map((experiment) =>
-              new ExperimentSummary({
-                id: experiment.id,
-                key: experiment.key,
-                name: experiment.name,
-                state: experiment.archived ? "archived" : experiment.state,
-                decision: experiment.decision,
-                startDate: experiment.startDate,
-                endDate: experiment.endDate,
-                variants: experiment.variants.map((variant) =>
-                  new ExperimentVariant(
-                    variant.name == null ? { key: variant.key } : { key: variant.key, name: variant.name }
-                  )
-                )
-              })
-            ),
-            Stream.runCollect,
-            Effect.map((chunk): Picker<ExperimentSummary> => ({
-              available: true,
-              items: Chunk.toReadonlyArray(chunk)
-            })),
-            Effect.catchAll((error) => Effect.map(trouble(error), unavailable<ExperimentSummary>))
           )
-        )
-      }
-    )
+        )).pipe(Effect.withSpan("AmplitudeConnections.events"))
+
+    const experiments = (workspaceId: WorkspaceId, includeArchived: boolean) =>
+      picker(
+        workspaceId,
+        includeArchived ? sharedExperimentsWithArchived : sharedExperiments,
+        (connection) =>
+          Option.match(connection.experiments, {
+            onNone: () => ({ unavailable: "no_management_key" }),
+            onSome: (experiments) =>
+              experiments.list({ includeArchived }).pipe(
+                Stream.filter((experiment) => !experiment.deleted),
+                Stream.map((experiment) =>
+                  new ExperimentSummary({
+                    id: experiment.id,
+                    key: experiment.key,
+                    name: experiment.name,
+                    state: experiment.archived ? "archived" : experiment.state,
+                    decision: experiment.decision,
+                    startDate: experiment.startDate,
+                    endDate: experiment.endDate,
+                    variants: experiment.variants.map((variant) =>
+                      new ExperimentVariant(
+                        variant.name == null ? { key: variant.key } : { key: variant.key, name: variant.name }
+                      )
+                    )
+                  })
+                ),
+                Stream.runCollect,
+                Effect.map((chunk) => Chunk.toReadonlyArray(chunk))
+              )
+          })
+      ).pipe(Effect.withSpan("AmplitudeConnections.experiments"))
 
     return {
       getForMember,

@@ -17,6 +17,13 @@ export interface Picker<A> {
   readonly items: ReadonlyArray<A>
 }
 
+/** A picker's answer for a workspace: shared, or `read` from Amplitude. */
+export type SharedPicker<A> = (
+  workspaceId: WorkspaceId,
+  credentials: ConnectedCredentials,
+  read: Effect.Effect<Picker<A>>
+) => Effect.Effect<Picker<A>, RateLimited>
+
 /** Changes with every re-key, management key change or disconnect: the sealed values are never sealed twice alike. */
 const credentialsDigest = (credentials: ConnectedCredentials) => {
   const hash = createHash("sha256")
@@ -41,17 +48,13 @@ export class SharedPickers extends Effect.Service<SharedPickers>()("@findry/api/
     const scope = yield* Effect.scope
 
     /** A shared picker named `picker` whose items `items` stores. */
-    const make = <A, I>(picker: string, items: Schema.Schema<A, I>) => {
+    const make = <A, I>(picker: string, items: Schema.Schema<A, I>): SharedPicker<A> => {
       const list = Schema.Array(items)
       const encode = Schema.encode(list)
       const decode = Schema.decodeUnknown(list)
       const flights = makeSingleFlight<Picker<A>, RateLimited>(scope)
 
-      return (
-        workspaceId: WorkspaceId,
-        credentials: ConnectedCredentials,
-        read: Effect.Effect<Picker<A>>
-      ): Effect.Effect<Picker<A>, RateLimited> => {
+      return (workspaceId, credentials, read) => {
         const digest = credentialsDigest(credentials)
         const readAndShare = limits.amplitudeCall(workspaceId).pipe(
           Effect.zipRight(read),
