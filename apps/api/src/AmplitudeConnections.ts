@@ -18,7 +18,6 @@ import {
   ExperimentVariant,
   NotConnected,
   NotFound,
-  RateLimited,
   regionLabel,
   type UserId,
   type WorkspaceId
@@ -30,19 +29,11 @@ import {
   IntegrationsRepo,
   MetricsRepo
 } from "@findry/persistence"
-import { Chunk, Clock, Effect, Option, type Redacted, Stream } from "effect"
+import { Chunk, Effect, Option, type Redacted, Stream } from "effect"
+import { type Picker, type SharedPicker, SharedPickers } from "./SharedPickers.js"
+import { UsageLimits } from "./UsageLimits.js"
 
 const SLOT = { apiKey: 1, secretKey: 2, managementKey: 3 } as const
-
-/** Validation attempts (successful or not) a workspace may make per minute, across every replica. */
-const ATTEMPTS_PER_MINUTE = 5
-const ATTEMPT_ACTIONS = [
-  "amplitude.connected",
-  "amplitude.keys_replaced",
-  "amplitude.connect_failed",
-  "amplitude.management_key_set",
-  "amplitude.management_key_failed"
-]
 
 /** Views are built from decoded rows: re-validating them on every read would only cost time. */
 const trusted = { disableValidation: true } as const
@@ -97,13 +88,9 @@ const toView = (record: Option.Option<IntegrationRecord>): AmplitudeConnection =
 const derivedDisplayName = (region: AmplitudeRegion, appId: number | null) =>
   appId === null ? `Amplitude ${regionLabel(region)} project` : `Amplitude project ${appId}`
 
-export interface Picker<A> {
-  readonly available: boolean
-  readonly reason?: string
-  readonly items: ReadonlyArray<A>
-}
-
 const unavailable = <A>(reason: string): Picker<A> => ({ available: false, reason, items: [] })
+
+type Trouble = { readonly _tag: string; readonly message: string }
 
 /** The workspace's Amplitude connection: connect, re-key, toggle, management key, disconnect, pickers. */
 export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()("@findry/api/AmplitudeConnections", {
@@ -115,20 +102,14 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const amplitude = yield* AmplitudeClient
     const metrics = yield* MetricsRepo
     const sql = yield* SqlClient.SqlClient
+    const limits = yield* UsageLimits
+    const pickers = yield* SharedPickers
 
     const find = (workspaceId: WorkspaceId) => integrations.find(workspaceId, AMPLITUDE_PROVIDER)
     const binding = (workspaceId: WorkspaceId, slot: number) => ({
       workspaceId,
       provider: AMPLITUDE_PROVIDER,
       slot
-    })
-
-    const throttle = Effect.fn("AmplitudeConnections.throttle")(function*(workspaceId: WorkspaceId) {
-      const recent = yield* audit.recent(workspaceId, ATTEMPT_ACTIONS, 60)
-      if (recent.length < ATTEMPTS_PER_MINUTE) return
-      const now = yield* Clock.currentTimeMillis
-      const oldest = recent[recent.length - ATTEMPTS_PER_MINUTE]!.getTime()
-      return yield* RateLimited.findry(Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000)))
     })
 
     /** The connection as a member sees it, authorized and read in one statement; outsiders get `NotFound`. */
@@ -143,7 +124,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
 
     const connect = Effect.fn("AmplitudeConnections.connect")(
       function*(workspaceId: WorkspaceId, actorId: string, input: ConnectAmplitude) {
-        yield* throttle(workspaceId)
+        yield* limits.validation(workspaceId, actorId)
         const existing = yield* find(workspaceId)
         const validated = yield* amplitude.validateCredentials(input).pipe(
           Effect.tapError((error: ValidationFailure) =>
@@ -237,7 +218,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const setManagementKey = Effect.fn("AmplitudeConnections.setManagementKey")(
       function*(workspaceId: WorkspaceId, actorId: string, managementKey: Redacted.Redacted<string>) {
         const current = yield* requireConnected(workspaceId)
-        yield* throttle(workspaceId)
+        yield* limits.validation(workspaceId, actorId)
         const region: AmplitudeRegion = current.region === "eu" ? "eu" : "us"
         yield* amplitude.validateManagementKey({ region, managementKey }).pipe(
           Effect.tapError((error) =>
@@ -281,87 +262,100 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       }
     )
 
-    /** A handle on the live connection, or the reason there is none. */
-    const live = (workspaceId: WorkspaceId) =>
-      Effect.map(
-        find(workspaceId),
-        (record): AdapterConnection | undefined => {
-          const credentials = Option.getOrUndefined(record)?.connectedCredentials
-          return credentials === undefined ? undefined : amplitude.connection(credentials)
-        }
-      )
-
-    const trouble = (error: { readonly _tag: string; readonly message: string }) =>
+    const trouble = (error: Trouble) =>
       Effect.logWarning("Amplitude picker unavailable").pipe(
         Effect.annotateLogs("reason", error._tag),
         Effect.as(error.message)
       )
 
-    const cohorts = Effect.fn("AmplitudeConnections.cohorts")(function*(workspaceId: WorkspaceId) {
-      const connection = yield* live(workspaceId)
-      if (connection === undefined) return unavailable<Cohort>("not_connected")
-      return yield* connection.listCohorts().pipe(
-        Effect.map((list): Picker<Cohort> => ({
-          available: true,
-          items: list.map((cohort) =>
-            new Cohort({
-              id: cohort.id,
-              name: cohort.name,
-              size: cohort.size,
-              archived: cohort.archived,
-              lastComputedAt: cohort.lastComputedAt
-            })
+    /**
+     * A picker of the workspace's live connection, answered through `shared`: `list` reads the items from
+     * Amplitude, or names why this connection cannot. Amplitude trouble makes the picker unavailable.
+     */
+    const picker = <A, E extends Trouble>(
+      workspaceId: WorkspaceId,
+      shared: SharedPicker<A>,
+      list: (connection: AdapterConnection) => Effect.Effect<ReadonlyArray<A>, E> | { readonly unavailable: string }
+    ) =>
+      Effect.gen(function*() {
+        const credentials = Option.getOrUndefined(yield* find(workspaceId))?.connectedCredentials
+        if (credentials === undefined) return unavailable<A>("not_connected")
+        const items = list(amplitude.connection(credentials))
+        if ("unavailable" in items) return unavailable<A>(items.unavailable)
+        return yield* shared(
+          workspaceId,
+          credentials,
+          items.pipe(
+            Effect.map((items): Picker<A> => ({ available: true, items })),
+            Effect.catchAll((error) => Effect.map(trouble(error), unavailable<A>))
           )
-        })),
-        Effect.catchAll((error) => Effect.map(trouble(error), unavailable<Cohort>))
-      )
-    })
+        )
+      })
 
-    const events = Effect.fn("AmplitudeConnections.events")(function*(workspaceId: WorkspaceId) {
-      const connection = yield* live(workspaceId)
-      if (connection === undefined) return unavailable<AmplitudeEvent>("not_connected")
-      return yield* connection.listEvents().pipe(
-        Effect.map((list): Picker<AmplitudeEvent> => ({
-          available: true,
-          items: list.filter((event) => !event.hidden && !event.deleted).map((event) =>
-            new AmplitudeEvent(
-              event.totals === null ? { name: event.name } : { name: event.name, totals: event.totals }
+    const sharedCohorts = pickers.make("cohorts", Cohort)
+    const sharedEvents = pickers.make("events", AmplitudeEvent)
+    const sharedExperiments = pickers.make("experiments", ExperimentSummary)
+    const sharedExperimentsWithArchived = pickers.make("experiments-with-archived", ExperimentSummary)
+
+    const cohorts = (workspaceId: WorkspaceId) =>
+      picker(workspaceId, sharedCohorts, (connection) =>
+        connection.listCohorts().pipe(
+          Effect.map((list) =>
+            list.map((cohort) =>
+              new Cohort({
+                id: cohort.id,
+                name: cohort.name,
+                size: cohort.size,
+                archived: cohort.archived,
+                lastComputedAt: cohort.lastComputedAt
+              })
             )
           )
-        })),
-        Effect.catchAll((error) => Effect.map(trouble(error), unavailable<AmplitudeEvent>))
-      )
-    })
+        )).pipe(Effect.withSpan("AmplitudeConnections.cohorts"))
 
-    const experiments = Effect.fn("AmplitudeConnections.experiments")(
-      function*(workspaceId: WorkspaceId, includeArchived: boolean) {
-        const connection = yield* live(workspaceId)
-        if (connection === undefined) return unavailable<ExperimentSummary>("not_connected")
-        if (Option.isNone(connection.experiments)) return unavailable<ExperimentSummary>("no_management_key")
-        return yield* connection.experiments.value.list({ includeArchived }).pipe(
-          Stream.filter((experiment) => !experiment.deleted),
-          Stream.map((experiment) =>
-            new ExperimentSummary({
-              id: experiment.id,
-              key: experiment.key,
-              name: experiment.name,
-              state: experiment.archived ? "archived" : experiment.state,
-              decision: experiment.decision,
-              startDate: experiment.startDate,
-              endDate: experiment.endDate,
-              variants: experiment.variants.map((variant) =>
-                new ExperimentVariant(
-                  variant.name == null ? { key: variant.key } : { key: variant.key, name: variant.name }
-                )
+    const events = (workspaceId: WorkspaceId) =>
+      picker(workspaceId, sharedEvents, (connection) =>
+        connection.listEvents().pipe(
+          Effect.map((list) =>
+            list.filter((event) => !event.hidden && !event.deleted).map((event) =>
+              new AmplitudeEvent(
+                event.totals === null ? { name: event.name } : { name: event.name, totals: event.totals }
               )
-            })
-          ),
-          Stream.runCollect,
-          Effect.map((chunk): Picker<ExperimentSummary> => ({ available: true, items: Chunk.toReadonlyArray(chunk) })),
-          Effect.catchAll((error) => Effect.map(trouble(error), unavailable<ExperimentSummary>))
-        )
-      }
-    )
+            )
+          )
+        )).pipe(Effect.withSpan("AmplitudeConnections.events"))
+
+    const experiments = (workspaceId: WorkspaceId, includeArchived: boolean) =>
+      picker(
+        workspaceId,
+        includeArchived ? sharedExperimentsWithArchived : sharedExperiments,
+        (connection) =>
+          Option.match(connection.experiments, {
+            onNone: () => ({ unavailable: "no_management_key" }),
+            onSome: (experiments) =>
+              experiments.list({ includeArchived }).pipe(
+                Stream.filter((experiment) => !experiment.deleted),
+                Stream.map((experiment) =>
+                  new ExperimentSummary({
+                    id: experiment.id,
+                    key: experiment.key,
+                    name: experiment.name,
+                    state: experiment.archived ? "archived" : experiment.state,
+                    decision: experiment.decision,
+                    startDate: experiment.startDate,
+                    endDate: experiment.endDate,
+                    variants: experiment.variants.map((variant) =>
+                      new ExperimentVariant(
+                        variant.name == null ? { key: variant.key } : { key: variant.key, name: variant.name }
+                      )
+                    )
+                  })
+                ),
+                Stream.runCollect,
+                Effect.map((chunk) => Chunk.toReadonlyArray(chunk))
+              )
+          })
+      ).pipe(Effect.withSpan("AmplitudeConnections.experiments"))
 
     return {
       getForMember,
@@ -375,5 +369,11 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       experiments
     } as const
   }),
-  dependencies: [IntegrationsRepo.Default, AuditLog.Default, MetricsRepo.Default]
+  dependencies: [
+    IntegrationsRepo.Default,
+    AuditLog.Default,
+    MetricsRepo.Default,
+    UsageLimits.Default,
+    SharedPickers.Default
+  ]
 }) {}

@@ -4,6 +4,8 @@ import { sessionTimeoutsConfig } from "@findry/persistence"
 import { Config, Context, Layer, Option, type Redacted } from "effect"
 import { connectionViewTtlConfig } from "./ConnectionViewCache.js"
 import type { TokenPolicy } from "./Jwt.js"
+import { pickerAnswerTtlConfig } from "./SharedPickers.js"
+import { usageLimitsConfig } from "./UsageLimits.js"
 
 export class ApiConfig extends Context.Tag("@findry/api/ApiConfig")<ApiConfig, {
   readonly port: number
@@ -59,6 +61,8 @@ export const StartupConfigCheck = Layer.effectDiscard(
     Config.option(Config.redacted("DATABASE_URL")),
     Config.option(Config.integer("DATABASE_POOL_SIZE")),
     sessionTimeoutsConfig,
-    connectionViewTtlConfig
+    connectionViewTtlConfig,
+    usageLimitsConfig,
+    pickerAnswerTtlConfig
   ])
 )

@@ -1,17 +1,17 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { FindryApi } from "@findry/domain"
-import { OutcomeMeasurement, OutcomeMeasurementLive } from "@findry/outcomes"
 import { Effect, Layer } from "effect"
+import { OutcomePulls } from "./OutcomePulls.js"
 import { WorkspaceAccess } from "./WorkspaceAccess.js"
 
 /** "Pull metrics". Needs a `WorkflowEngine` (for the verdict annotation) besides the database and the adapter. */
 export const OutcomesHttpLive = HttpApiBuilder.group(FindryApi, "outcomes", (handlers) =>
   Effect.gen(function*() {
     const access = yield* WorkspaceAccess
-    const measurement = yield* OutcomeMeasurement
+    const pulls = yield* OutcomePulls
 
     return handlers.handle("pull", ({ path }) =>
-      access.member(path.workspaceId).pipe(Effect.zipRight(measurement.pull(path.workspaceId, path.betId))))
+      access.member(path.workspaceId).pipe(Effect.zipRight(pulls.pull(path.workspaceId, path.betId))))
   })).pipe(
-    Layer.provide([WorkspaceAccess.Default, OutcomeMeasurementLive])
+    Layer.provide([WorkspaceAccess.Default, OutcomePulls.Default])
   )

@@ -24,6 +24,7 @@ import {
   WorkspacesRepo
 } from "@findry/persistence"
 import { Effect, Option } from "effect"
+import { UsageLimits } from "./UsageLimits.js"
 
 const toTest = (row: TestRow): Test =>
   new Test({
@@ -47,6 +48,7 @@ export class Tests extends Effect.Service<Tests>()("@findry/api/Tests", {
     const integrations = yield* IntegrationsRepo
     const syncRuns = yield* ExperimentSyncRepo
     const amplitude = yield* AmplitudeClient
+    const limits = yield* UsageLimits
 
     /** The experiment as Amplitude has it now, checked through the workspace's management key. */
     const lookUp = Effect.fn("Tests.lookUpExperiment")(function*(workspaceId: WorkspaceId, experimentId: string) {
@@ -57,6 +59,7 @@ export class Tests extends Effect.Service<Tests>()("@findry/api/Tests", {
       if (credentials.managementKey === null) return yield* new ManagementKeyRequired()
       const connection = amplitude.connection(credentials)
       if (Option.isNone(connection.experiments)) return yield* new ManagementKeyRequired()
+      yield* limits.amplitudeCall(workspaceId)
       const found = yield* connection.experiments.value.get(experimentId).pipe(
         Effect.catchTag(
           "CredentialsUnreadable",
@@ -141,5 +144,11 @@ export class Tests extends Effect.Service<Tests>()("@findry/api/Tests", {
 
     return { create, get, list, linkExperiment, lastSync } as const
   }),
-  dependencies: [TestsRepo.Default, WorkspacesRepo.Default, IntegrationsRepo.Default, ExperimentSyncRepo.Default]
+  dependencies: [
+    TestsRepo.Default,
+    WorkspacesRepo.Default,
+    IntegrationsRepo.Default,
+    ExperimentSyncRepo.Default,
+    UsageLimits.Default
+  ]
 }) {}

@@ -3,6 +3,7 @@ import { CurrentUser, FindryApi, LastAdmin, Member, NotFound, Project, Workspace
 import { AuditLog, WorkspacesRepo } from "@findry/persistence"
 import { Effect, Layer } from "effect"
 import { ConnectionViewCache } from "./ConnectionViewCache.js"
+import { UsageLimits } from "./UsageLimits.js"
 import { WorkspaceAccess } from "./WorkspaceAccess.js"
 
 export const WorkspacesHttpLive = HttpApiBuilder.group(FindryApi, "workspaces", (handlers) =>
@@ -11,11 +12,13 @@ export const WorkspacesHttpLive = HttpApiBuilder.group(FindryApi, "workspaces", 
     const access = yield* WorkspaceAccess
     const audit = yield* AuditLog
     const connectionViews = yield* ConnectionViewCache
+    const limits = yield* UsageLimits
 
     return handlers
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
           const { userId } = yield* CurrentUser
+          yield* limits.workspaceCreation(userId)
           const created = yield* workspaces.create(payload.name, userId)
           return new Workspace(created)
         }))
@@ -58,4 +61,4 @@ export const WorkspacesHttpLive = HttpApiBuilder.group(FindryApi, "workspaces", 
           const projects = yield* workspaces.listProjects(path.workspaceId)
           return { projects: projects.map((project) => new Project({ id: project.id, name: project.name })) }
         }))
-  })).pipe(Layer.provide([WorkspacesRepo.Default, WorkspaceAccess.Default, AuditLog.Default]))
+  })).pipe(Layer.provide([WorkspacesRepo.Default, WorkspaceAccess.Default, AuditLog.Default, UsageLimits.Default]))

@@ -411,14 +411,6 @@ describe("the Amplitude connection", () => {
         const emulator = yield* AmplitudeEmulator
         const { admin, member, path, workspaceId } = yield* setup
         yield* call("PUT", path, { user: admin, body: usKeys })
-        const cohorts = yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/cohorts`, { user: member })
-        assert.strictEqual(cohorts.body.available, true)
-        const seeded = (yield* emulator.project(US.id)).data.cohorts
-        assert.strictEqual(cohorts.body.cohorts.length, seeded.length)
-        const events = yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/events`, { user: member })
-        assert.strictEqual(events.body.available, true)
-        assert.isAbove(events.body.events.length, 0)
-
         yield* emulator.injectFault({
           project: US.id,
           endpoint: "/api/3/cohorts",
@@ -432,6 +424,14 @@ describe("the Amplitude connection", () => {
         assert.isString(down.body.reason)
         assert.deepStrictEqual(down.body.cohorts, [])
         yield* emulator.clearFaults
+
+        const cohorts = yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/cohorts`, { user: member })
+        assert.strictEqual(cohorts.body.available, true, "an unavailable answer is not shared")
+        const seeded = (yield* emulator.project(US.id)).data.cohorts
+        assert.strictEqual(cohorts.body.cohorts.length, seeded.length)
+        const events = yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/events`, { user: member })
+        assert.strictEqual(events.body.available, true)
+        assert.isAbove(events.body.events.length, 0)
       }))
 
     it.effect("enforces the role matrix on every connection endpoint", () =>

@@ -48,12 +48,18 @@ describe("start-up configuration", () => {
 
   it.live("names a malformed value without echoing it", () =>
     Effect.gen(function*() {
-      const result = yield* start({ ...validEnv, FINDRY_AUTH_SECRET: "too-short-secret", PORT: "not-a-port" })
+      const result = yield* start({
+        ...validEnv,
+        FINDRY_AUTH_SECRET: "too-short-secret",
+        PORT: "not-a-port",
+        FINDRY_WORKSPACES_PER_USER_PER_HOUR: "0"
+      })
       assert.strictEqual(result.code, 1)
       const lines = result.stderr.trim().split("\n")
       assert.strictEqual(lines.length, 1, result.stderr)
       assert.include(lines[0]!, "FINDRY_AUTH_SECRET is invalid")
       assert.include(lines[0]!, "PORT is invalid")
+      assert.include(lines[0]!, "FINDRY_WORKSPACES_PER_USER_PER_HOUR is invalid")
       assert.notInclude(lines[0]!, "too-short-secret")
     }), { timeout: 30_000 })
 })

@@ -1,12 +1,12 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Authentication } from "./Auth.js"
 import { BetPath, OutcomeNotSet, OutcomeRun } from "./BetsApi.js"
-import { Forbidden, NotFound } from "./Errors.js"
+import { Forbidden, NotFound, RateLimited } from "./Errors.js"
 
 /**
  * "Pull metrics": measures a bet's outcome from Amplitude now. Always a 200 run once the outcome is logged:
  * no mapping, no connection, unknown events, a missing cohort or Amplitude trouble come back as `warnings`
- * with null values.
+ * with null values. Past the workspace's budget of Amplitude calls, a 429 before Amplitude is called.
  */
 export class OutcomesApi extends HttpApiGroup.make("outcomes")
   .add(
@@ -14,6 +14,7 @@ export class OutcomesApi extends HttpApiGroup.make("outcomes")
       .setPath(BetPath)
       .addSuccess(OutcomeRun)
       .addError(OutcomeNotSet)
+      .addError(RateLimited)
   )
   .addError(NotFound)
   .addError(Forbidden)

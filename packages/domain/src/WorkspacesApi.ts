@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "./Auth.js"
-import { Forbidden, NotFound } from "./Errors.js"
+import { Forbidden, NotFound, RateLimited } from "./Errors.js"
 import { ProjectId, UserId, WorkspaceId } from "./Ids.js"
 
 const hasNoControlCharacters = (text: string) => !/\p{Cc}/u.test(text)
@@ -55,6 +55,7 @@ export class WorkspacesApi extends HttpApiGroup.make("workspaces")
     HttpApiEndpoint.post("create", "/v1/workspaces")
       .setPayload(Schema.Struct({ name: DisplayText(200) }))
       .addSuccess(Workspace, { status: 201 })
+      .addError(RateLimited)
   )
   .add(
     HttpApiEndpoint.get("get", "/v1/workspaces/:workspaceId")

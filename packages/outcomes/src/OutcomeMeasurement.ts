@@ -7,6 +7,7 @@ import {
   OutcomeNotSet,
   OutcomeRun,
   OutcomeRunId,
+  type RateLimited,
   type Verdict,
   type WorkspaceId
 } from "@findry/domain"
@@ -229,7 +230,12 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
       subject.shipDate === null ? undefined : { ...subject, shipDate: subject.shipDate }
 
     /** "Pull metrics": measures one bet now, with interactive Amplitude calls, and records the run. */
-    const pull = Effect.fn("OutcomeMeasurement.pull")(function*(workspaceId: WorkspaceId, betId: BetId) {
+    /** "Pull metrics". `beforeCalling` runs when Amplitude is going to be called, and may refuse the pull. */
+    const pull = Effect.fn("OutcomeMeasurement.pull")(function*(
+      workspaceId: WorkspaceId,
+      betId: BetId,
+      options: { readonly beforeCalling?: Effect.Effect<void, RateLimited> } = {}
+    ) {
       const found = yield* runs.subject(workspaceId, betId, AMPLITUDE_PROVIDER)
       if (Option.isNone(found)) return yield* new NotFound()
       const subject = withShipDate(found.value)
@@ -239,6 +245,8 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
         })
       }
       const access = yield* accessFor(workspaceId, CallPolicy.interactive)
+      const callsAmplitude = access !== undefined && (subject.mapping?.mapping ?? null) !== null
+      if (callsAmplitude && options.beforeCalling !== undefined) yield* options.beforeCalling
       const measuredAt = new Date(yield* Clock.currentTimeMillis)
       const { run } = yield* measure(subject, access, measuredAt, "pull")
       yield* record(run)

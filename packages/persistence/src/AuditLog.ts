@@ -59,18 +59,6 @@ export class AuditLog extends Effect.Service<AuditLog>()("@findry/persistence/Au
         Effect.withSpan("AuditLog.list")
       )
 
-    /** Entries with one of `actions` recorded for the workspace in the last `seconds`, oldest first. */
-    const recent = (workspaceId: WorkspaceId, actions: ReadonlyArray<string>, seconds: number) =>
-      sql<{ at: Date }>`
-        SELECT at FROM audit_log
-        WHERE workspace_id = ${workspaceId} AND action IN ${sql.in(actions)}
-          AND at > now() - make_interval(secs => ${seconds})
-        ORDER BY at`.pipe(
-        Effect.map((rows) => rows.map((row) => row.at)),
-        Effect.orDie,
-        Effect.withSpan("AuditLog.recent")
-      )
-
-    return { record, list, recent } as const
+    return { record, list } as const
   })
 }) {}

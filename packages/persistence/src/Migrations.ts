@@ -7,6 +7,7 @@ import AnnotationPush from "./migrations/0004_annotation_push.js"
 import MetricMappingsAndOutcomeRuns from "./migrations/0005_metric_mappings_and_outcome_runs.js"
 import TestsAndExperimentSync from "./migrations/0006_tests_and_experiment_sync.js"
 import WorkspaceChangeNotifications from "./migrations/0007_workspace_change_notifications.js"
+import RateLimitsAndPickerCache from "./migrations/0008_rate_limits_and_picker_cache.js"
 
 export const migrations = {
   "0001_workspaces": Workspaces,
@@ -15,7 +16,8 @@ export const migrations = {
   "0004_annotation_push": AnnotationPush,
   "0005_metric_mappings_and_outcome_runs": MetricMappingsAndOutcomeRuns,
   "0006_tests_and_experiment_sync": TestsAndExperimentSync,
-  "0007_workspace_change_notifications": WorkspaceChangeNotifications
+  "0007_workspace_change_notifications": WorkspaceChangeNotifications,
+  "0008_rate_limits_and_picker_cache": RateLimitsAndPickerCache
 } as const
 
 export const latestMigrationId = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))

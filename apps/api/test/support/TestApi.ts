@@ -1,12 +1,13 @@
 import { HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AmplitudeEmulator, type EmulatorOptions } from "@findry/amplitude-emulator"
 import { AnnotationsConfig, type AnnotationsSettings } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
-import { TestSqlLive } from "@findry/persistence/testing"
-import { ConfigProvider, Effect, Layer, Logger, Redacted } from "effect"
+import { MigrationsLive, PgLive, WorkspaceChanges, WorkspaceChangesFromPostgres } from "@findry/persistence"
+import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
+import { ConfigProvider, Context, Effect, Layer, Logger, Redacted } from "effect"
 import { ApiConfig } from "../../src/ApiConfig.js"
 import { createApiServer } from "../../src/BodyLimit.js"
 import { HttpApiLive } from "../../src/HttpServerLive.js"
@@ -15,15 +16,18 @@ import { embeddedScheduler } from "../../src/Scheduler.js"
 
 export const TEST_AUTH_SECRET = Redacted.make("test-auth-secret-that-is-long-enough-000")
 
-const testConfig = ConfigProvider.fromMap(
-  new Map([
-    [
-      "FINDRY_ENCRYPTION_KEYS",
-      `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${Buffer.alloc(32, 1).toString("base64")}`
-    ],
-    ["FINDRY_FINGERPRINT_KEY", Buffer.alloc(32, 3).toString("base64")]
-  ])
-)
+/** The configuration every test server reads, plus a suite's `overrides`. */
+const testConfig = (overrides: Readonly<Record<string, string>> = {}) =>
+  ConfigProvider.fromMap(
+    new Map([
+      [
+        "FINDRY_ENCRYPTION_KEYS",
+        `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${Buffer.alloc(32, 1).toString("base64")}`
+      ],
+      ["FINDRY_FINGERPRINT_KEY", Buffer.alloc(32, 3).toString("base64")],
+      ...Object.entries(overrides)
+    ])
+  )
 
 const AmplitudeTestLive = Layer.unwrapEffect(Effect.gen(function*() {
   const emulator = yield* AmplitudeEmulator
@@ -62,6 +66,8 @@ export interface ApiTestOptions {
   readonly annotations?: Partial<AnnotationsSettings>
   /** The per-request deadline; default one minute, as in production. */
   readonly requestTimeoutMillis?: number
+  /** Environment variables for this suite's servers, e.g. limits it tests at other values than the defaults. */
+  readonly config?: Readonly<Record<string, string>>
 }
 
 export const ApiTestLive = (options: ApiTestOptions = {}) => apiOn(TestSqlLive(), options)
@@ -70,6 +76,12 @@ export const ApiTestLive = (options: ApiTestOptions = {}) => apiOn(TestSqlLive()
 export const apiOn = <ROut, E>(
   sql: Layer.Layer<ROut | SqlClient.SqlClient, E>,
   options: ApiTestOptions = {}
+) => serverOn(sql, options).pipe(Layer.provideMerge(AmplitudeEmulator.layer(options.emulator)))
+
+/** The API server alone, calling the `AmplitudeEmulator` it is given. */
+const serverOn = <ROut, E>(
+  sql: Layer.Layer<ROut | SqlClient.SqlClient, E>,
+  options: ApiTestOptions
 ) =>
   HttpApiLive.pipe(
     Layer.provide(embeddedScheduler("memory")),
@@ -86,10 +98,32 @@ export const apiOn = <ROut, E>(
     })),
     Layer.provideMerge(sql),
     Layer.provideMerge(ApiServerTestLive),
-    Layer.provideMerge(AmplitudeEmulator.layer(options.emulator)),
-    Layer.provide(Layer.setConfigProvider(testConfig)),
+    Layer.provide(Layer.setConfigProvider(testConfig(options.config))),
     Layer.provide(options.observability ?? Logger.remove(Logger.defaultLogger))
   )
+
+/**
+ * Starts another API server (a replica) on the suite's database and emulator, for the life of the current scope,
+ * and yields its context: `call` provided with it talks to the replica. On PostgreSQL the replica has a pool of
+ * its own; the embedded database serves one connection, so there it shares the suite's.
+ */
+export const startReplica = (options: ApiTestOptions = {}) =>
+  Effect.gen(function*() {
+    const database = yield* TestDatabase
+    const sql = database.kind === "pglite"
+      ? Layer.succeedContext(
+        Context.pick(SqlClient.SqlClient, WorkspaceChanges)(
+          yield* Effect.context<SqlClient.SqlClient | WorkspaceChanges>()
+        )
+      )
+      : MigrationsLive.pipe(
+        Layer.provideMerge(WorkspaceChangesFromPostgres),
+        Layer.provideMerge(PgLive(database.url, { maxConnections: 5 }))
+      )
+    return yield* Layer.build(
+      serverOn(sql, options).pipe(Layer.provide(Layer.succeed(AmplitudeEmulator, yield* AmplitudeEmulator)))
+    )
+  })
 
 export const tokenFor = (userId: string, ttlSeconds = 3600) => issueToken(TEST_AUTH_SECRET, { sub: userId, ttlSeconds })
 
