@@ -116,12 +116,6 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()(
       message: `Amplitude rate-limited the validation call (429). Wait ${retryAfterSeconds} seconds and retry.`
     })
   }
-  static findry(retryAfterSeconds: number): RateLimited {
-    return new RateLimited({
-      retryAfterSeconds,
-      message: `Too many attempts. Wait ${retryAfterSeconds} seconds and retry.`
-    })
-  }
 }
 
 export class NoExperimentAccess extends Schema.TaggedError<NoExperimentAccess>()(
