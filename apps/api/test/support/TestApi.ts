@@ -5,7 +5,7 @@ import { AmplitudeEmulator, type EmulatorOptions } from "@findry/amplitude-emula
 import { AnnotationsConfig, type AnnotationsSettings } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { TestSqlLive } from "@findry/persistence/testing"
-import { ConfigProvider, Effect, Layer, Logger, Redacted } from "effect"
+import { ConfigProvider, type Duration, Effect, Layer, Logger, Redacted } from "effect"
 import { ApiConfig } from "../../src/ApiConfig.js"
 import { HttpApiLive } from "../../src/HttpServerLive.js"
 import { issueToken } from "../../src/Jwt.js"
@@ -23,21 +23,22 @@ const testConfig = ConfigProvider.fromMap(
   ])
 )
 
-const AmplitudeTestLive = Layer.unwrapEffect(Effect.gen(function*() {
-  const emulator = yield* AmplitudeEmulator
-  return AmplitudeClient.Default.pipe(
-    Layer.provide([
-      AmplitudeConfig.layer({
-        usUrl: emulator.urls.us,
-        euUrl: emulator.urls.eu,
-        experimentUsUrl: emulator.urls.experimentUs,
-        experimentEuUrl: emulator.urls.experimentEu,
-        timeout: "1500 millis"
-      }),
-      NodeHttpClient.layerUndici
-    ])
-  )
-}))
+const AmplitudeTestLive = (timeout: Duration.DurationInput) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const emulator = yield* AmplitudeEmulator
+    return AmplitudeClient.Default.pipe(
+      Layer.provide([
+        AmplitudeConfig.layer({
+          usUrl: emulator.urls.us,
+          euUrl: emulator.urls.eu,
+          experimentUsUrl: emulator.urls.experimentUs,
+          experimentEuUrl: emulator.urls.experimentEu,
+          timeout
+        }),
+        NodeHttpClient.layerUndici
+      ])
+    )
+  }))
 
 const CryptoTestLive = Layer.mergeAll(SecretSealer.Default, Fingerprinter.Default, Keyring.Default)
 
@@ -51,6 +52,8 @@ export interface ApiTestOptions {
   readonly observability?: Layer.Layer<never>
   /** Annotation push settings (the scheduler runs in-process, as with `pnpm start`). */
   readonly annotations?: Partial<AnnotationsSettings>
+  /** Timeout of every Amplitude call; default 1.5 s. */
+  readonly amplitudeTimeout?: Duration.DurationInput
 }
 
 export const ApiTestLive = (options: ApiTestOptions = {}) => apiOn(TestSqlLive(), options)
@@ -63,7 +66,7 @@ export const apiOn = <ROut, E>(
   HttpApiLive.pipe(
     Layer.provide(embeddedScheduler("memory")),
     Layer.provide([
-      AmplitudeTestLive,
+      AmplitudeTestLive(options.amplitudeTimeout ?? "1500 millis"),
       CryptoTestLive,
       AnnotationsConfig.layer({ appUrl: "http://findry.test", ...options.annotations })
     ]),
