@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Config, Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { PgLive, startEmbeddedPostgres } from "./Database.js"
 import { MigrationsLive } from "./Migrations.js"
 import { WorkspaceChangesFromPostgres, WorkspaceChangesUnavailable } from "./WorkspaceChanges.js"
@@ -40,10 +40,16 @@ const embeddedDatabase = Effect.map(
   (url) => ({ kind: "pglite" as const, name: "postgres", url })
 )
 
-/** Creates a fresh database for the life of the current scope. */
+/**
+ * Creates a fresh database for the life of the current scope. `TEST_DATABASE_URL` is read from the process
+ * environment even where a test has put its own `ConfigProvider` in place.
+ */
 export const makeTestDatabase: Effect.Effect<Context.Tag.Service<TestDatabase>, never, Scope.Scope> = Effect.gen(
   function*() {
-    const adminUrl = yield* Config.option(Config.redacted("TEST_DATABASE_URL")).pipe(Effect.orDie)
+    const adminUrl = yield* Config.option(Config.redacted("TEST_DATABASE_URL")).pipe(
+      Effect.withConfigProvider(ConfigProvider.fromEnv()),
+      Effect.orDie
+    )
     return Option.isSome(adminUrl) ? yield* serverDatabase(adminUrl.value) : yield* embeddedDatabase
   }
 )
