@@ -39,9 +39,12 @@ const printedAs = (format: "json" | "logfmt", printed: Array<string>) => {
     unsafe: { ...base.unsafe, log: (...args: ReadonlyArray<unknown>) => printed.push(args.map(String).join(" ")) }
   }
   return Layer.merge(
-    LoggingLive.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
-      new Map([["LOG_FORMAT", format], ["LOG_LEVEL", "All"]])
-    )))),
+    LoggingLive.pipe(
+      Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
+        new Map([["LOG_FORMAT", format], ["LOG_LEVEL", "All"]])
+      ))),
+      Layer.orDie
+    ),
     Console.setConsole(keeping)
   )
 }
