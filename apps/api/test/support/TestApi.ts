@@ -23,7 +23,8 @@ const testConfig = ConfigProvider.fromMap(
   ])
 )
 
-const AmplitudeTestLive = (timeout: Duration.DurationInput) =>
+/** The Amplitude client aimed at the test's emulator; needs the `Keyring`. */
+export const AmplitudeTestLive = (timeout: Duration.DurationInput) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const emulator = yield* AmplitudeEmulator
     return AmplitudeClient.Default.pipe(
