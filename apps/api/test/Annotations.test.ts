@@ -269,41 +269,24 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         assert.deepStrictEqual(after.map((a) => a.id), before.map((a) => a.id))
       }))
 
-    it.effect("toggle OFF: new and queued pushes end skipped with the reason, nothing is deleted, ON does not back-fill", () =>
+    it.effect("toggle OFF: new pushes end skipped with the reason, nothing is deleted, ON does not back-fill", () =>
       Effect.gen(function*() {
-        const emulator = yield* AmplitudeEmulator
         const s = yield* setup
         const path = `/v1/workspaces/${s.workspaceId}/integrations/amplitude`
         const pushed = yield* createBet(s, "Kept")
         yield* settled(s, pushed.id, ["promoted"])
-
-        yield* emulator.injectFault({
-          project: s.amplitude.id,
-          endpoint: "annotations.*",
-          kind: "status",
-          status: 429,
-          retryAfterSeconds: 1,
-          times: 1
-        })
-        const queued = yield* createBet(s, "Queued")
-        yield* emulator.awaitRequests((r) => r.projectId === s.amplitude.id && r.status === 429).pipe(
-          Effect.timeout("10 seconds")
-        )
         const off = yield* call("PATCH", path, { user: s.admin, body: { annotationsEnabled: false } })
         assert.strictEqual(off.body.annotationsEnabled, false)
-        const queuedBet = yield* settled(s, queued.id, ["promoted"])
-        assert.deepInclude(annotationOf(queuedBet, "promoted"), {
+
+        const later = yield* createBet(s, "While off")
+        assert.deepInclude(annotationOf(later, "promoted"), {
           status: "skipped",
           reason: "Annotation push is turned off for this workspace",
           amplitudeAnnotationId: null
         })
-
-        const later = yield* createBet(s, "While off")
-        assert.strictEqual(annotationOf(later, "promoted").status, "skipped")
         yield* call("PATCH", path, { user: s.admin, body: { annotationsEnabled: true } })
         const stillSkipped = yield* call("GET", betPath(s, later.id), { user: s.member })
         assert.strictEqual(annotationOf(stillSkipped.body, "promoted").status, "skipped")
-        assert.deepStrictEqual(yield* inAmplitude(s, queued.id, "promoted"), [])
         assert.deepStrictEqual(yield* inAmplitude(s, later.id, "promoted"), [])
         yield* exactlyOne(s, pushed.id, "promoted")
       }))
@@ -329,7 +312,7 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         yield* exactlyOne(s, before.id, "promoted")
       }))
 
-    it.effect("429 storms and 5xx: durable backoff honours Retry-After and ends with exactly one annotation", () =>
+    it.effect("429 storms and 5xx: the push backs off durably and ends with exactly one annotation", () =>
       Effect.gen(function*() {
         const emulator = yield* AmplitudeEmulator
         const s = yield* setup
@@ -467,6 +450,196 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
           body: { verdict: "great" }
         })
         assert.strictEqual(badVerdict.status, 400)
+      }))
+  })
+})
+
+/** The bet's `promoted` annotations in every emulator project, by project id (those with none left out). */
+const promotedEverywhere = (betId: string) =>
+  Effect.gen(function*() {
+    const emulator = yield* AmplitudeEmulator
+    const counts: Record<string, number> = {}
+    for (const project of yield* emulator.projects) {
+      const all = yield* emulator.annotations(project.id)
+      const ours = all.filter((annotation) => annotation.details?.startsWith(`findry:${betId}:promoted\n`))
+      if (ours.length > 0) counts[project.id] = ours.length
+    }
+    return counts
+  }).pipe(Effect.orDie)
+
+type Interleaving = {
+  /** Where the in-flight push is held: before its create is sent, or with the create at Amplitude. */
+  readonly heldAt: "annotations.list" | "annotations.create"
+  /** The admin's action, with a second emulator project to re-key to. */
+  readonly act: (s: Setup, other: { apiKey: string; secretKey: string }) => Effect.Effect<void, never, any>
+  /** Final status and reason of the in-flight and of the queued push, and where their annotations are. */
+  readonly inFlight: { status: string; reason?: string; project: "connected" | "other" | "none" }
+  readonly queued: { status: string; reason?: string; project: "connected" | "other" | "none" }
+}
+
+const integrationPath = (s: Setup) => `/v1/workspaces/${s.workspaceId}/integrations/amplitude`
+
+const expectOk = (answer: { status: number; text: string }) => assert.strictEqual(answer.status, 200, answer.text)
+
+const disconnect: Interleaving["act"] = (s) =>
+  call("DELETE", integrationPath(s), { user: s.admin }).pipe(Effect.map(expectOk))
+const toggleOff: Interleaving["act"] = (s) =>
+  call("PATCH", integrationPath(s), { user: s.admin, body: { annotationsEnabled: false } }).pipe(Effect.map(expectOk))
+const rekeySame: Interleaving["act"] = (s) =>
+  call("PUT", integrationPath(s), {
+    user: s.admin,
+    body: { region: "us", apiKey: s.amplitude.apiKey, secretKey: s.amplitude.secretKey }
+  }).pipe(Effect.map(expectOk))
+const rekeyOther: Interleaving["act"] = (s, other) =>
+  call("PUT", integrationPath(s), {
+    user: s.admin,
+    body: { region: "us", apiKey: other.apiKey, secretKey: other.secretKey }
+  }).pipe(Effect.map(expectOk))
+
+/**
+ * One push is in flight (held by the emulator at `heldAt`), a second one queued behind it (one push at a time
+ * per runner), when the admin acts; then Amplitude answers. Checks both records and every emulator project.
+ */
+const interleave = (case_: Interleaving) =>
+  Effect.gen(function*() {
+    const emulator = yield* AmplitudeEmulator
+    const s = yield* setup
+    const other = yield* emulator.createProject({
+      id: `annotations-other-${process.pid}-${++projects}`,
+      data: { users: 5, days: 7, experiments: 0 }
+    })
+    const gate = yield* emulator.injectFault({ kind: "hold", project: s.amplitude.id, endpoint: case_.heldAt })
+    const inFlight = yield* createBet(s, "In flight")
+    yield* emulator.awaitRequests((r) =>
+      r.projectId === s.amplitude.id && r.endpoint === case_.heldAt && r.outcome === "held"
+    ).pipe(Effect.timeout("20 seconds"))
+    const queued = yield* createBet(s, "Queued")
+    assert.strictEqual(annotationOf(queued, "promoted").status, "pending")
+
+    yield* case_.act(s, other)
+    assert.isTrue(yield* emulator.removeFault(gate.id))
+
+    const expected = { connected: s.amplitude.id, other: other.id, none: undefined }
+    for (const [bet, outcome] of [[inFlight, case_.inFlight], [queued, case_.queued]] as const) {
+      const final = annotationOf(yield* settled(s, bet.id, ["promoted"]), "promoted")
+      assert.strictEqual(final.status, outcome.status, `${bet.title}: ${JSON.stringify(final)}`)
+      assert.strictEqual(final.reason, outcome.reason, bet.title)
+      const where = expected[outcome.project]
+      assert.deepStrictEqual(yield* promotedEverywhere(bet.id), where === undefined ? {} : { [where]: 1 }, bet.title)
+    }
+  })
+
+const pushSettings = {
+  maxAttempts: 6,
+  baseBackoff: Duration.millis(100),
+  maxBackoff: Duration.seconds(5),
+  reconcileDelay: Duration.millis(500),
+  pushConcurrency: 1
+}
+
+describe("annotations: the workspace changes while a push is in flight or queued", () => {
+  layer(ApiTestLive({ annotations: pushSettings, amplitudeTimeout: "60 seconds" }), {
+    timeout: "120 seconds",
+    excludeTestServices: true
+  })((it) => {
+    const gone = { status: "skipped", reason: "Amplitude is not connected", project: "none" } as const
+    const off = {
+      status: "skipped",
+      reason: "Annotation push is turned off for this workspace",
+      project: "none"
+    } as const
+    const pushed = { status: "pushed", project: "connected" } as const
+
+    for (const heldAt of ["annotations.list", "annotations.create"] as const) {
+      it.effect(`disconnect (held at ${heldAt}): both end skipped, no annotation anywhere`, () =>
+        interleave({ heldAt, act: disconnect, inFlight: gone, queued: gone }))
+
+      it.effect(`re-key to another project (held at ${heldAt}): in flight stops, queued goes to the new project`, () =>
+        interleave({
+          heldAt,
+          act: rekeyOther,
+          inFlight: {
+            status: "skipped",
+            reason: "The workspace was connected to another Amplitude project during the push",
+            project: "none"
+          },
+          queued: { status: "pushed", project: "other" }
+        }))
+
+      it.effect(`re-key to the same project (held at ${heldAt}): both pushed, one annotation each`, () =>
+        interleave({ heldAt, act: rekeySame, inFlight: pushed, queued: pushed }))
+    }
+
+    it.effect("toggle off before the create is sent: both end skipped, nothing in Amplitude", () =>
+      interleave({ heldAt: "annotations.list", act: toggleOff, inFlight: off, queued: off }))
+
+    it.effect("a 429 with Retry-After: 2 makes the next attempt wait 2 s (backoff 100 ms, cap 5 s)", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const s = yield* setup
+        yield* emulator.injectFault({
+          project: s.amplitude.id,
+          endpoint: "annotations.list",
+          kind: "status",
+          status: 429,
+          retryAfterSeconds: 2
+        })
+        const created = yield* createBet(s, "Rate limited")
+        const bet = yield* settled(s, created.id, ["promoted"])
+        assert.strictEqual(annotationOf(bet, "promoted").status, "pushed")
+        const calls = yield* emulator.requests({ project: s.amplitude.id })
+        const limited = calls.findIndex((r) => r.status === 429)
+        assert.isAtLeast(limited, 0, "the 429 was sent")
+        const next = calls[limited + 1]!
+        assert.strictEqual(next.endpoint, "annotations.list", "the next attempt starts over")
+        assert.isAtLeast(next.at - calls[limited]!.at, 2_000)
+      }))
+
+    it.effect("toggle off with the create at Amplitude: that annotation stays and is recorded, the queued is skipped", () =>
+      interleave({ heldAt: "annotations.create", act: toggleOff, inFlight: pushed, queued: off }))
+  })
+})
+
+describe("annotations: one slow bet does not hold the pushes of other workspaces", () => {
+  layer(ApiTestLive({ annotations: { ...pushSettings, pushConcurrency: 4 }, amplitudeTimeout: "60 seconds" }), {
+    timeout: "120 seconds",
+    excludeTestServices: true
+  })((it) => {
+    it.effect("20 renames of a bet whose Amplitude calls are held leave the fan-out permits to another workspace", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const slow = yield* setup
+        const gate = yield* emulator.injectFault({
+          kind: "hold",
+          project: slow.amplitude.id,
+          endpoint: "annotations.*"
+        })
+        const renamed = yield* createBet(slow, "Renamed 0")
+        yield* emulator.awaitRequests((r) => r.projectId === slow.amplitude.id && r.outcome === "held").pipe(
+          Effect.timeout("20 seconds")
+        )
+        for (let n = 1; n <= 20; n++) {
+          const answer = yield* call("PATCH", betPath(slow, renamed.id), {
+            user: slow.member,
+            body: { title: `Renamed ${n}` }
+          })
+          assert.strictEqual(answer.status, 200, answer.text)
+        }
+
+        const other = yield* setup
+        const bet = yield* createBet(other, "Elsewhere")
+        const pushed = yield* settled(other, bet.id, ["promoted"], "10 seconds")
+        assert.strictEqual(annotationOf(pushed, "promoted").status, "pushed")
+        assert.strictEqual(
+          annotationOf(yield* settled(slow, renamed.id, []), "promoted").status,
+          "pending",
+          "the renamed bet was still held"
+        )
+
+        assert.isTrue(yield* emulator.removeFault(gate.id))
+        const final = annotationOf(yield* settled(slow, renamed.id, ["promoted"]), "promoted")
+        assert.deepInclude(final, { status: "pushed", label: "▲ Renamed 20" })
+        yield* exactlyOne(slow, renamed.id, "promoted")
       }))
   })
 })

@@ -1,12 +1,15 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
-import { AmplitudeEmulator, DEMO_PROJECTS } from "@findry/amplitude-emulator"
+import { AmplitudeEmulator, DEMO_PROJECTS, projectData } from "@findry/amplitude-emulator"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { type Answer, call, workspaceOf } from "./support/Http.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us
+const US_DATA = projectData(US)
+const PURCHASERS = US_DATA.cohorts.find((cohort) => cohort.name === "Purchasers")!.id
+const DAILY_BUYERS = US_DATA.charts.find((chart) => chart.name === "Daily buyers")!.id
 const EU = DEMO_PROJECTS.eu
 
 const expectError = (answer: Answer, status: number, tag: string) => {
@@ -143,11 +146,11 @@ describe("metrics and Amplitude mappings", () => {
         const mappingId = first.body.mapping.id
 
         const kinds = [
-          [{ kind: "chart", chartId: "93nuvt" }, []],
+          [{ kind: "chart", chartId: DAILY_BUYERS }, []],
           [{ kind: "funnel", events: ["View Item", "Checkout", "Purchase"], conversionWindowDays: 7 }, [
             "event not recognized: Checkout"
           ]],
-          [{ kind: "cohort_size", cohortId: "w9e9ey7w" }, []],
+          [{ kind: "cohort_size", cohortId: PURCHASERS }, []],
           [{ kind: "cohort_size", cohortId: "nope0000" }, ["cohort not found: nope0000"]],
           [{ kind: "template", template: "average_session_length" }, []],
           [{ kind: "event", event: "purchase", aggregation: "count" }, ["event not recognized: purchase"]],
@@ -254,12 +257,12 @@ describe("metrics and Amplitude mappings", () => {
           user: member,
           body: { kind: "event", event: "Purchase", aggregation: "count" }
         })
-        const betId = yield* insertBet(workspaceId, metricId, { cohortId: "w9e9ey7w", shipDate: "2026-10-15" })
+        const betId = yield* insertBet(workspaceId, metricId, { cohortId: PURCHASERS, shipDate: "2026-10-15" })
         const before = (yield* emulator.requests()).reduce((max, r) => Math.max(max, r.seq), 0)
 
         const pulled = yield* call("POST", `/v1/workspaces/${workspaceId}/bets/${betId}/outcome/pull`, { user: member })
         assert.strictEqual(pulled.status, 200, pulled.text)
-        const cohort = new Set(data.cohorts.find((c) => c.id === "w9e9ey7w")!.userIds)
+        const cohort = new Set(data.cohorts.find((c) => c.id === PURCHASERS)!.userIds)
         const count = (start: string, end: string) =>
           data.events.find((e) => e.name === "Purchase")!.occurrences.filter((o) =>
             o.day >= start && o.day <= end && cohort.has(o.userId)
@@ -273,12 +276,13 @@ describe("metrics and Amplitude mappings", () => {
           warnings: []
         })
         assert.closeTo(pulled.body.variancePct, ((observed - baseline) / baseline) * 100, 1e-9)
-        assert.include(["hit", "miss", "inconclusive"], pulled.body.verdict)
+        const change = ((observed - baseline) / baseline) * 100
+        assert.strictEqual(pulled.body.verdict, change <= 0 ? "miss" : change >= 10 ? "hit" : "inconclusive")
         const sent = (yield* emulator.requests({ project: US.id, endpoint: "events.segmentation" }))
           .filter((r) => r.seq > before)
           .map((r) => [r.query["m"], r.query["start"], r.query["end"], r.query["s"]])
           .sort((x, y) => String(x[1]).localeCompare(String(y[1])))
-        const segment = JSON.stringify([{ prop: "userdata_cohort", op: "is", values: ["w9e9ey7w"] }])
+        const segment = JSON.stringify([{ prop: "userdata_cohort", op: "is", values: [PURCHASERS] }])
         assert.deepStrictEqual(sent, [
           ["totals", "20261008", "20261014", segment],
           ["totals", "20261015", "20261021", segment]

@@ -1,14 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { DEMO_PROJECTS } from "@findry/amplitude-emulator"
-import { Effect } from "effect"
+import { LoggingLive } from "@findry/observability"
+import { ConfigProvider, Console, Effect, Layer } from "effect"
 import { Capture } from "./support/Capture.js"
-import { call, receivedBodies, workspaceOf } from "./support/Http.js"
+import { call, receivedBodies, receivedHeaders, workspaceOf } from "./support/Http.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us
 const STARTER = DEMO_PROJECTS.starter
-const capture = new Capture()
 
 /** Every form a key could leak in: as typed, as the Basic header carries it, and as hex or base64 bytes. */
 const secretForms = [US.apiKey, US.secretKey, STARTER.apiKey, STARTER.secretKey, US.managementKeys[0]].flatMap(
@@ -28,52 +28,100 @@ const assertNoSecret = (where: string, text: string) => {
   }
 }
 
+/**
+ * The service's own logging (`LoggingLive`) with `LOG_FORMAT=format` and every level on, printing to a console
+ * that keeps each line in `printed`.
+ */
+const printedAs = (format: "json" | "logfmt", printed: Array<string>) => {
+  const base = Effect.runSync(Effect.console)
+  const keeping: Console.Console = {
+    ...base,
+    unsafe: { ...base.unsafe, log: (...args: ReadonlyArray<unknown>) => printed.push(args.map(String).join(" ")) }
+  }
+  return Layer.merge(
+    LoggingLive.pipe(
+      Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
+        new Map([["LOG_FORMAT", format], ["LOG_LEVEL", "All"]])
+      ))),
+      Layer.orDie
+    ),
+    Console.setConsole(keeping)
+  )
+}
+
+/** Connects, fails to connect, re-keys and disconnects, calling the pickers in between, then searches everything. */
+const exercise = (logs: () => string) =>
+  Effect.gen(function*() {
+    const admin = freshUser("admin")
+    const workspaceId = yield* workspaceOf(admin)
+    const path = `/v1/workspaces/${workspaceId}/integrations/amplitude`
+    const us = { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
+
+    assert.strictEqual(
+      (yield* call("PUT", path, { user: admin, body: { ...us, secretKey: STARTER.secretKey } })).status,
+      422
+    )
+    assert.strictEqual((yield* call("PUT", path, { user: admin, body: { ...us, region: "eu" } })).status, 422)
+    assert.strictEqual(
+      (yield* call("PUT", path, { user: admin, body: { ...us, apiKey: `${US.apiKey}\u0001` } })).status,
+      400
+    )
+    assert.strictEqual((yield* call("PUT", path, { user: admin, body: us })).status, 200)
+    assert.strictEqual(
+      (yield* call("PUT", `${path}/management-key`, { user: admin, body: { managementKey: US.managementKeys[0] } }))
+        .status,
+      200
+    )
+    const cohorts = yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/cohorts`, { user: admin })
+    assert.strictEqual(cohorts.status, 200, cohorts.text)
+    const experiments = yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/experiments`, { user: admin })
+    assert.strictEqual(experiments.status, 200, experiments.text)
+    const rekey = { region: "us", apiKey: STARTER.apiKey, secretKey: STARTER.secretKey }
+    assert.strictEqual((yield* call("PUT", path, { user: admin, body: rekey })).status, 200)
+    assert.strictEqual((yield* call("DELETE", path, { user: admin })).status, 200)
+    const audit = yield* call("GET", `/v1/workspaces/${workspaceId}/audit-log`, { user: admin })
+    assert.isAtLeast(audit.body.entries.length, 6)
+
+    assertNoSecret("a response body", receivedBodies.join("\n"))
+    assertNoSecret("a response header", receivedHeaders.join("\n"))
+    assert.include(logs(), "Sent HTTP response")
+    assertNoSecret("a log line or span", logs())
+
+    const sql = yield* SqlClient.SqlClient
+    const tables = yield* sql<{ tableName: string }>`
+      SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
+    assert.includeMembers(tables.map((table) => table.tableName), ["integrations", "audit_log"])
+    for (const { tableName } of tables) {
+      const rows = yield* sql<{ row: string }>`SELECT t::text AS row FROM ${sql(tableName)} t`
+      assertNoSecret(`table ${tableName}`, rows.map((row) => row.row).join("\n"))
+    }
+  }).pipe(Effect.orDie)
+
 describe("secrets", () => {
+  const capture = new Capture()
   layer(ApiTestLive({ observability: capture.layer }), { timeout: "120 seconds", excludeTestServices: true })((it) => {
-    it.effect("never appear in a response, log line, span, audit entry or database column", () =>
+    it.effect("never appear in a response body or header, log line, span, audit entry or database column", () =>
       Effect.gen(function*() {
-        const admin = freshUser("admin")
-        const workspaceId = yield* workspaceOf(admin)
-        const path = `/v1/workspaces/${workspaceId}/integrations/amplitude`
-        const us = { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
-
-        assert.strictEqual(
-          (yield* call("PUT", path, { user: admin, body: { ...us, secretKey: STARTER.secretKey } })).status,
-          422
-        )
-        assert.strictEqual((yield* call("PUT", path, { user: admin, body: { ...us, region: "eu" } })).status, 422)
-        assert.strictEqual(
-          (yield* call("PUT", path, { user: admin, body: { ...us, apiKey: `${US.apiKey}\u0001` } })).status,
-          400
-        )
-        assert.strictEqual((yield* call("PUT", path, { user: admin, body: us })).status, 200)
-        assert.strictEqual(
-          (yield* call("PUT", `${path}/management-key`, { user: admin, body: { managementKey: US.managementKeys[0] } }))
-            .status,
-          200
-        )
-        yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/cohorts`, { user: admin })
-        yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/experiments`, { user: admin })
-        const rekey = { region: "us", apiKey: STARTER.apiKey, secretKey: STARTER.secretKey }
-        assert.strictEqual((yield* call("PUT", path, { user: admin, body: rekey })).status, 200)
-        assert.strictEqual((yield* call("DELETE", path, { user: admin })).status, 200)
-        const audit = yield* call("GET", `/v1/workspaces/${workspaceId}/audit-log`, { user: admin })
-        assert.isAtLeast(audit.body.entries.length, 6)
-
-        assertNoSecret("a response body", receivedBodies.join("\n"))
+        yield* exercise(() => capture.text)
         assert.isAbove(capture.lines.length, 10)
         assert.include(capture.text, "AmplitudeClient.validateCredentials")
-        assert.include(capture.text, "Sent HTTP response")
-        assertNoSecret("a log line or span", capture.text)
-
-        const sql = yield* SqlClient.SqlClient
-        const tables = yield* sql<{ tableName: string }>`
-          SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
-        assert.includeMembers(tables.map((table) => table.tableName), ["integrations", "audit_log"])
-        for (const { tableName } of tables) {
-          const rows = yield* sql<{ row: string }>`SELECT t::text AS row FROM ${sql(tableName)} t`
-          assertNoSecret(`table ${tableName}`, rows.map((row) => row.row).join("\n"))
-        }
-      }).pipe(Effect.orDie))
+      }))
   })
+
+  for (const format of ["json", "logfmt"] as const) {
+    const printed: Array<string> = []
+    layer(ApiTestLive({ observability: printedAs(format, printed) }), {
+      timeout: "120 seconds",
+      excludeTestServices: true
+    })((it) => {
+      it.effect(`never appear in the log lines the service prints with LOG_FORMAT=${format}`, () =>
+        Effect.gen(function*() {
+          yield* exercise(() => printed.join("\n"))
+          assert.isAbove(printed.length, 10)
+          const line = printed.find((printedLine) => printedLine.includes("Sent HTTP response"))!
+          if (format === "json") assert.strictEqual(JSON.parse(line).message, "Sent HTTP response")
+          else assert.match(line, /^timestamp=\S+ level=DEBUG fiber=#\d+ message="Sent HTTP response"/)
+        }))
+    })
+  }
 })

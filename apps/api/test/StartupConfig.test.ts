@@ -1,10 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
+import { runMain } from "@findry/observability/testing"
 import { Effect } from "effect"
-import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url))
-const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url))
 
 const validEnv = {
   FINDRY_AUTH_SECRET: "a".repeat(40),
@@ -14,19 +13,7 @@ const validEnv = {
   PORT: "3999"
 }
 
-const start = (env: Record<string, string>) =>
-  Effect.async<{ code: number | null; stderr: string; stdout: string }>((resume) => {
-    const child = spawn(tsx, ["--conditions=@findry/source", main], {
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stderr = ""
-    let stdout = ""
-    child.stderr.on("data", (chunk) => (stderr += chunk))
-    child.stdout.on("data", (chunk) => (stdout += chunk))
-    child.on("exit", (code) => resume(Effect.succeed({ code, stderr, stdout })))
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+const start = (env: Record<string, string>) => runMain(main, env)
 
 const without = (name: keyof typeof validEnv) => {
   const { [name]: _, ...rest } = validEnv

@@ -1,7 +1,5 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
-import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AmplitudeEmulator, DEMO_PROJECTS, type Experiment } from "@findry/amplitude-emulator"
 import { Keyring } from "@findry/crypto"
 import { WorkspaceId } from "@findry/domain"
@@ -9,7 +7,7 @@ import { ExperimentSync, ExperimentSyncSettings } from "@findry/experiment-sync"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { type Answer, call, workspaceOf } from "./support/Http.js"
-import { ApiTestLive, freshUser } from "./support/TestApi.js"
+import { AmplitudeTestLive, ApiTestLive, freshUser } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us
 const usKeys = { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
@@ -99,20 +97,7 @@ const keyringConfig = ConfigProvider.fromMap(
 /** Runs tonight's sync of one workspace in-process, the way the scheduler's child workflow does. */
 const syncNow = (workspaceId: string, date: string) =>
   Effect.gen(function*() {
-    const emulator = yield* AmplitudeEmulator
-    const amplitude = AmplitudeClient.Default.pipe(
-      Layer.provide([
-        AmplitudeConfig.layer({
-          usUrl: emulator.urls.us,
-          euUrl: emulator.urls.eu,
-          experimentUsUrl: emulator.urls.experimentUs,
-          experimentEuUrl: emulator.urls.experimentEu,
-          timeout: "1500 millis"
-        }),
-        NodeHttpClient.layerUndici,
-        Keyring.Default
-      ])
-    )
+    const amplitude = AmplitudeTestLive("1500 millis").pipe(Layer.provide(Keyring.Default))
     const sync = ExperimentSync.Default.pipe(Layer.provide([amplitude, ExperimentSyncSettings.Default]))
     return yield* Effect.flatMap(
       ExperimentSync,

@@ -1,20 +1,31 @@
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AnnotationsConfig } from "@findry/annotations"
-import { Keyring } from "@findry/crypto"
+import { Keyring, keyringConfig } from "@findry/crypto"
 import { LoggingLive, reportStartupFailure } from "@findry/observability"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { Config, Effect, Layer } from "effect"
 import { JobsLive } from "./Jobs.js"
-import { RunnerLive } from "./Runner.js"
+import { RunnerConfig, RunnerLive } from "./Runner.js"
 
 /** The scheduler shares the API's PostgreSQL (`DATABASE_URL` is required: the embedded database is single-process). */
+const databaseConfig = Config.all({
+  url: Config.redacted("DATABASE_URL"),
+  maxConnections: Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
+})
+
 const SqlLive = MigrationsLive.pipe(
-  Layer.provideMerge(Layer.unwrapEffect(Effect.gen(function*() {
-    const url = yield* Config.redacted("DATABASE_URL")
-    const maxConnections = yield* Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
-    return PgLive(url, { maxConnections })
-  })))
+  Layer.provideMerge(Layer.unwrapEffect(
+    Effect.map(databaseConfig, ({ maxConnections, url }) => PgLive(url, { maxConnections }))
+  ))
+)
+
+/**
+ * Reads every variable in one pass before anything starts (the database is not reached first), so that
+ * start-up names all configuration problems at once.
+ */
+const StartupConfigCheck = Layer.effectDiscard(
+  Config.all([databaseConfig, keyringConfig, AmplitudeConfig.config, AnnotationsConfig.config, RunnerConfig])
 )
 
 const AmplitudeLive = AmplitudeClient.Default.pipe(
@@ -25,6 +36,7 @@ const SchedulerLive = JobsLive.pipe(
   Layer.provideMerge(RunnerLive),
   Layer.provide([AmplitudeLive, AnnotationsConfig.layerConfig]),
   Layer.provide(SqlLive),
+  Layer.provide(StartupConfigCheck),
   Layer.provide(LoggingLive)
 )
 

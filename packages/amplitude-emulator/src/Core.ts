@@ -76,6 +76,18 @@ const BAD_GATEWAY_PAGES: Record<number, string> = {
     "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n"
 }
 
+/** Settles with `hold`, or rejects when the request is aborted first. */
+const untilReleased = (hold: Promise<void>, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener("abort", onAbort, { once: true })
+    hold.then(() => {
+      signal.removeEventListener("abort", onAbort)
+      resolve()
+    })
+  })
+
 /** Mutable state of one emulator and the request pipeline shared by its four servers. */
 export class EmulatorCore {
   readonly projects = new Map<string, ProjectState>()
@@ -193,7 +205,9 @@ export class EmulatorCore {
     const requestAbort = new AbortController()
     res.on("close", () => {
       if (!res.writableFinished) requestAbort.abort(new Error("client closed the connection"))
-      if (record.outcome === "pending") this.log.update(record, { outcome: "aborted" })
+      if (record.outcome === "pending" || record.outcome === "held") {
+        this.log.update(record, { outcome: "aborted" })
+      }
     })
     const signal = AbortSignal.any([this.closing.signal, requestAbort.signal])
 
@@ -269,7 +283,10 @@ export class EmulatorCore {
     this.send(res, record, result)
   }
 
-  /** Applies matching latency, then a hang, reset or forced status; true when the request is dealt with. */
+  /**
+   * Applies matching latency and holds, then a hang, reset or forced status; true when the request is dealt
+   * with.
+   */
   private async applyFaults(
     subject: FaultSubject,
     record: ReturnType<RequestLog["record"]>,
@@ -280,6 +297,12 @@ export class EmulatorCore {
     const latency = this.faults.takeLatency(subject)
     try {
       if (latency > 0) await sleep(latency, signal)
+      const hold = this.faults.takeHold(subject)
+      if (hold !== undefined) {
+        this.log.update(record, { outcome: "held" })
+        await untilReleased(hold, signal)
+        this.log.update(record, { outcome: "pending" })
+      }
     } catch {
       return true
     }

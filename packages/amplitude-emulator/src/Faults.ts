@@ -14,7 +14,7 @@ export interface FaultTarget {
   readonly endpoint?: string
   readonly method?: string
   readonly host?: HostKind
-  /** How many matching requests the fault applies to. Default: unlimited for latency, 1 otherwise. */
+  /** How many matching requests the fault applies to. Default: unlimited for latency and hold, 1 otherwise. */
   readonly times?: number
 }
 
@@ -22,6 +22,8 @@ export type FaultSpec =
   & FaultTarget
   & (
     | { readonly kind: "latency"; readonly ms: number }
+    /** A gate: every matching request waits until the fault is removed, then goes on normally. */
+    | { readonly kind: "hold" }
     | { readonly kind: "hang" }
     | { readonly kind: "reset" }
     | { readonly kind: "status"; readonly status: ForcedStatus; readonly retryAfterSeconds?: number }
@@ -35,7 +37,15 @@ export type Fault = FaultSpec & {
   readonly applied: number
 }
 
-type ActiveFault = FaultSpec & { id: string; remaining: number | null; applied: number; projectId?: string }
+type ActiveFault = FaultSpec & {
+  id: string
+  remaining: number | null
+  applied: number
+  projectId?: string
+  /** Hold faults: settles when the fault is removed. */
+  released?: Promise<void>
+  release?: () => void
+}
 
 export interface FaultSubject {
   readonly projectId: string
@@ -75,7 +85,7 @@ export class FaultRegistry {
   private nextId = 1
 
   add(spec: FaultSpec, projectId: string | undefined): Fault {
-    const times = spec.times ?? (spec.kind === "latency" ? undefined : 1)
+    const times = spec.times ?? (spec.kind === "latency" || spec.kind === "hold" ? undefined : 1)
     const fault: ActiveFault = {
       ...spec,
       ...(spec.kind === "delayAfterCreate" && spec.endpoint === undefined ? { endpoint: "annotations.create" } : {}),
@@ -84,17 +94,21 @@ export class FaultRegistry {
       applied: 0,
       ...(projectId === undefined ? {} : { projectId })
     }
+    if (spec.kind === "hold") fault.released = new Promise((resolve) => (fault.release = resolve))
     this.faults.push(fault)
     return this.view(fault)
   }
 
+  /** Removes the fault; requests a hold fault keeps go on. */
   remove(id: string): boolean {
-    const before = this.faults.length
+    const removed = this.faults.filter((f) => f.id === id)
     this.faults = this.faults.filter((f) => f.id !== id)
-    return this.faults.length < before
+    removed.forEach((f) => f.release?.())
+    return removed.length > 0
   }
 
   clear(): void {
+    this.faults.forEach((f) => f.release?.())
     this.faults = []
   }
 
@@ -112,6 +126,18 @@ export class FaultRegistry {
       }
     }
     return total
+  }
+
+  /** Settles when every matching hold fault (each one consumed) has been removed; undefined when none matches. */
+  takeHold(subject: FaultSubject): Promise<void> | undefined {
+    const holds: Array<Promise<void>> = []
+    for (const fault of this.faults) {
+      if (fault.kind === "hold" && fault.released !== undefined && matches(fault, subject)) {
+        consume(fault)
+        holds.push(fault.released)
+      }
+    }
+    return holds.length === 0 ? undefined : Promise.all(holds).then(() => undefined)
   }
 
   /** The first matching hang/reset/status fault, consumed. */
@@ -142,7 +168,7 @@ export class FaultRegistry {
   }
 
   private view(fault: ActiveFault): Fault {
-    const { projectId: _projectId, ...rest } = fault
+    const { projectId: _projectId, release: _release, released: _released, ...rest } = fault
     return { ...rest }
   }
 }
@@ -182,9 +208,10 @@ export const parseFaultSpec = (input: unknown): FaultSpec | string => {
       break
     case "hang":
     case "reset":
+    case "hold":
       break
     default:
-      return "kind must be one of latency, hang, reset, status, delayAfterCreate"
+      return "kind must be one of latency, hold, hang, reset, status, delayAfterCreate"
   }
   return raw as unknown as FaultSpec
 }

@@ -111,10 +111,14 @@ const cachedProjectData = (options: SeedOptions): ProjectData => {
   return data
 }
 
+/** The data an emulator seeds for `spec` (given `defaults`, the emulator's `data` option), e.g. to find seeded ids by name. */
+export const projectData = (spec: ProjectSpec, defaults: Partial<SeedOptions> = {}, fallbackId = ""): ProjectData =>
+  cachedProjectData({ ...defaults, ...spec.data, seed: spec.data?.seed ?? spec.id ?? fallbackId })
+
 export const makeProject = (spec: ProjectSpec, fallbackId: string, defaults: Partial<SeedOptions>): Project => {
   const id = spec.id ?? fallbackId
   const keys = keyRandom(String(spec.data?.seed ?? id))
-  const data = cachedProjectData({ ...defaults, ...spec.data, seed: spec.data?.seed ?? id })
+  const data = projectData(spec, defaults, fallbackId)
   return {
     id,
     name: spec.name ?? id,

@@ -1,6 +1,7 @@
 import type { HostKind } from "./Faults.js"
 
-export type RequestOutcome = "pending" | "answered" | "reset" | "hung" | "aborted"
+/** `held`: waiting at a hold fault (a gate), pending again once it is removed. */
+export type RequestOutcome = "pending" | "held" | "answered" | "reset" | "hung" | "aborted"
 
 /** One request as seen by the emulator. Never holds the Authorization header or any secret. */
 export interface RecordedRequest {

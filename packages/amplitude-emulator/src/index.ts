@@ -9,6 +9,7 @@ export {
   DEMO_PROJECTS,
   type ManagementKey,
   type Project,
+  projectData,
   type ProjectInfo,
   type ProjectSpec,
   type Region

@@ -39,6 +39,21 @@ describe("fault injection (in-process)", () => {
       assert.strictEqual(timedOut.kind, "timeout")
     }))
 
+  it.scopedLive("hold keeps matching requests until the fault is removed, then they are served", () =>
+    Effect.gen(function*() {
+      const { a, b, emulator, urls } = yield* setup
+      const gate = yield* emulator.injectFault({ kind: "hold", project: "a", endpoint: "events.list" })
+      const held = yield* Effect.fork(call(`${urls.us}/api/2/events/list`, { headers: basicFor(a) }))
+      yield* awaitOutcome(emulator, "held")
+      assert.strictEqual((yield* call(`${urls.us}/api/2/events/list`, { headers: basicFor(b) })).status, 200)
+      assert.strictEqual((yield* call(`${urls.us}/api/3/cohorts`, { headers: basicFor(a) })).status, 200)
+      assert.isNull(held.unsafePoll(), "still held")
+      assert.isTrue(yield* emulator.removeFault(gate.id))
+      assert.strictEqual((yield* Fiber.join(held)).status, 200)
+      const [record] = yield* emulator.requests({ project: "a", endpoint: "events.list" })
+      assert.deepStrictEqual([record?.outcome, record?.status], ["answered", 200])
+    }))
+
   it.scopedLive("hang never answers; the next request (times: 1) is normal", () =>
     Effect.gen(function*() {
       const { a, emulator, urls } = yield* setup

@@ -11,7 +11,7 @@ import {
 import type { WorkspaceId } from "@findry/domain"
 import { annotationMarker, BetId } from "@findry/domain"
 import { type AnnotationRecord, AnnotationRecordsRepo, IntegrationsRepo } from "@findry/persistence"
-import { Duration, Effect, Layer, Option, Schema } from "effect"
+import { Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { SKIP_REASONS } from "./AnnotationScheduler.js"
 import { AnnotationsConfig } from "./AnnotationsConfig.js"
 import { PushPayload, PushResult } from "./PushAnnotation.js"
@@ -26,6 +26,15 @@ export class PushRetryable extends Schema.TaggedError<PushRetryable>()("PushRetr
 
 /** Retrying cannot help (keys revoked, credentials unreadable, request refused). */
 export class PushFatal extends Schema.TaggedError<PushFatal>()("PushFatal", { reason: Schema.String }) {}
+
+/**
+ * The workspace changed under a running push: disconnected or connected to another project (`elsewhere`), or
+ * the push turned off. The push ends `skipped` with the reason.
+ */
+class PushStopped extends Schema.TaggedError<PushStopped>()("PushStopped", {
+  reason: Schema.String,
+  elsewhere: Schema.Boolean
+}) {}
 
 export const PushFailure = Schema.Union(PushRetryable, PushFatal)
 export type PushFailure = typeof PushFailure.Type
@@ -147,20 +156,53 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
           { discard: true }
         ).pipe(Effect.as(found.length - 1))
 
+      /** The workspace's connection as stored now; `fingerprint` names its Amplitude project. */
       const connectionFor = (workspaceId: WorkspaceId) =>
         Effect.map(integrations.find(workspaceId, AMPLITUDE_PROVIDER), (found) => {
-          if (Option.isNone(found)) return { skip: SKIP_REASONS.notConnected } as const
-          const row = found.value
-          const credentials = row.connectedCredentials
-          if (credentials === undefined) return { skip: SKIP_REASONS.notConnected } as const
-          if (!row.settings.annotationsEnabled) return { skip: SKIP_REASONS.disabled } as const
+          const row = Option.getOrUndefined(found)
+          const credentials = row?.connectedCredentials
+          if (row === undefined || credentials === undefined) {
+            return { skip: SKIP_REASONS.notConnected, fingerprint: null } as const
+          }
+          const fingerprint = row.projectFingerprint
+          if (!row.settings.annotationsEnabled) return { skip: SKIP_REASONS.disabled, fingerprint } as const
           const connection = amplitude.connection(credentials, { policy: pushPolicy })
           return {
             connection,
+            fingerprint,
             categoryId: row.settings.annotationCategoryId,
             health: row.settings.annotationPush
           } as const
         })
+
+      /**
+       * Re-reads the connection right before an Amplitude call: the same project goes on with the keys stored
+       * now (a re-key to the same project); a disconnect, another project or the push turned off stops it.
+       */
+      const recheck = (workspaceId: WorkspaceId, fingerprint: string | null) =>
+        Effect.flatMap(connectionFor(workspaceId), (now) => {
+          if (now.fingerprint !== fingerprint) {
+            return Effect.fail(
+              new PushStopped({
+                reason: now.fingerprint === null ? SKIP_REASONS.notConnected : SKIP_REASONS.projectChanged,
+                elsewhere: true
+              })
+            )
+          }
+          if ("skip" in now) return Effect.fail(new PushStopped({ reason: now.skip, elsewhere: false }))
+          return Effect.succeed(now.connection)
+        })
+
+      /** Deletes an annotation created in a project the workspace no longer points at. */
+      const undoCreate = (connection: AmplitudeConnection, annotationId: number) =>
+        connection.deleteAnnotation(annotationId).pipe(
+          Effect.tap(() => Effect.logInfo("Removed an annotation created while the workspace left its project")),
+          Effect.tapError((error) =>
+            Effect.logWarning("Could not remove an annotation left in a former project", error)
+          ),
+          Effect.ignore,
+          Effect.annotateLogs({ amplitudeAnnotationId: annotationId })
+        )
 
       const skipped = (payload: PushPayload, reason: string) =>
         records.markEnded(keyOf(payload), payload.revision, "skipped", reason).pipe(
@@ -186,19 +228,19 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
           if ("skip" in target) {
             return yield* skipped(payload, target.skip)
           }
-          const { connection } = target
           yield* records.countAttempt(key, record.revision)
+          const latest = recheck(record.workspaceId, target.fingerprint)
 
           if (target.categoryId === undefined) {
-            const category = yield* connection.ensureAnnotationCategory(config.category).pipe(
+            const category = yield* (yield* latest).ensureAnnotationCategory(config.category).pipe(
               Effect.mapError((error) => classify(error, "other"))
             )
-            yield* records.setCategoryId(record.workspaceId, category.id)
+            yield* records.setCategoryId(record.workspaceId, target.fingerprint, category.id)
           }
 
           const marker = annotationMarker(payload.betId, payload.kind)
           const wanted = { label: record.label, start: record.annotationAt, details: details(payload) }
-          const existing = yield* findOurs(connection, record, marker).pipe(
+          const existing = yield* findOurs(yield* latest, record, marker).pipe(
             Effect.mapError((error) => classify(error, "other"))
           )
           let keep = keepOf(existing, record)
@@ -207,15 +249,17 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
             const upToDate = current.label === wanted.label && sameInstant(current.start, wanted.start) &&
               current.details === wanted.details && current.category?.name === config.category
             if (!upToDate) {
-              const updated = yield* connection.updateAnnotation(current.id, { ...wanted, category: config.category })
-                .pipe(
-                  Effect.map(Option.some),
-                  Effect.catchIf(
-                    (error) => error._tag === "AmplitudeRejected" && error.status === 404,
-                    () => Effect.succeedNone
-                  ),
-                  Effect.mapError((error) => classify(error, "other"))
-                )
+              const updated = yield* (yield* latest).updateAnnotation(current.id, {
+                ...wanted,
+                category: config.category
+              }).pipe(
+                Effect.map(Option.some),
+                Effect.catchIf(
+                  (error) => error._tag === "AmplitudeRejected" && error.status === 404,
+                  () => Effect.succeedNone
+                ),
+                Effect.mapError((error) => classify(error, "other"))
+              )
               if (Option.isNone(updated)) {
                 yield* records.forgetAmplitudeId(key, current.id)
                 return yield* new PushRetryable({
@@ -226,13 +270,26 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
               }
             }
           } else {
-            keep = yield* connection.createAnnotation({ ...wanted, category: config.category }).pipe(
+            const creator = yield* latest
+            const created = yield* creator.createAnnotation({ ...wanted, category: config.category }).pipe(
               Effect.mapError((error) => classify(error, "create"))
             )
-            const after = yield* findOurs(connection, { ...record, amplitudeAnnotationId: keep.id }, marker).pipe(
+            const afterCreate = yield* Effect.either(latest)
+            if (Either.isLeft(afterCreate)) {
+              const stop = afterCreate.left
+              if (stop.elsewhere) {
+                yield* undoCreate(creator, created.id)
+                return yield* stop
+              }
+              // Turned off while the create was on its way: what Amplitude already holds stays, as recorded.
+              yield* records.markPushed(key, record.revision, created.id)
+              return new PushResult({ status: "pushed", amplitudeAnnotationId: created.id, reason: null })
+            }
+            const connection = afterCreate.right
+            const after = yield* findOurs(connection, { ...record, amplitudeAnnotationId: created.id }, marker).pipe(
               Effect.orElseSucceed((): ReadonlyArray<Annotation> => [])
             )
-            const kept = after.length > 0 ? after[0]! : keep
+            const kept = after.length > 0 ? after[0]! : created
             yield* removeDuplicates(connection, after, kept.id).pipe(Effect.ignore)
             keep = kept
           }
@@ -251,6 +308,7 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
           }
           return new PushResult({ status: "pushed", amplitudeAnnotationId: keep.id, reason: null })
         }).pipe(
+          Effect.catchTag("PushStopped", (stop) => skipped(payload, stop.reason)),
           Effect.catchAllDefect((defect) =>
             Effect.logError("Annotation push attempt died", defect).pipe(
               Effect.zipRight(
@@ -281,13 +339,12 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
         )
 
       return AmplitudeProject.of({
+        // The (bet, kind) lock first: pushes queued behind one bet must not hold fan-out permits.
         Push: (request) =>
-          fanOut.withPermits(1)(
-            serially(`${request.payload.betId}:${request.payload.kind}`)(push(request.payload))
-          ),
+          serially(`${request.payload.betId}:${request.payload.kind}`)(fanOut.withPermits(1)(push(request.payload))),
         Reconcile: (request) =>
-          fanOut.withPermits(1)(
-            serially(`${request.payload.betId}:${request.payload.kind}`)(reconcile(request.payload))
+          serially(`${request.payload.betId}:${request.payload.kind}`)(
+            fanOut.withPermits(1)(reconcile(request.payload))
           )
       })
     }),

@@ -15,7 +15,8 @@ export interface BetEvent {
 export const SKIP_REASONS = {
   notConnected: "Amplitude is not connected",
   disabled: "Annotation push is turned off for this workspace",
-  betGone: "The bet no longer exists"
+  betGone: "The bet no longer exists",
+  projectChanged: "The workspace was connected to another Amplitude project during the push"
 } as const
 
 /**

@@ -1,6 +1,6 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeClient, CallPolicy } from "@findry/amplitude-adapter"
-import { AmplitudeEmulator, DEMO_PROJECTS, type RecordedRequest } from "@findry/amplitude-emulator"
+import { AmplitudeEmulator, DEMO_PROJECTS, projectData, type RecordedRequest } from "@findry/amplitude-emulator"
 import type { MappingParams } from "@findry/domain"
 import { Effect } from "effect"
 import { type Measured, measureMapping, projectLookups } from "../src/MetricValues.js"
@@ -11,7 +11,11 @@ const US = DEMO_PROJECTS.us
 const SHIP = "2026-10-15"
 const TIMEFRAME = 14
 const { baseline: BASELINE, observed: OBSERVED } = windows(SHIP, TIMEFRAME)
-const PURCHASERS = "w9e9ey7w"
+const US_DATA = projectData(US)
+const cohortNamed = (name: string) => US_DATA.cohorts.find((cohort) => cohort.name === name)!.id
+const PURCHASERS = cohortNamed("Purchasers")
+const REPEAT_BUYERS = cohortNamed("Repeat buyers")
+const DAILY_BUYERS = US_DATA.charts.find((chart) => chart.name === "Daily buyers")!.id
 
 const compact = (day: string) => day.replaceAll("-", "")
 
@@ -198,12 +202,12 @@ describe("metric values from Amplitude", () => {
             property: "quantity",
             filters: [{ property: "quantity", value: "2" }]
           } as MappingParams,
-          { cohortId: "h2av7du9" }
+          { cohortId: REPEAT_BUYERS }
         )
         const ref = reference(data)
         const expected = (range: DayRange) => {
           const list = ref.occurrences("Add to Cart", range.start, range.end, {
-            cohortId: "h2av7du9",
+            cohortId: REPEAT_BUYERS,
             filters: [{ property: "quantity", value: "2" }]
           })
           const users = new Set(list.map((o) => o.userId)).size
@@ -222,13 +226,13 @@ describe("metric values from Amplitude", () => {
               filters: filter,
               group_by: [{ type: "event", value: "quantity" }]
             }),
-            cohortSegment("h2av7du9")
+            cohortSegment(REPEAT_BUYERS)
           ],
           [
             compact(BASELINE.start),
             "uniques",
             JSON.stringify({ event_type: "Add to Cart", filters: filter }),
-            cohortSegment("h2av7du9")
+            cohortSegment(REPEAT_BUYERS)
           ],
           [
             compact(OBSERVED.start),
@@ -238,13 +242,13 @@ describe("metric values from Amplitude", () => {
               filters: filter,
               group_by: [{ type: "event", value: "quantity" }]
             }),
-            cohortSegment("h2av7du9")
+            cohortSegment(REPEAT_BUYERS)
           ],
           [
             compact(OBSERVED.start),
             "uniques",
             JSON.stringify({ event_type: "Add to Cart", filters: filter }),
-            cohortSegment("h2av7du9")
+            cohortSegment(REPEAT_BUYERS)
           ]
         ])
       }))
@@ -371,12 +375,12 @@ describe("metric values from Amplitude", () => {
     it.effect("saved chart: one read of the chart, the mean of its daily values inside each window", () =>
       Effect.gen(function*() {
         const around = windows("2026-11-15", 7)
-        const { data, measured, requests } = yield* measure({ kind: "chart", chartId: "93nuvt" } as MappingParams, {
+        const { data, measured, requests } = yield* measure({ kind: "chart", chartId: DAILY_BUYERS } as MappingParams, {
           baseline: around.baseline,
           observed: around.observed
         })
         const ref = reference(data)
-        const chart = data.charts.find((c) => c.id === "93nuvt")!
+        const chart = data.charts.find((c) => c.id === DAILY_BUYERS)!
         assert.strictEqual(chart.definition.m, "uniques")
         const expected = (range: DayRange) => {
           const daily = ref.days(range.start, range.end).map((day) =>
@@ -386,20 +390,20 @@ describe("metric values from Amplitude", () => {
         }
         assertClose(measured.baseline, expected(around.baseline))
         assertClose(measured.observed, expected(around.observed))
-        assert.deepStrictEqual(requests.map((r) => r.path), ["/api/3/chart/93nuvt/query"])
+        assert.deepStrictEqual(requests.map((r) => r.path), [`/api/3/chart/${DAILY_BUYERS}/query`])
       }))
 
     it.effect("cohort size: the cohort's size now, against the size recorded on or before the ship date", () =>
       Effect.gen(function*() {
-        const { data, measured } = yield* measure({ kind: "cohort_size", cohortId: "h2av7du9" } as MappingParams, {
+        const { data, measured } = yield* measure({ kind: "cohort_size", cohortId: REPEAT_BUYERS } as MappingParams, {
           earlierSample: 40
         })
-        const size = data.cohorts.find((c) => c.id === "h2av7du9")!.userIds.length
+        const size = data.cohorts.find((c) => c.id === REPEAT_BUYERS)!.userIds.length
         assert.deepStrictEqual(
           { baseline: measured.baseline, observed: measured.observed, sample: measured.sample },
           { baseline: 40, observed: size, sample: size }
         )
-        const first = yield* measure({ kind: "cohort_size", cohortId: "h2av7du9" } as MappingParams)
+        const first = yield* measure({ kind: "cohort_size", cohortId: REPEAT_BUYERS } as MappingParams)
         assert.isNull(first.measured.baseline)
         assert.include(first.measured.notes[0]!.text, "no baseline")
         assert.isFalse(first.measured.notes[0]!.blocking)

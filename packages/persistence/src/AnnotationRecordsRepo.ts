@@ -184,12 +184,18 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
           Effect.withSpan("AnnotationRecordsRepo.setPushHealth")
         )
 
-      const setCategoryId = (workspaceId: WorkspaceId, categoryId: number): Effect.Effect<void> =>
+      /** Remembers the category of the project `projectFingerprint` names, if the workspace still points at it. */
+      const setCategoryId = (
+        workspaceId: WorkspaceId,
+        projectFingerprint: string | null,
+        categoryId: number
+      ): Effect.Effect<void> =>
         sql`
           UPDATE integrations SET settings = jsonb_set(settings, '{annotationCategoryId}', ${
           JSON.stringify(categoryId)
         }::jsonb)
-          WHERE workspace_id = ${workspaceId} AND provider = ${AMPLITUDE} AND status = 'connected'`.pipe(
+          WHERE workspace_id = ${workspaceId} AND provider = ${AMPLITUDE} AND status = 'connected'
+            AND project_fingerprint IS NOT DISTINCT FROM ${projectFingerprint}`.pipe(
           Effect.asVoid,
           Effect.orDie,
           Effect.withSpan("AnnotationRecordsRepo.setCategoryId")

@@ -40,7 +40,10 @@ const embeddedDatabase = Effect.map(
   (url) => ({ kind: "pglite" as const, name: "postgres", url })
 )
 
-/** Creates a fresh database for the life of the current scope. */
+/**
+ * Creates a fresh database for the life of the current scope. `TEST_DATABASE_URL` is read from the process
+ * environment even where a test has put its own `ConfigProvider` in place.
+ */
 export const makeTestDatabase: Effect.Effect<Context.Tag.Service<TestDatabase>, never, Scope.Scope> = Effect.gen(
   function*() {
     const variable = Config.option(Config.redacted("TEST_DATABASE_URL"))

@@ -48,7 +48,7 @@ describe("migrations", () => {
             return yield* Effect.provide(migrate, context)
           }))
           const results = yield* Effect.all([starter, starter, starter, starter], { concurrency: "unbounded" })
-          const applied = results.flat().map(([id]) => id).sort()
+          const applied = results.flat().map(([id]) => id).sort((a, b) => a - b)
           assert.deepStrictEqual(applied, Object.keys(migrations).map((key) => Number.parseInt(key)))
           const ids = yield* Effect.provide(appliedIds, PgLive(database.url, { maxConnections: 1 }))
           assert.deepStrictEqual(ids, Object.keys(migrations).map((key) => Number.parseInt(key)))

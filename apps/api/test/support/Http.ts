@@ -11,6 +11,8 @@ export interface Answer {
 
 /** Every raw body the tests received, so the leak test can search all of them. */
 export const receivedBodies: Array<string> = []
+/** Every response's headers, as JSON, for the same search. */
+export const receivedHeaders: Array<string> = []
 
 /** Sends a JSON request to the test server as `user` (no token when `user` is null) and reads the answer. */
 export const call = (
@@ -27,6 +29,7 @@ export const call = (
     const response = yield* client.execute(request)
     const text = yield* response.text
     receivedBodies.push(text)
+    receivedHeaders.push(JSON.stringify(response.headers))
     return {
       status: response.status,
       headers: response.headers,

@@ -7,7 +7,7 @@ import { AnnotationsConfig, type AnnotationsSettings } from "@findry/annotations
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { MigrationsLive, PgLive, WorkspaceChanges, WorkspaceChangesFromPostgres } from "@findry/persistence"
 import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
-import { ConfigProvider, Context, Effect, Layer, Logger, Redacted } from "effect"
+import { ConfigProvider, Context, type Duration, Effect, Layer, Logger, Redacted } from "effect"
 import { ApiConfig } from "../../src/ApiConfig.js"
 import { createApiServer } from "../../src/BodyLimit.js"
 import { HttpApiLive } from "../../src/HttpServerLive.js"
@@ -29,21 +29,23 @@ const testConfig = (overrides: Readonly<Record<string, string>> = {}) =>
     ])
   )
 
-const AmplitudeTestLive = Layer.unwrapEffect(Effect.gen(function*() {
-  const emulator = yield* AmplitudeEmulator
-  return AmplitudeClient.Default.pipe(
-    Layer.provide([
-      AmplitudeConfig.layer({
-        usUrl: emulator.urls.us,
-        euUrl: emulator.urls.eu,
-        experimentUsUrl: emulator.urls.experimentUs,
-        experimentEuUrl: emulator.urls.experimentEu,
-        timeout: "1500 millis"
-      }),
-      NodeHttpClient.layerUndici
-    ])
-  )
-}))
+/** The Amplitude client aimed at the test's emulator; needs the `Keyring`. */
+export const AmplitudeTestLive = (timeout: Duration.DurationInput) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const emulator = yield* AmplitudeEmulator
+    return AmplitudeClient.Default.pipe(
+      Layer.provide([
+        AmplitudeConfig.layer({
+          usUrl: emulator.urls.us,
+          euUrl: emulator.urls.eu,
+          experimentUsUrl: emulator.urls.experimentUs,
+          experimentEuUrl: emulator.urls.experimentEu,
+          timeout
+        }),
+        NodeHttpClient.layerUndici
+      ])
+    )
+  }))
 
 /** The API's own Node server (bounded bodies, timeouts) on a random port, with an `HttpClient` aimed at it. */
 export const ApiServerTestLive = HttpServer.layerTestClient.pipe(
@@ -68,6 +70,8 @@ export interface ApiTestOptions {
   readonly requestTimeoutMillis?: number
   /** Environment variables for this suite's servers, e.g. limits it tests at other values than the defaults. */
   readonly config?: Readonly<Record<string, string>>
+  /** Timeout of every Amplitude call; default 1.5 s. */
+  readonly amplitudeTimeout?: Duration.DurationInput
 }
 
 export const ApiTestLive = (options: ApiTestOptions = {}) => apiOn(TestSqlLive(), options)
@@ -86,7 +90,7 @@ const serverOn = <ROut, E>(
   HttpApiLive.pipe(
     Layer.provide(embeddedScheduler("memory")),
     Layer.provide([
-      AmplitudeTestLive,
+      AmplitudeTestLive(options.amplitudeTimeout ?? "1500 millis"),
       CryptoTestLive,
       AnnotationsConfig.layer({ appUrl: "http://findry.test", ...options.annotations })
     ]),
