@@ -2,6 +2,7 @@ import { AmplitudeConfig } from "@findry/amplitude-adapter"
 import { fingerprintKeyConfig, keyringConfig } from "@findry/crypto"
 import { Config, Context, Layer, type Redacted } from "effect"
 import { connectionViewTtlConfig } from "./ConnectionViewCache.js"
+import { webDirConfig } from "./WebApp.js"
 
 export class ApiConfig extends Context.Tag("@findry/api/ApiConfig")<ApiConfig, {
   readonly port: number
@@ -39,6 +40,7 @@ export const StartupConfigCheck = Layer.effectDiscard(
     AmplitudeConfig.config,
     Config.option(Config.redacted("DATABASE_URL")),
     Config.option(Config.integer("DATABASE_POOL_SIZE")),
-    connectionViewTtlConfig
+    connectionViewTtlConfig,
+    webDirConfig
   ])
 )
