@@ -34,24 +34,26 @@ export const WebAppLive = HttpApiBuilder.Router.use((router) =>
     const dir = resolve(yield* webDirConfig.pipe(Effect.orDie))
     const read = (path: string) => Effect.promise(() => readFile(path).then((bytes) => bytes, () => null))
 
-    yield* router.get("/app", HttpServerResponse.redirect("/app/", { status: 301 }))
-    yield* router.get(
-      "/app/*",
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const relative = decodeURIComponent(request.url.split("?")[0]!.slice("/app/".length))
-        const wanted = extname(relative) === "" ? "index.html" : relative
-        const path = resolve(dir, wanted)
-        if (!path.startsWith(dir + sep)) return HttpServerResponse.empty({ status: 404 })
-        const bytes = yield* read(path)
-        if (bytes === null) return wanted === "index.html" ? notBuilt(dir) : HttpServerResponse.empty({ status: 404 })
-        return HttpServerResponse.uint8Array(bytes, {
-          contentType: contentTypes[extname(path)] ?? "application/octet-stream",
-          headers: {
-            "cache-control": wanted.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache"
-          }
-        })
-      }).pipe(Effect.catchAllDefect(() => Effect.succeed(HttpServerResponse.empty({ status: 404 }))))
-    )
+    const serve = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const pathname = request.url.split("?")[0]!
+      if (pathname === "/app") return HttpServerResponse.redirect("/app/", { status: 301 })
+      const relative = decodeURIComponent(pathname.slice("/app/".length))
+      const wanted = extname(relative) === "" ? "index.html" : relative
+      const path = resolve(dir, wanted)
+      if (!path.startsWith(dir + sep)) return HttpServerResponse.empty({ status: 404 })
+      const bytes = yield* read(path)
+      if (bytes === null) return wanted === "index.html" ? notBuilt(dir) : HttpServerResponse.empty({ status: 404 })
+      return HttpServerResponse.uint8Array(bytes, {
+        contentType: contentTypes[extname(path)] ?? "application/octet-stream",
+        headers: {
+          "cache-control": wanted.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache"
+        }
+      })
+    }).pipe(Effect.catchAllDefect(() => Effect.succeed(HttpServerResponse.empty({ status: 404 }))))
+
+    // The router treats "/app" and "/app/" as one route, and "/app/*" does not match "/app/".
+    yield* router.get("/app", serve)
+    yield* router.get("/app/*", serve)
   })
 )
