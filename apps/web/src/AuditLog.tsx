@@ -34,7 +34,11 @@ export const AuditLog = ({ context }: { readonly context: WorkspaceContext }) =>
                 <td>{entry.actorId}</td>
                 <td>{entry.action}</td>
                 <td>
-                  <code>{JSON.stringify(entry.details)}</code>
+                  {Object.entries(entry.details).map(([key, value]) => (
+                    <div key={key}>
+                      {key}: <code>{typeof value === "string" ? value : JSON.stringify(value)}</code>
+                    </div>
+                  ))}
                 </td>
               </tr>
             ))}

@@ -1,7 +1,7 @@
 // The Amplitude tile in a real Chromium, against the API and the Amplitude emulator over HTTP.
 import { DEMO_PROJECTS } from "@findry/amplitude-emulator"
 import { Effect } from "effect"
-import type { Browser, BrowserContext, Page } from "playwright-core"
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core"
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { launchChromium, screenshot, seriousViolations } from "./support/Browser.js"
 import { freshUser, type Stack, startStack, tokenFor } from "./support/Stack.js"
@@ -38,12 +38,52 @@ const newWorkspace = async (admin: string) => {
   return answer.body.id as string
 }
 
-const connectThroughApi = async (admin: string, workspaceId: string) => {
+const connectThroughApi = async (admin: string, workspaceId: string, project: typeof us | typeof eu = us) => {
   const answer = await stack.call("PUT", `/v1/workspaces/${workspaceId}/integrations/amplitude`, {
     user: admin,
-    body: { region: "us", apiKey: us.apiKey, secretKey: us.secretKey, displayName: "Checkout analytics" }
+    body: {
+      region: project.region,
+      apiKey: project.apiKey,
+      secretKey: project.secretKey,
+      displayName: "Checkout analytics"
+    }
   })
   expect(answer.status).toBe(200)
+}
+
+/** A project, a metric and a bet on it through the API: promoting the bet fires its first annotation. */
+const promoteBet = async (admin: string, workspaceId: string, title: string) => {
+  const workspace = `/v1/workspaces/${workspaceId}`
+  const project = await stack.call("POST", `${workspace}/projects`, { user: admin, body: { name: "Growth" } })
+  const metric = await stack.call("POST", `${workspace}/metrics`, {
+    user: admin,
+    body: { name: "Purchases", unit: "integer" }
+  })
+  const predictedImpact = {
+    metricId: metric.body.id,
+    direction: "increase",
+    magnitude: 5,
+    magnitudeUnit: "percent",
+    timeframeDays: 14
+  }
+  const bet = await stack.call("POST", `${workspace}/projects/${project.body.id}/bets`, {
+    user: admin,
+    body: { title, predictedImpact }
+  })
+  expect(bet.status).toBe(201)
+}
+
+/** Presses `refresh` until `target` shows up (the annotation push is asynchronous), within the deadline. */
+const refreshUntil = async (refresh: Locator, target: Locator) => {
+  const deadline = Date.now() + WAIT.timeout
+  for (;;) {
+    await refresh.click()
+    try {
+      return await target.waitFor({ timeout: 500 })
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+    }
+  }
 }
 
 const signIn = async (user: string, workspaceId: string) => {
@@ -98,6 +138,7 @@ describe("the Amplitude tile", () => {
     expect(html).not.toContain(us.apiKey)
     expect(html).not.toContain(us.secretKey)
     await screenshot(page, "connected")
+    await screenshot(tile(), "connected-tile")
     await expectAccessible()
 
     await page.setViewportSize({ width: 375, height: 800 })
@@ -166,7 +207,7 @@ describe("the Amplitude tile", () => {
     await expectAccessible()
   })
 
-  it("the annotations toggle persists across a reload", async () => {
+  it("the annotations toggle persists across a reload; a bet promoted while off is listed as skipped, with why", async () => {
     const admin = freshUser("web-admin")
     const workspaceId = await newWorkspace(admin)
     await connectThroughApi(admin, workspaceId)
@@ -181,6 +222,14 @@ describe("the Amplitude tile", () => {
     await toggle().waitFor(WAIT)
     expect(await toggle().isChecked()).toBe(false)
     await screenshot(page, "annotations-off")
+    await expectAccessible()
+
+    await promoteBet(admin, workspaceId, "Faster checkout")
+    const activity = page.getByRole("region", { name: "Annotation activity" })
+    const row = activity.getByRole("row").filter({ hasText: "▲ Faster checkout" })
+    await refreshUntil(activity.getByRole("button", { name: "Refresh" }), row.filter({ hasText: "skipped" }))
+    expect(await row.textContent()).toContain("Annotation push is turned off for this workspace")
+    await screenshot(page, "annotation-activity")
     await expectAccessible()
   })
 
@@ -253,5 +302,37 @@ describe("the Amplitude tile", () => {
     await metrics.getByText(/Checkouts.*event "Checkout Compleeted", count/).waitFor(WAIT)
     await screenshot(page, "mapping-warning")
     await expectAccessible()
+  })
+
+  it("the management key opens the experiment picker on a test, and the audit log records it all", async () => {
+    const admin = freshUser("web-admin")
+    const workspaceId = await newWorkspace(admin)
+    await connectThroughApi(admin, workspaceId, eu)
+    await signIn(admin, workspaceId)
+
+    await tile().getByLabel("Management API key", { exact: true }).fill(eu.managementKeys[0])
+    await tile().getByRole("button", { name: "Save management key" }).click()
+    await tile().getByText(`${eu.managementKeys[0].slice(0, 4)}…`).waitFor(WAIT)
+    expect(await page.content()).not.toContain(eu.managementKeys[0])
+
+    const tests = page.getByRole("region", { name: "Tests and Amplitude experiments" })
+    await tests.getByLabel("New project name").fill("Growth")
+    await tests.getByRole("button", { name: "Add project" }).click()
+    await tests.getByLabel("Project", { exact: true }).waitFor(WAIT)
+    const picker = tests.getByLabel("Amplitude experiment")
+    await page.waitForFunction(() => document.querySelectorAll("option").length > 20, undefined, WAIT)
+    const experiment = (await picker.locator("option").nth(1).textContent())!
+    await picker.selectOption({ index: 1 })
+    await tests.getByLabel("Test name").fill("Checkout copy")
+    await tests.getByRole("button", { name: "Add test" }).click()
+    const experimentName = experiment.slice(0, experiment.lastIndexOf(" ("))
+    await tests.getByRole("listitem").filter({ hasText: `Checkout copy — ${experimentName}` }).waitFor(WAIT)
+    await screenshot(page, "experiment-picker")
+    await expectAccessible()
+
+    const audit = page.getByRole("region", { name: "Audit log", exact: true })
+    await audit.getByText("amplitude.management_key_set").waitFor(WAIT)
+    expect(await audit.textContent()).toContain("amplitude.connected")
+    expect(await audit.textContent()).not.toContain(eu.managementKeys[0])
   })
 })

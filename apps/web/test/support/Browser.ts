@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Browser, chromium, type Page } from "playwright-core"
+import { type Browser, chromium, type Locator, type Page } from "playwright-core"
 
 const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
 
@@ -30,10 +30,11 @@ export const launchChromium = (): Promise<Browser> =>
 
 export const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url))
 
-/** Saves a full-page screenshot of the current state as a test artifact. */
-export const screenshot = async (page: Page, name: string): Promise<void> => {
+/** Saves a screenshot of the whole page, or of one element, as a test artifact. */
+export const screenshot = async (target: Page | Locator, name: string): Promise<void> => {
   mkdirSync(ARTIFACTS, { recursive: true })
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+  const path = join(ARTIFACTS, `${name}.png`)
+  await ("goto" in target ? target.screenshot({ path, fullPage: true }) : target.screenshot({ path }))
 }
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
