@@ -118,7 +118,7 @@ const ManagementKey = ({ context, connection, onChange }: {
 
   return (
     <form className="management-key" onSubmit={save}>
-      <h4>Management API key</h4>
+      <h4>Experiment picker</h4>
       <p className="help">Needed for the Amplitude Experiment picker on tests.</p>
       <label htmlFor={`${id}-key`}>
         {connection.managementKeyPrefix === null ? "Management API key" : "Replace the Management API key"}
@@ -268,9 +268,12 @@ export const AmplitudeTile = ({ context }: { readonly context: WorkspaceContext 
     setConnecting(false)
     context.changed()
   }
+  // After connecting or disconnecting, focus returns to the tile's heading (not on the first load).
   const status = connection?.status
+  const shownStatus = useRef(status)
   useEffect(() => {
-    if (status !== undefined) headingRef.current?.focus()
+    if (shownStatus.current !== undefined && status !== shownStatus.current) headingRef.current?.focus()
+    shownStatus.current = status
   }, [status])
 
   return (
