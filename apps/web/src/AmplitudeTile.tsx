@@ -13,6 +13,12 @@ const ADMIN_ONLY = "Only a workspace admin can connect, replace keys, toggle ann
 const formatDate = (date: Date | null) =>
   date === null ? "—" : `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`
 
+interface ConnectionProps {
+  readonly context: WorkspaceContext
+  readonly connection: AmplitudeConnection
+  readonly onChange: (connection: AmplitudeConnection) => void
+}
+
 /** The connect form: region dropdown and two write-only key fields (never prefilled). */
 const ConnectForm = ({ context, initialRegion, onConnected, onCancel }: {
   readonly context: WorkspaceContext
@@ -87,11 +93,7 @@ const ConnectForm = ({ context, initialRegion, onConnected, onCancel }: {
   )
 }
 
-const ManagementKey = ({ context, connection, onChange }: {
-  readonly context: WorkspaceContext
-  readonly connection: AmplitudeConnection
-  readonly onChange: (connection: AmplitudeConnection) => void
-}) => {
+const ManagementKey = ({ context, connection, onChange }: ConnectionProps) => {
   const [failure, setFailure] = useState<Failure | null>(null)
   const [busy, setBusy] = useState(false)
   const id = useId()
@@ -145,11 +147,7 @@ const ManagementKey = ({ context, connection, onChange }: {
   )
 }
 
-const Connected = ({ context, connection, onChange }: {
-  readonly context: WorkspaceContext
-  readonly connection: AmplitudeConnection
-  readonly onChange: (connection: AmplitudeConnection) => void
-}) => {
+const Connected = ({ context, connection, onChange }: ConnectionProps) => {
   const [replacing, setReplacing] = useState(false)
   const [confirming, setConfirming] = useState(false)
   const [failure, setFailure] = useState<Failure | null>(null)

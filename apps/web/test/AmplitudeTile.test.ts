@@ -86,6 +86,14 @@ const refreshUntil = async (refresh: Locator, target: Locator) => {
   }
 }
 
+/** Signs `admin` in to a new workspace connected to the US demo project. */
+const signInConnected = async (admin: string) => {
+  const workspaceId = await newWorkspace(admin)
+  await connectThroughApi(admin, workspaceId)
+  await signIn(admin, workspaceId)
+  return workspaceId
+}
+
 const signIn = async (user: string, workspaceId: string) => {
   await page.goto(`${stack.baseUrl}/app/`)
   await page.getByLabel("Bearer token").fill(tokenFor(user))
@@ -209,9 +217,7 @@ describe("the Amplitude tile", () => {
 
   it("the annotations toggle persists across a reload; a bet promoted while off is listed as skipped, with why", async () => {
     const admin = freshUser("web-admin")
-    const workspaceId = await newWorkspace(admin)
-    await connectThroughApi(admin, workspaceId)
-    await signIn(admin, workspaceId)
+    const workspaceId = await signInConnected(admin)
     const toggle = () => tile().getByRole("switch", { name: "Push annotations to Amplitude" })
     await toggle().waitFor(WAIT)
     expect(await toggle().isChecked()).toBe(true)
@@ -258,9 +264,7 @@ describe("the Amplitude tile", () => {
 
   it("disconnect asks first, listing what survives and what stops, then shows not connected", async () => {
     const admin = freshUser("web-admin")
-    const workspaceId = await newWorkspace(admin)
-    await connectThroughApi(admin, workspaceId)
-    await signIn(admin, workspaceId)
+    const workspaceId = await signInConnected(admin)
 
     await tile().getByRole("button", { name: "Disconnect" }).click()
     const dialog = page.getByRole("dialog", { name: "Disconnect Amplitude?" })
@@ -283,9 +287,7 @@ describe("the Amplitude tile", () => {
 
   it("a mapping to an unknown event is saved with its warning", async () => {
     const admin = freshUser("web-admin")
-    const workspaceId = await newWorkspace(admin)
-    await connectThroughApi(admin, workspaceId)
-    await signIn(admin, workspaceId)
+    await signInConnected(admin)
     const metrics = page.getByRole("region", { name: "Metric mappings" })
 
     await metrics.getByLabel("Metric name").fill("Checkouts")
