@@ -215,6 +215,24 @@ describe("the Amplitude tile", () => {
     await expectAccessible()
   })
 
+  it("Amplitude down, then out of reach, shows each failure in the product's words", async () => {
+    const admin = freshUser("web-admin")
+    await signIn(admin, await newWorkspace(admin))
+    await Effect.runPromise(stack.emulator.injectFault({ project: us.id, kind: "status", status: 503, times: 100 }))
+    await submitKeys(us.apiKey, us.secretKey)
+    await alert().filter({ hasText: "Amplitude is unavailable right now" }).waitFor(WAIT)
+    expect(await alert().textContent()).toContain("(503)")
+    await expectAccessible()
+
+    await Effect.runPromise(stack.emulator.clearFaults)
+    await Effect.runPromise(stack.emulator.injectFault({ project: us.id, kind: "hang", times: 100 }))
+    await tile().getByRole("button", { name: "Save" }).click()
+    await alert().filter({ hasText: "Couldn't reach Amplitude: network timeout" }).waitFor(WAIT)
+    expect(await alert().textContent()).toContain("custom hosts aren't supported yet")
+    await focusIsOnTheAlert()
+    await screenshot(page, "unreachable")
+  })
+
   it("the annotations toggle persists across a reload; a bet promoted while off is listed as skipped, with why", async () => {
     const admin = freshUser("web-admin")
     const workspaceId = await signInConnected(admin)
