@@ -25,7 +25,9 @@ if (stale) {
     "warn"
   ], {
     cwd: web,
-    stdio: "inherit"
+    stdio: "inherit",
+    // A test runner's NODE_ENV=test would make Vite bundle React's development build.
+    env: { ...process.env, NODE_ENV: "production" }
   })
   if (result.status !== 0) process.exit(result.status ?? 1)
 }

@@ -13,17 +13,15 @@ import { embeddedScheduler } from "../../src/Scheduler.js"
 
 export const TEST_AUTH_SECRET = Redacted.make("test-auth-secret-that-is-long-enough-000")
 
-const testConfig = (webDir: string | undefined) =>
-  ConfigProvider.fromMap(
-    new Map([
-      [
-        "FINDRY_ENCRYPTION_KEYS",
-        `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${Buffer.alloc(32, 1).toString("base64")}`
-      ],
-      ["FINDRY_FINGERPRINT_KEY", Buffer.alloc(32, 3).toString("base64")],
-      ...(webDir === undefined ? [] : [["FINDRY_WEB_DIR", webDir] as const])
-    ])
-  )
+const testConfig = ConfigProvider.fromMap(
+  new Map([
+    [
+      "FINDRY_ENCRYPTION_KEYS",
+      `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${Buffer.alloc(32, 1).toString("base64")}`
+    ],
+    ["FINDRY_FINGERPRINT_KEY", Buffer.alloc(32, 3).toString("base64")]
+  ])
+)
 
 const AmplitudeTestLive = Layer.unwrapEffect(Effect.gen(function*() {
   const emulator = yield* AmplitudeEmulator
@@ -53,8 +51,6 @@ export interface ApiTestOptions {
   readonly observability?: Layer.Layer<never>
   /** Annotation push settings (the scheduler runs in-process, as with `pnpm start`). */
   readonly annotations?: Partial<AnnotationsSettings>
-  /** Where the built web app served at `/app/` is; default `apps/web/dist`. */
-  readonly webDir?: string
 }
 
 export const ApiTestLive = (options: ApiTestOptions = {}) => apiOn(TestSqlLive(), options)
@@ -75,7 +71,7 @@ export const apiOn = <ROut, E>(
     Layer.provideMerge(sql),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(AmplitudeEmulator.layer(options.emulator)),
-    Layer.provide(Layer.setConfigProvider(testConfig(options.webDir))),
+    Layer.provide(Layer.setConfigProvider(testConfig)),
     Layer.provide(options.observability ?? Logger.remove(Logger.defaultLogger))
   )
 

@@ -1,19 +1,18 @@
-// The real stack behind the page: the web app built from source, the API over HTTP on a fresh database and the
-// Amplitude emulator, started once per test file.
+// The real stack behind the page: the web app built from its current sources, the API over HTTP on a fresh database
+// and the Amplitude emulator, started once per test file.
 import { HttpServer } from "@effect/platform"
 import { AmplitudeEmulator, type Emulator } from "@findry/amplitude-emulator"
 import { Effect, ManagedRuntime } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { build } from "vite"
 import { type Answer, call } from "../../../api/test/support/Http.js"
 import { ApiTestLive } from "../../../api/test/support/TestApi.js"
 
 export { freshUser, tokenFor } from "../../../api/test/support/TestApi.js"
 
-const webRoot = fileURLToPath(new URL("../../", import.meta.url))
+// The same check as `pnpm start`: rebuild apps/web/dist only when it is missing or older than its sources, so a
+// run after `pnpm build` (as in CI) does not build again.
+const webBuild = fileURLToPath(new URL("../../../../scripts/web-build.mjs", import.meta.url))
 
 export interface Stack {
   readonly baseUrl: string
@@ -23,9 +22,8 @@ export interface Stack {
 }
 
 export const startStack = async (): Promise<Stack> => {
-  const webDir = mkdtempSync(join(tmpdir(), "findry-web-"))
-  await build({ root: webRoot, logLevel: "warn", build: { outDir: webDir, emptyOutDir: true } })
-  const runtime = ManagedRuntime.make(ApiTestLive({ webDir }))
+  execFileSync(process.execPath, [webBuild], { stdio: "inherit" })
+  const runtime = ManagedRuntime.make(ApiTestLive())
   const { address, emulator } = await runtime.runPromise(Effect.gen(function*() {
     const server = yield* HttpServer.HttpServer
     return { address: server.address, emulator: yield* AmplitudeEmulator }
@@ -35,9 +33,6 @@ export const startStack = async (): Promise<Stack> => {
     baseUrl: `http://127.0.0.1:${address.port}`,
     emulator,
     call: (...args) => runtime.runPromise(call(...args)),
-    close: async () => {
-      await runtime.dispose()
-      rmSync(webDir, { recursive: true, force: true })
-    }
+    close: () => runtime.dispose()
   }
 }
