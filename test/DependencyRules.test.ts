@@ -94,6 +94,15 @@ describe("dependency rules (ARCHITECTURE.md)", () => {
     assert.notMatch(cryptoIndex, /SecretOpener/, "the opener is not re-exported from @findry/crypto")
   })
 
+  it("the web app reaches the API only through the contract: domain, effect, @effect/platform and React", () => {
+    const web = byName.get("@findry/web")!
+    assert.sameMembers(findryDeps(web), ["@findry/domain"])
+    const allowed = new Set(["@findry/domain", "effect", "@effect/platform", "react", "react-dom"])
+    for (const { file, specifier } of importsOf(web)) {
+      assert.isTrue(allowed.has(packageOf(specifier)), `${file} imports ${specifier}`)
+    }
+  })
+
   it("packages never depend on apps, and the emulator is only a dev dependency of apps", () => {
     const apps = new Set(workspaces.filter((w) => w.kind === "app").map((w) => w.name))
     for (const workspace of workspaces) {

@@ -80,6 +80,9 @@ Findry × Amplitude demo
   Amplitude (local)  US ${emulator.urls.us}  EU ${emulator.urls.eu}
                      Experiment US ${emulator.urls.experimentUs}  EU ${emulator.urls.experimentEu}
   Workspace          ${workspace}
+  Web app            ${api}/app/   (sign in with a token below and the workspace ID)
+  Admin token        ${admin}
+  Member token       ${member}
 
 In another terminal:
   export AUTH="Authorization: Bearer ${admin}"

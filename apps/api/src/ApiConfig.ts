@@ -6,6 +6,7 @@ import { connectionViewTtlConfig } from "./ConnectionViewCache.js"
 import type { TokenPolicy } from "./Jwt.js"
 import { pickerAnswerTtlConfig } from "./SharedPickers.js"
 import { usageLimitsConfig } from "./UsageLimits.js"
+import { webDirConfig } from "./WebApp.js"
 
 export class ApiConfig extends Context.Tag("@findry/api/ApiConfig")<ApiConfig, {
   readonly port: number
@@ -63,6 +64,7 @@ export const StartupConfigCheck = Layer.effectDiscard(
     sessionTimeoutsConfig,
     connectionViewTtlConfig,
     usageLimitsConfig,
-    pickerAnswerTtlConfig
+    pickerAnswerTtlConfig,
+    webDirConfig
   ])
 )

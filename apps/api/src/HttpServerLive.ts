@@ -15,6 +15,7 @@ import { OutcomesHttpLive } from "./OutcomesHttp.js"
 import { RequestDeadlineLive } from "./RequestDeadline.js"
 import { StorableTextLive } from "./StorableText.js"
 import { TestsHttpLive } from "./TestsHttp.js"
+import { WebAppLive } from "./WebApp.js"
 import { WorkspacesHttpLive } from "./WorkspacesHttp.js"
 
 export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
@@ -32,12 +33,13 @@ export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
 ]).pipe(Layer.provide([AuthenticationLive, ConnectionViewCache.Default]))
 
 /**
- * The HTTP API with its docs. Needs an `HttpServer`, `ApiConfig`, `SqlClient`, the crypto services, the
+ * The HTTP API with its docs and the web app at `/app/`. Needs an `HttpServer`, `ApiConfig`, `SqlClient`, the crypto services, the
  * Amplitude adapter's `AmplitudeClient` (with an `HttpClient` and `AmplitudeConfig`), `AnnotationsConfig` and a
  * `WorkflowEngine` (the in-process runner, or a client-only node of the scheduler's cluster).
  */
 export const HttpApiLive = HttpApiBuilder.serve((app) => accessLog(bodyLimit(app))).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+  Layer.provide(WebAppLive),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress

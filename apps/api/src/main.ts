@@ -22,7 +22,11 @@ const NodeServerLive = Layer.unwrapEffect(
   Effect.map(ApiConfig, ({ port }) => NodeHttpServer.layer(createApiServer, { port, host: "0.0.0.0" }))
 )
 
-const ServerLive = HttpApiLive.pipe(
+const WebAppAddressLive = Layer.effectDiscard(
+  Effect.flatMap(ApiConfig, ({ port }) => Effect.log(`Web app: http://localhost:${port}/app/`))
+)
+
+const ServerLive = Layer.merge(HttpApiLive, WebAppAddressLive).pipe(
   Layer.provide(NodeServerLive),
   Layer.provide(SchedulerLive),
   Layer.provide([SqlLive, CryptoLive, AmplitudeLive, AnnotationsConfig.layerConfig]),

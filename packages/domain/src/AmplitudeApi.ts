@@ -17,7 +17,8 @@ import { DisplayText, WorkspacePath } from "./WorkspacesApi.js"
 
 /**
  * A secret typed by a user: trimmed, 1–256 characters, no control characters, and `Redacted` from here on.
- * Failure messages never repeat the value.
+ * Failure messages never repeat the value. Encoding gives the plain value back: that is how a client derived from the
+ * contract sends what its user typed; no response schema contains a secret.
  */
 export const SecretInput = (label: string) =>
   Schema.transformOrFail(Schema.String, Schema.RedactedFromSelf(Schema.String), {
@@ -35,7 +36,7 @@ export const SecretInput = (label: string) =>
         ? ParseResult.succeed(Redacted.make(value))
         : ParseResult.fail(new ParseResult.Type(ast, "<redacted>", problem))
     },
-    encode: (_, __, ast) => ParseResult.fail(new ParseResult.Forbidden(ast, "<redacted>", "secrets are never encoded"))
+    encode: (secret) => ParseResult.succeed(Redacted.value(secret))
   }).annotations({ identifier: label })
 
 export const ConnectionStatus = Schema.Literal("not_connected", "connected", "disconnected")
