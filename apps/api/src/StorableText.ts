@@ -36,9 +36,13 @@ const parsed = (text: string): Option.Option<unknown> => {
  * suspicious escape (nearly all) are not parsed twice.
  */
 export const StorableTextLive = HttpApiBuilder.middleware(FindryApi, (app) =>
+  Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request) => request.method === "GET" || request.method === "DELETE" ? app : checkBody(request, app)
+  ))
+
+const checkBody = <A, E, R>(request: HttpServerRequest.HttpServerRequest, app: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    if (request.method === "GET" || request.method === "DELETE" || request.method === "HEAD") return yield* app
     // A body that cannot be read fails the same way again inside the endpoint, where it is answered.
     const text = yield* Effect.option(request.text)
     if (Option.isNone(text) || !SUSPICIOUS_ESCAPE.test(text.value)) return yield* app
@@ -48,4 +52,4 @@ export const StorableTextLive = HttpApiBuilder.middleware(FindryApi, (app) =>
       message: `Some fields contain characters that cannot be stored; nothing was changed.`,
       fields: fields.map((field) => new FieldProblem({ field, problem: PROBLEM }))
     })
-  }))
+  })
