@@ -5,7 +5,6 @@ import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url))
-const tsx = fileURLToPath(new URL("node_modules/.bin/tsx", `file://${root}`))
 const main = fileURLToPath(new URL("apps/scheduler/src/main.ts", `file://${root}`))
 
 /** A TCP port nobody listens on right now. */
@@ -27,8 +26,9 @@ export interface RunnerProcess {
 }
 
 /**
- * Starts `apps/scheduler/src/main.ts` in its own process (through tsx, on the sources). It is stopped with
- * SIGKILL when the scope closes, if it still runs.
+ * Starts `apps/scheduler/src/main.ts` in its own process, on the sources through tsx's loader inside that process
+ * (the `tsx` command runs the app in a child of its own, which a SIGKILL of the command would leave running). It
+ * is stopped with SIGKILL when the scope closes, if it still runs.
  */
 export const startRunner = (
   name: string,
@@ -39,7 +39,7 @@ export const startRunner = (
     const lines: Array<string> = []
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        spawn(tsx, ["--conditions=@findry/source", main], {
+        spawn(process.execPath, ["--conditions=@findry/source", "--import", "tsx", main], {
           cwd: root,
           env: {
             ...process.env,
