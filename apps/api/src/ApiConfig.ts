@@ -1,4 +1,5 @@
 import { AmplitudeConfig } from "@findry/amplitude-adapter"
+import { AnnotationsConfig } from "@findry/annotations"
 import { fingerprintKeyConfig, keyringConfig } from "@findry/crypto"
 import { sessionTimeoutsConfig } from "@findry/persistence"
 import { Config, Context, Layer, Option, type Redacted } from "effect"
@@ -59,6 +60,7 @@ export const StartupConfigCheck = Layer.effectDiscard(
     keyringConfig,
     fingerprintKeyConfig,
     AmplitudeConfig.config,
+    AnnotationsConfig.config,
     Config.option(Config.redacted("DATABASE_URL")),
     Config.option(Config.integer("DATABASE_POOL_SIZE")),
     sessionTimeoutsConfig,
