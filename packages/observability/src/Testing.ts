@@ -1,16 +1,29 @@
 import { Effect } from "effect"
-import { spawn } from "node:child_process"
+import { type ChildProcessByStdio, spawn } from "node:child_process"
+import type { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
 
-const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url))
+const root = fileURLToPath(new URL("../../../", import.meta.url))
 
-/** Runs a program's TypeScript `main` with only `env` (and `PATH`) until it exits; for start-up tests. */
+/**
+ * Starts a program's TypeScript `main` in a node process of its own, on the sources, with only `env`. tsx's loader
+ * runs inside that process: the `tsx` command would run the program in a child of its own, which a SIGKILL of the
+ * command leaves running.
+ */
+export const spawnMain = (
+  main: string,
+  env: Record<string, string | undefined>
+): ChildProcessByStdio<null, Readable, Readable> =>
+  spawn(process.execPath, ["--conditions=@findry/source", "--import", "tsx", main], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+
+/** Runs a program's TypeScript `main` with only `env` until it exits; for start-up tests. */
 export const runMain = (main: string, env: Record<string, string>) =>
   Effect.async<{ code: number | null; stderr: string; stdout: string }>((resume) => {
-    const child = spawn(tsx, ["--conditions=@findry/source", main], {
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const child = spawnMain(main, env)
     let stderr = ""
     let stdout = ""
     child.stderr.on("data", (chunk) => (stderr += chunk))

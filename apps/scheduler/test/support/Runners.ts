@@ -1,11 +1,11 @@
 import { SqlClient } from "@effect/sql"
+import { spawnMain } from "@findry/observability/testing"
 import { Duration, Effect, Schedule, type Scope } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 
-const root = fileURLToPath(new URL("../../../../", import.meta.url))
-const main = fileURLToPath(new URL("apps/scheduler/src/main.ts", `file://${root}`))
+const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
 
 /** A TCP port nobody listens on right now. */
 export const freePort = Effect.async<number>((resume) => {
@@ -26,9 +26,8 @@ export interface RunnerProcess {
 }
 
 /**
- * Starts `apps/scheduler/src/main.ts` in its own process, on the sources through tsx's loader inside that process
- * (the `tsx` command runs the app in a child of its own, which a SIGKILL of the command would leave running). It
- * is stopped with SIGKILL when the scope closes, if it still runs.
+ * Starts `apps/scheduler/src/main.ts` in its own process, on the sources (`spawnMain`). It is stopped with SIGKILL
+ * when the scope closes, if it still runs.
  */
 export const startRunner = (
   name: string,
@@ -39,19 +38,15 @@ export const startRunner = (
     const lines: Array<string> = []
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        spawn(process.execPath, ["--conditions=@findry/source", "--import", "tsx", main], {
-          cwd: root,
-          env: {
-            ...process.env,
-            LOG_FORMAT: "logfmt",
-            LOG_LEVEL: "WARN",
-            FINDRY_RUNNER_MODE: "socket",
-            FINDRY_RUNNER_HOST: "127.0.0.1",
-            FINDRY_RUNNER_LISTEN_HOST: "127.0.0.1",
-            FINDRY_RUNNER_PORT: String(port),
-            ...env
-          },
-          stdio: ["ignore", "pipe", "pipe"]
+        spawnMain(main, {
+          ...process.env,
+          LOG_FORMAT: "logfmt",
+          LOG_LEVEL: "WARN",
+          FINDRY_RUNNER_MODE: "socket",
+          FINDRY_RUNNER_HOST: "127.0.0.1",
+          FINDRY_RUNNER_LISTEN_HOST: "127.0.0.1",
+          FINDRY_RUNNER_PORT: String(port),
+          ...env
         })
       ),
       (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
