@@ -70,7 +70,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("scheduler crash (t
           const counts = yield* statusCounts.pipe(
             Effect.filterOrFail((counts) => counts["pushed"] === TOTAL, (counts) => JSON.stringify(counts)),
             Effect.retry({ schedule: Schedule.spaced("250 millis"), times: 360 }),
-            Effect.tapError((counts) => Effect.logError(`stuck at ${counts}`, second.output()))
+            Effect.tapError((counts) => Effect.logError(`stuck at ${counts}`, first.output(), second.output()))
           )
           assert.deepStrictEqual(counts, { pushed: TOTAL })
 

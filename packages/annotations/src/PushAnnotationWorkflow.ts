@@ -1,7 +1,7 @@
 import { Activity, DurableClock } from "@effect/workflow"
 import { BetId, WorkspaceId } from "@findry/domain"
 import { AnnotationRecordsRepo, IntegrationsRepo } from "@findry/persistence"
-import { Duration, Effect, Either, Layer, Schema } from "effect"
+import { Cause, Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { AmplitudeProject, AmplitudeProjectLive, PushFailure, PushRetryable } from "./AmplitudeProject.js"
 import { AnnotationsConfig } from "./AnnotationsConfig.js"
 import { PushAnnotation, type PushPayload, PushResult } from "./PushAnnotation.js"
@@ -15,6 +15,31 @@ export const backoffFor = (
   const exponential = Duration.toMillis(settings.baseBackoff) * 2 ** (attempt - 1)
   return Duration.millis(Math.min(Math.max(exponential, retryAfterMs), Duration.toMillis(settings.maxBackoff)))
 }
+
+/**
+ * What an attempt's call to the workspace's entity ended with, as the workflow may store it: a typed
+ * failure as it is; anything else (the runner holding the entity died and the socket write failed, or the
+ * entity was interrupted when its shard moved) as a retryable failure. Stored as it was, such an end
+ * would finish the workflow with a defect and leave the annotation pending for good. The entity may have
+ * created the annotation before the call was cut off, hence `uncertainCreate`.
+ */
+export const settleAttempt = <A, R>(call: Effect.Effect<A, PushFailure, R>): Effect.Effect<A, PushFailure, R> =>
+  Effect.catchAllCause(call, (cause) =>
+    Option.match(Cause.failureOption(cause), {
+      onSome: (failure) => Effect.fail(failure),
+      onNone: () =>
+        Effect.logWarning("An annotation push attempt was cut off; it will be retried", cause).pipe(
+          Effect.zipRight(
+            Effect.fail(
+              new PushRetryable({
+                reason: "The scheduler process running the push stopped",
+                retryAfterMs: 0,
+                uncertainCreate: true
+              })
+            )
+          )
+        )
+    }))
 
 /**
  * The push workflow: attempts through the workspace's `AmplitudeProject` entity, each a checkpointed
@@ -40,7 +65,8 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
           MailboxFull: () => clientFailure("The scheduler is busy"),
           AlreadyProcessingMessage: () => clientFailure("The push is already running"),
           PersistenceError: () => clientFailure("The scheduler's storage failed")
-        })
+        }),
+        settleAttempt
       )
     })
 
@@ -70,7 +96,9 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
       name: "Reconcile",
       success: Schema.Struct({ removed: Schema.Number }),
       execute: project(payload.workspaceId).Reconcile(payload).pipe(
-        Effect.orElseSucceed(() => ({ removed: 0 }))
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("Annotation reconcile did not finish", cause).pipe(Effect.as({ removed: 0 }))
+        )
       )
     })
 

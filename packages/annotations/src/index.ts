@@ -9,6 +9,6 @@ export {
 export { AnnotationsConfig, type AnnotationsSettings, DEFAULT_ANNOTATIONS_SETTINGS } from "./AnnotationsConfig.js"
 export { AnnotationJobsLive, clusterSharding, singleRunner } from "./Cluster.js"
 export { PushAnnotation, PushPayload, PushResult, PushStatus } from "./PushAnnotation.js"
-export { AnnotationPushLive, backoffFor, PushAnnotationLive } from "./PushAnnotationWorkflow.js"
+export { AnnotationPushLive, backoffFor, PushAnnotationLive, settleAttempt } from "./PushAnnotationWorkflow.js"
 export { purgeFinishedWorkflows, RetentionPurgeLive } from "./RetentionPurge.js"
 export { SchedulerHealth } from "./SchedulerHealth.js"
