@@ -1,6 +1,7 @@
 import { AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AnnotationsConfig } from "@findry/annotations"
 import { fingerprintKeyConfig, keyringConfig } from "@findry/crypto"
+import { ExperimentSyncSettings } from "@findry/experiment-sync"
 import { sessionTimeoutsConfig } from "@findry/persistence"
 import { Config, Context, Layer, Option, type Redacted } from "effect"
 import { connectionViewTtlConfig } from "./ConnectionViewCache.js"
@@ -61,6 +62,7 @@ export const StartupConfigCheck = Layer.effectDiscard(
     fingerprintKeyConfig,
     AmplitudeConfig.config,
     AnnotationsConfig.config,
+    ExperimentSyncSettings.config,
     Config.option(Config.redacted("DATABASE_URL")),
     Config.option(Config.integer("DATABASE_POOL_SIZE")),
     sessionTimeoutsConfig,

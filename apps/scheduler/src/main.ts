@@ -2,6 +2,7 @@ import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AnnotationsConfig } from "@findry/annotations"
 import { Keyring, keyringConfig } from "@findry/crypto"
+import { ExperimentSyncSettings } from "@findry/experiment-sync"
 import { LoggingLive, reportStartupFailure } from "@findry/observability"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { Config, Effect, Layer } from "effect"
@@ -25,7 +26,14 @@ const SqlLive = MigrationsLive.pipe(
  * start-up names all configuration problems at once.
  */
 const StartupConfigCheck = Layer.effectDiscard(
-  Config.all([databaseConfig, keyringConfig, AmplitudeConfig.config, AnnotationsConfig.config, RunnerConfig])
+  Config.all([
+    databaseConfig,
+    keyringConfig,
+    AmplitudeConfig.config,
+    AnnotationsConfig.config,
+    ExperimentSyncSettings.config,
+    RunnerConfig
+  ])
 )
 
 const AmplitudeLive = AmplitudeClient.Default.pipe(

@@ -32,12 +32,20 @@ describe("scheduler start-up configuration", () => {
   it.live("names malformed values without echoing them", () =>
     Effect.gen(function*() {
       const keys = `k1:${Buffer.alloc(16, 5).toString("base64")}`
-      const result = yield* start({ ...validEnv, FINDRY_ENCRYPTION_KEYS: keys, FINDRY_RUNNER_PORT: "port-99x" })
+      const result = yield* start({
+        ...validEnv,
+        FINDRY_ENCRYPTION_KEYS: keys,
+        FINDRY_RUNNER_PORT: "port-99x",
+        FINDRY_SYNC_WAVE_SIZE: "0",
+        FINDRY_ANNOTATION_MAX_ATTEMPTS: "0"
+      })
       assert.strictEqual(result.code, 1)
       const line = oneLine(result)
       assert.match(line, /^Configuration error: /)
       assert.include(line, "FINDRY_ENCRYPTION_KEYS is invalid")
       assert.include(line, "FINDRY_RUNNER_PORT is invalid")
+      assert.include(line, "FINDRY_SYNC_WAVE_SIZE")
+      assert.include(line, "FINDRY_ANNOTATION_MAX_ATTEMPTS")
       assert.notInclude(line, keys)
       assert.notInclude(line, Buffer.alloc(16, 5).toString("base64"))
       assert.notInclude(line, "port-99x")

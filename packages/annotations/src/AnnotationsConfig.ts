@@ -49,20 +49,20 @@ export class AnnotationsConfig extends Context.Tag("@findry/annotations/Annotati
       Config.withDefault(DEFAULT_ANNOTATIONS_SETTINGS.appUrl)
     ),
     maxAttempts: Config.integer("FINDRY_ANNOTATION_MAX_ATTEMPTS").pipe(
-      Config.withDefault(DEFAULT_ANNOTATIONS_SETTINGS.maxAttempts),
-      Config.validate({ message: "must be between 1 and 50", validation: (n) => n >= 1 && n <= 50 })
+      Config.validate({ message: "must be between 1 and 50", validation: (n) => n >= 1 && n <= 50 }),
+      Config.withDefault(DEFAULT_ANNOTATIONS_SETTINGS.maxAttempts)
     ),
     retentionDays: Config.integer("FINDRY_WORKFLOW_RETENTION_DAYS").pipe(
-      Config.withDefault(30),
-      Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 })
+      Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 }),
+      Config.withDefault(30)
     ),
     stallMinutes: Config.integer("FINDRY_SCHEDULER_STALL_MINUTES").pipe(
-      Config.withDefault(5),
-      Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 })
+      Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 }),
+      Config.withDefault(5)
     ),
     pushConcurrency: Config.integer("FINDRY_ANNOTATION_PUSH_CONCURRENCY").pipe(
-      Config.withDefault(DEFAULT_ANNOTATIONS_SETTINGS.pushConcurrency),
-      Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 })
+      Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 }),
+      Config.withDefault(DEFAULT_ANNOTATIONS_SETTINGS.pushConcurrency)
     )
   }).pipe(Config.map(({ retentionDays, stallMinutes, ...rest }): AnnotationsSettings => ({
     ...DEFAULT_ANNOTATIONS_SETTINGS,

@@ -8,7 +8,7 @@ import {
 } from "@findry/amplitude-adapter"
 import type { WorkspaceId } from "@findry/domain"
 import { ExperimentSyncRepo, IntegrationsRepo, type SyncResult, type SyncRunRow } from "@findry/persistence"
-import { Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import { experimentFields } from "./ExperimentFields.js"
 
 /** Tuning of the nightly sync; `ExperimentSyncSettings.Default` holds the production values. */
@@ -47,6 +47,13 @@ export class ExperimentSyncSettings extends Context.Tag("@findry/experiment-sync
     policy: SYNC_POLICY
   }
   static readonly Default = Layer.succeed(ExperimentSyncSettings, ExperimentSyncSettings.defaults)
+  /** The production values, with `FINDRY_SYNC_WAVE_SIZE` (default 100) read from the configuration. */
+  static readonly config: Config.Config<ExperimentSyncOptions> = Config.integer("FINDRY_SYNC_WAVE_SIZE").pipe(
+    Config.validate({ message: "must be between 1 and 10000", validation: (n) => n >= 1 && n <= 10_000 }),
+    Config.withDefault(ExperimentSyncSettings.defaults.waveSize),
+    Config.map((waveSize) => ({ ...ExperimentSyncSettings.defaults, waveSize }))
+  )
+  static readonly layerConfig = Layer.effect(ExperimentSyncSettings, ExperimentSyncSettings.config)
   static layer(overrides: Partial<ExperimentSyncOptions>): Layer.Layer<ExperimentSyncSettings> {
     return Layer.succeed(ExperimentSyncSettings, { ...ExperimentSyncSettings.defaults, ...overrides })
   }

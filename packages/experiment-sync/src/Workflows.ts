@@ -126,9 +126,10 @@ export const ExperimentSyncCronsLive = Layer.mergeAll(
 )
 
 /**
- * The experiment sync as a scheduler job: both workflows and both crons, with the production settings. Needs a
- * cluster `WorkflowEngine` and `Sharding`, `AmplitudeClient` and the `SqlClient`.
+ * The experiment sync as a scheduler job: both workflows and both crons, with the production settings
+ * (`FINDRY_SYNC_WAVE_SIZE` from the configuration). Needs a cluster `WorkflowEngine` and `Sharding`,
+ * `AmplitudeClient` and the `SqlClient`.
  */
 export const ExperimentSyncJobsLive = Layer.mergeAll(ExperimentSyncWorkflowsLive, ExperimentSyncCronsLive).pipe(
-  Layer.provide(ExperimentSyncSettings.Default)
+  Layer.provide(ExperimentSyncSettings.layerConfig)
 )

@@ -15,14 +15,13 @@ export const SealerLive = SecretSealer.Default.pipe(
   Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["FINDRY_ENCRYPTION_KEYS", TEST_KEYRING]]))))
 )
 
-/** Enqueues like the API in external mode: a client-only node of the runners' cluster. */
-export const ClientSchedulerLive = AnnotationSchedulerLive.pipe(
-  Layer.provide(
-    ClusterWorkflowEngine.layer.pipe(
-      Layer.provideMerge(NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: clusterSharding }))
-    )
-  )
+/** A client-only node of the runners' cluster: starts workflows that the runner processes execute. */
+export const ClientEngineLive = ClusterWorkflowEngine.layer.pipe(
+  Layer.provideMerge(NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: clusterSharding }))
 )
+
+/** Enqueues like the API in external mode. */
+export const ClientSchedulerLive = AnnotationSchedulerLive.pipe(Layer.provide(ClientEngineLive))
 
 export interface SeededBet {
   readonly workspaceId: WorkspaceId

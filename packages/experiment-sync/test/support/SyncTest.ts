@@ -1,22 +1,15 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { WorkflowEngine } from "@effect/workflow"
-import { AMPLITUDE_PROVIDER, AmplitudeClient, AmplitudeConfig, AmplitudeGovernor } from "@findry/amplitude-adapter"
+import { AmplitudeClient, AmplitudeConfig, AmplitudeGovernor } from "@findry/amplitude-adapter"
 import { AmplitudeEmulator, type Experiment, type Project } from "@findry/amplitude-emulator"
 import { Keyring, SecretSealer } from "@findry/crypto"
 import { SecretOpener } from "@findry/crypto/opener"
-import { type ProjectId, UserId, type WorkspaceId } from "@findry/domain"
-import {
-  ExperimentSyncRepo,
-  type IntegrationSettings,
-  IntegrationsRepo,
-  TestsRepo,
-  WorkspacesRepo
-} from "@findry/persistence"
+import { ExperimentSyncRepo, IntegrationsRepo, TestsRepo, WorkspacesRepo } from "@findry/persistence"
 import { TestSqlLive } from "@findry/persistence/testing"
-import { Effect, Layer, Logger, Option, Redacted } from "effect"
+import { Effect, Layer, Logger } from "effect"
 import { randomBytes } from "node:crypto"
-import { experimentFields } from "../../src/ExperimentFields.js"
 import { ExperimentSync, ExperimentSyncSettings } from "../../src/ExperimentSync.js"
+import { seedSyncWorkspace } from "../../src/Testing.js"
 import { ExperimentSyncWorkflowsLive } from "../../src/Workflows.js"
 import { FAST_POLICY } from "./Policy.js"
 
@@ -99,76 +92,12 @@ export const emulatorProject = (options: {
     })
   })
 
-export interface SeededWorkspace {
-  readonly workspaceId: WorkspaceId
-  readonly projectId: ProjectId
-  readonly testIds: ReadonlyArray<string>
-}
-
 /**
- * A workspace connected to `project` with its management key, and one `ab_experiment` test per entry of
- * `links`: an experiment of the project (stored with a stale state, as if synced long ago) or a bare id
- * Amplitude does not know.
+ * A workspace connected to the emulator's `project` with its management key, and one `ab_experiment` test per
+ * entry of `links` (see `seedSyncWorkspace`).
  */
 export const seedWorkspace = (project: Project, links: ReadonlyArray<Experiment | string>) =>
-  Effect.gen(function*() {
-    const workspaces = yield* WorkspacesRepo
-    const integrations = yield* IntegrationsRepo
-    const tests = yield* TestsRepo
-    const sealer = yield* SecretSealer
-    const workspace = yield* workspaces.create("Sync", UserId.make("sync-admin"))
-    const projectRow = yield* workspaces.createProject(workspace.id, "Main")
-    const binding = (slot: number) => ({ workspaceId: workspace.id, provider: AMPLITUDE_PROVIDER, slot })
-    const settings: IntegrationSettings = {
-      annotationsEnabled: true,
-      capabilities: { taxonomy: true, experiments: true },
-      appId: project.appId,
-      displayNameByAdmin: false
-    }
-    yield* integrations.saveConnected({
-      workspaceId: workspace.id,
-      provider: AMPLITUDE_PROVIDER,
-      region: project.region,
-      credential1: yield* sealer.seal(Redacted.make(project.apiKey), binding(1)),
-      credential2: yield* sealer.seal(Redacted.make(project.secretKey), binding(2)),
-      projectFingerprint: `fp-${project.id}`,
-      displayName: project.name,
-      settings,
-      keepCredential3: false
-    })
-    yield* integrations.setCredential3(
-      workspace.id,
-      AMPLITUDE_PROVIDER,
-      yield* sealer.seal(Redacted.make(project.managementKeys[0]!.key), binding(3))
-    )
-    const testIds: Array<string> = []
-    for (const [index, link] of links.entries()) {
-      const fields = typeof link === "string"
-        ? {
-          experimentId: link,
-          key: `gone-${link}`,
-          name: `Gone ${link}`,
-          state: "running",
-          decision: null,
-          startDate: "2026-01-01",
-          endDate: null,
-          variants: [{ key: "control" }],
-          archived: false,
-          deleted: false
-        }
-        : { ...experimentFields(toAdapterExperiment(link)), state: "stale", decision: null, archived: false }
-      const created = yield* tests.create({
-        workspaceId: workspace.id,
-        projectId: projectRow.id,
-        name: `Test ${index}`,
-        type: "ab_experiment",
-        createdBy: "sync-admin",
-        experiment: fields
-      })
-      testIds.push(Option.getOrThrow(created).id)
-    }
-    return { workspaceId: workspace.id, projectId: projectRow.id, testIds } satisfies SeededWorkspace
-  })
+  seedSyncWorkspace({ ...project, managementKey: project.managementKeys[0]!.key }, links)
 
 /** The emulator's experiment in the adapter's shape (what the sync would read). */
 export const toAdapterExperiment = (experiment: Experiment) => ({
