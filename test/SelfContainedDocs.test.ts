@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -65,6 +65,35 @@ describe("the repository stands alone", () => {
       [],
       "write what the code relies on in docs/ (product-rules.md, amplitude-api.md, scheduler.md, …) and point there"
     )
+  })
+
+  it("docs/architecture.md draws the packages' dependencies as their package.json files declare them", () => {
+    const diagram = [...readFileSync(join(root, "docs/architecture.md"), "utf8").matchAll(/```mermaid\n([\s\S]*?)```/g)]
+      .map((block) => block[1]!)
+      .find((block) => block.includes("\"@findry/domain\""))
+    assert.isDefined(diagram, "a Mermaid diagram of the packages")
+    const nodes = new Map([...diagram!.matchAll(/^\s*(\w+)\["(@findry\/[\w-]+)"\]\s*$/gm)].map((m) => [m[1]!, m[2]!]))
+    const drawn = [...diagram!.matchAll(/^\s*(\w+)\s*-->(?:\|[^|]*\|)?\s*(\w+)\s*$/gm)]
+      .map(([, from, to]) => `${nodes.get(from!) ?? from} → ${nodes.get(to!) ?? to}`)
+    const manifests: ReadonlyArray<{ name: string; dependencies?: Record<string, string> }> = ["packages", "apps"]
+      .flatMap((group) =>
+        readdirSync(join(root, group)).map((folder) =>
+          JSON.parse(readFileSync(join(root, group, folder, "package.json"), "utf8"))
+        )
+      )
+    const declared = manifests.flatMap((manifest) =>
+      Object.keys(manifest.dependencies ?? {})
+        .filter((name) => name.startsWith("@findry/"))
+        .map((name) => `${manifest.name} → ${name}`)
+    )
+    assert.deepStrictEqual(
+      {
+        notDrawn: declared.filter((edge) => !drawn.includes(edge)),
+        notDeclared: drawn.filter((edge) => !declared.includes(edge))
+      },
+      { notDrawn: [], notDeclared: [] }
+    )
+    assert.sameMembers([...nodes.values()], manifests.map((manifest) => manifest.name), "every workspace is drawn")
   })
 
   it("every page and heading of docs/ that a file points to exists", () => {
