@@ -51,7 +51,7 @@ const packageOf = (specifier: string) =>
 
 const findryDeps = (workspace: Workspace) => [...workspace.dependencies].filter((name) => name.startsWith("@findry/"))
 
-describe("dependency rules (ARCHITECTURE.md)", () => {
+describe("dependency rules (docs/architecture.md)", () => {
   it("every workspace imports only what its package.json declares", () => {
     for (const workspace of workspaces) {
       for (const { file, specifier } of importsOf(workspace)) {

@@ -19,7 +19,7 @@ const toMetric = (row: MetricRow) =>
 const eventNamesOf = (params: MappingParams): ReadonlyArray<string> =>
   params.kind === "event" ? [params.event] : params.kind === "funnel" ? params.events : []
 
-/** The metric library and each metric's Amplitude mapping (PRODUCT.md §4). */
+/** The metric library and each metric's Amplitude mapping (docs/product-rules.md#metrics-and-mappings). */
 export class Metrics extends Effect.Service<Metrics>()("@findry/api/Metrics", {
   effect: Effect.gen(function*() {
     const repo = yield* MetricsRepo

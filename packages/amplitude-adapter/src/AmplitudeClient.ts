@@ -122,7 +122,7 @@ export class AmplitudeClient extends Effect.Service<AmplitudeClient>()("@findry/
       )
 
     /**
-     * PRODUCT.md §1: Taxonomy category list, else (400/401/403) the event list; keys refused there are tried
+     * Product rule: Taxonomy category list, else (400/401/403) the event list; keys refused there are tried
      * once in the other region to tell `WrongRegion` from `InvalidCredentials`. Then, best effort, the
      * cohort list for an `appId`.
      */

@@ -59,7 +59,7 @@ export const FunnelReply = Schema.Struct({ data: Schema.Array(FunnelElement) })
 const ratio = (part: number | undefined, whole: number | undefined): number | null =>
   part === undefined || whole === undefined || whole === 0 ? null : part / whole
 
-/** Index 0 of the transition-time arrays is not a transition (§13.6); -1 means "nobody converted". */
+/** Index 0 of the transition-time arrays is not a transition (docs/amplitude-api.md); -1 means "nobody converted". */
 const transitionTime = (times: ReadonlyArray<number | null>, index: number): number | null => {
   const value = index === 0 ? null : times[index]
   return value === undefined || value === null || value < 0 ? null : value
@@ -124,7 +124,7 @@ export const funnelParams = (query: FunnelQuery): Array<readonly [string, string
   ]
 }
 
-/** §7.1: days × conditions × (2 per step + 4 per group-by per step). */
+/** Query cost: days × conditions × (2 per step + 4 per group-by per step). */
 export const funnelCost = (query: FunnelQuery): number => {
   const userFilters = query.steps.reduce(
     (n, step) => n + (step.filters ?? []).filter((f) => f.type === "user").length,

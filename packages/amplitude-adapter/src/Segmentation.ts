@@ -16,7 +16,7 @@ export type FilterOperator =
 
 /**
  * A property condition on an event. Event-property filters stay inside the event; user-property
- * filters are sent as segment conditions (some endpoints refuse them inside `e`, AMPLITUDE-API.md §13.2).
+ * filters are sent as segment conditions (some endpoints refuse them inside `e`, docs/amplitude-api.md).
  */
 export interface PropertyFilter {
   readonly type: "event" | "user"
@@ -118,7 +118,7 @@ export const eventJson = (
 const groupByCount = (event: EventSpec, extra: number) => (event.groupBy?.length ?? 0) + extra
 
 /**
- * Conditions of §7.1's formula for one segment of `n` conditions and top-level group-bys: the segment, its
+ * Conditions of the query-cost formula for one segment of `n` conditions and top-level group-bys: the segment, its
  * conditions and 4 per group-by, at least 1.
  */
 export const conditionCount = (n: number, groupBys = 0): number => Math.max(1, (n === 0 ? 0 : 1 + n) + 4 * groupBys)
@@ -138,7 +138,7 @@ export const segmentationParams = (query: SegmentationQuery): Array<readonly [st
   ]
 }
 
-/** §7.1: days × conditions × (1 event + 4 per group-by, the aggregated property included). */
+/** Query cost: days × conditions × (1 event + 4 per group-by, the aggregated property included). */
 export const segmentationCost = (query: SegmentationQuery): number => {
   const metric = query.metric ?? "uniques"
   const property = PROPERTY_METRICS.has(metric) && query.property !== undefined ? 1 : 0

@@ -63,7 +63,7 @@ export interface SeriesOptions {
   readonly collapsedIsTotal: boolean
 }
 
-/** Reads every documented and observed variant of the series family (AMPLITUDE-API.md §13.6). */
+/** Reads every documented and observed variant of the series family (docs/amplitude-api.md#reading-query-answers). */
 export const toSeriesResult = (data: SeriesData, options: SeriesOptions): SeriesResult => {
   const dates = data.xValues.map((x) => x.slice(0, 10))
   const labels = data.seriesLabels ?? []

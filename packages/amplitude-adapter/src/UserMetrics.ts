@@ -29,7 +29,7 @@ export const usersParams = (query: UsersQuery): Array<readonly [string, string]>
   ...(query.groupBy === undefined ? [] : [["g", query.groupBy] as const])
 ]
 
-/** §7.1: days × conditions (a group-by counts as 4) × 1. */
+/** Query cost: days × conditions (a group-by counts as 4) × 1. */
 export const usersCost = (query: UsersQuery): number => {
   return daysInRange(query.start, query.end) *
     conditionCount(query.segment?.length ?? 0, query.groupBy === undefined ? 0 : 1)
@@ -40,5 +40,5 @@ export const sessionLengthParams = (query: SessionLengthQuery): Array<readonly [
   ["end", compactDay(query.end)]
 ]
 
-/** §7.1: days × 1 × 4 (User Sessions). */
+/** Query cost: days × 1 × 4 (User Sessions). */
 export const sessionLengthCost = (query: SessionLengthQuery): number => daysInRange(query.start, query.end) * 4

@@ -12,9 +12,9 @@ const decode = <A, I>(schema: Schema.Schema<A, I>, json: string) => Schema.decod
 
 const counts = { missing: 0, collapsedIsTotal: true } as const
 
-describe("tolerant parsers (AMPLITUDE-API.md variants)", () => {
+describe("tolerant parsers (documented and observed variants)", () => {
   describe("series", () => {
-    it.effect("points as numbers, collapsed as [{setId, value}], diagnostic keys ignored (§13.5)", () =>
+    it.effect("points as numbers, collapsed as [{setId, value}], diagnostic keys ignored", () =>
       Effect.gen(function*() {
         const reply = yield* decode(
           SeriesReply,
@@ -237,7 +237,7 @@ describe("tolerant parsers (AMPLITUDE-API.md variants)", () => {
   })
 
   describe("saved charts", () => {
-    it.effect("the /csv time-series layout becomes a series (§13.3 sample)", () =>
+    it.effect("the /csv time-series layout becomes a series (recorded sample)", () =>
       Effect.sync(() => {
         const csv =
           "\"\tDaily buyers\"\r\n\"\tSaved chart\"\r\n\r\n\"\tUniques\"\r\n\"\tPurchase\"\r\n\r\n\"\tSegment\",\"\t2026-07-01\",\"\t2026-07-02\",\"\t2026-07-03\"\r\n\"\tAll Users\",\"412\",\"398\",\"431\"\r\n"

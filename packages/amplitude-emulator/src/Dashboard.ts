@@ -208,7 +208,7 @@ const parseSessionsQuery = (data: ProjectData, query: URLSearchParams): Sessions
   days: parseRange(query).days
 })
 
-/** §7.1 "User Sessions" query type: 4. */
+/** Query cost of the "User Sessions" query type: 4. */
 const sessionsCost = (query: SessionsQuery) => query.days.length * conditionCount(query.segments, 0) * 4
 
 /**
@@ -316,7 +316,7 @@ const METRIC_NAMES: Record<SavedChart["definition"]["m"], string> = {
 
 const csvRow = (cells: ReadonlyArray<string>) => cells.map((cell) => `"${cell.replaceAll("\"", "\"\"")}"`).join(",")
 
-/** `/csv` body: `{"data":"<csv>"}`, quoted cells, text cells start with a tab, CRLF lines (§13.3). */
+/** `/csv` body: `{"data":"<csv>"}`, quoted cells, text cells start with a tab, CRLF lines. */
 const chartCsv = (ctx: RequestContext) =>
   withChart(ctx, (chart) => {
     const result = computeSegmentation(ctx.project.project.data, chartQuery(ctx.project.project.data, chart))

@@ -62,7 +62,7 @@ export const parseFunnelQuery = (data: ProjectData, query: URLSearchParams): Fun
   }
 }
 
-/** §7.1: days × conditions × (2 × steps + 4 per `e.group_by` per step). */
+/** Query cost: days × conditions × (2 × steps + 4 per `e.group_by` per step). */
 export const funnelCost = (query: FunnelQuery): number =>
   query.days.length * conditionCount(query.segments, query.groupBy === undefined ? 0 : 1) *
   query.steps.reduce((sum, step) => sum + 2 + 4 * step.groupBy.length, 0)

@@ -25,7 +25,7 @@ export const text = (body: string, status: number, contentType = "text/plain; ch
   body
 })
 
-/** The `{"error":{http_code,type,message,metadata}}` shape of AMPLITUDE-API.md §7.5. */
+/** Amplitude's `{"error":{http_code,type,message,metadata}}` error shape (docs/amplitude-api.md#error-answers). */
 export const dashboardError = (
   status: number,
   type: string,
@@ -42,7 +42,7 @@ export const dashboardError = (
 export const invalidRequest = (details: string): HttpResult =>
   dashboardError(400, "invalid", "Invalid chart definition", details)
 
-/** The Taxonomy API error shape `{"success":false,"errors":[{"message":…}]}` (§4.3). */
+/** The Taxonomy API error shape `{"success":false,"errors":[{"message":…}]}`. */
 export const taxonomyError = (status: number, message: string): HttpResult =>
   json({ success: false, errors: [{ message }] }, status)
 
@@ -69,7 +69,7 @@ export interface Route {
   readonly method: string
   readonly pattern: string
   readonly name: string
-  /** Dashboard REST query cost (§7.1); routes without it are not charged. */
+  /** Dashboard REST query cost (docs/amplitude-api.md#limits-and-query-cost); routes without it are not charged. */
   readonly cost?: (ctx: RequestContext) => number
   readonly handle: (ctx: RequestContext) => HttpResult | Promise<HttpResult>
 }

@@ -2,7 +2,7 @@ import { dayRange, daysBetween, fromCompactDay, monthStart, weekStart } from "./
 import { isRecord, parseJson } from "./Http.js"
 import type { Occurrence, ProjectData, PropertyValue, User } from "./Seed.js"
 
-/** A query parameter problem; answered as 400 with the §7.5 error shape. */
+/** A query parameter problem; answered as 400 with Amplitude's JSON error shape. */
 export class InvalidQuery {
   constructor(readonly details: string) {}
 }
@@ -243,7 +243,7 @@ export const propertyOf = (data: ProjectData, occurrence: Occurrence, group: Eve
     : usersById(data).get(occurrence.userId)?.properties[group.value]
 
 /**
- * Conditions for the §7.1 cost formula: segments + conditions within them + 4 per group-by,
+ * Conditions for the query-cost formula: segments + conditions within them + 4 per group-by,
  * at least 1.
  */
 export const conditionCount = (segments: ReadonlyArray<Segment>, groupBys: number): number =>
@@ -251,7 +251,7 @@ export const conditionCount = (segments: ReadonlyArray<Segment>, groupBys: numbe
 
 const QUERY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-/** Top-level diagnostic keys of the query engine (§13.1). */
+/** Top-level diagnostic keys of the query engine (docs/amplitude-api.md#reading-query-answers). */
 export const diagnostics = (
   queryType: "MULTI_SEGMENTATION" | "FUNNEL" | "QUERY_GRAPH",
   cost: number,

@@ -77,7 +77,7 @@ export const parseSegmentationQuery = (data: ProjectData, query: URLSearchParams
   }
 }
 
-/** §7.1: days × conditions × (events + 4 per `e.group_by` per event). */
+/** Query cost: days × conditions × (events + 4 per `e.group_by` per event). */
 export const segmentationCost = (query: SegmentationQuery): number =>
   query.days.length * conditionCount(query.segments, query.groupBy === undefined ? 0 : 1) *
   query.events.reduce((sum, e) => sum + 1 + 4 * e.groupBy.length, 0)

@@ -2,7 +2,7 @@
 export interface Switches {
   /** Status for bad, unknown or other-region analytics credentials. Default 403. */
   readonly authFailureStatus: 401 | 403
-  /** Body of that failure: the §7.5 JSON error shape (default) or the plain text `Invalid API Key`. */
+  /** Body of that failure: Amplitude's JSON error shape (default) or the plain text `Invalid API Key`. */
   readonly authFailureBody: "json" | "text"
   /** Key of the v3 annotation category object: `category` (Observed, default) or `name` (docs). */
   readonly annotationCategoryKey: "category" | "name"

@@ -17,7 +17,7 @@ layer(AmplitudeEmulator.layer())("analytics auth (defaults)", (it) => {
       assert.strictEqual(usReply.headers.get("content-type"), "application/json; charset=UTF-8")
     }))
 
-  it.effect("answers 403 with the §7.5 JSON shape for a wrong secret, no header, or a malformed header", () =>
+  it.effect("answers 403 with the JSON error shape for a wrong secret, no header, or a malformed header", () =>
     Effect.gen(function*() {
       const { urls } = yield* AmplitudeEmulator
       for (

@@ -51,7 +51,7 @@ const expectedFunnel = (
 }
 
 layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
-  it.effect("GET /api/2/funnels: ordered conversion with the default 30-day window, §13.2 shape", () =>
+  it.effect("GET /api/2/funnels: ordered conversion with the default 30-day window, recorded shape", () =>
     Effect.gen(function*() {
       const project = yield* demo
       const days = project.data.days.slice(-14)
@@ -322,7 +322,7 @@ layer(AmplitudeEmulator.layer())("Dashboard REST reports", (it) => {
       assert.strictEqual(lines[8], "")
     }))
 
-  it.effect("unknown chart: 404 with the §7.5 shape", () =>
+  it.effect("unknown chart: 404 with the JSON error shape", () =>
     Effect.gen(function*() {
       for (const suffix of ["query", "csv"]) {
         const reply = yield* get(`/api/3/chart/zzzzzz/${suffix}`)

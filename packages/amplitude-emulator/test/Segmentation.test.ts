@@ -259,7 +259,7 @@ layer(AmplitudeEmulator.layer())("GET /api/2/events/segmentation", (it) => {
       assert.deepStrictEqual(unknown.body.data.series, [])
     }))
 
-  it.effect("bad parameters answer 400 with the §7.5 error shape", () =>
+  it.effect("bad parameters answer 400 with the JSON error shape", () =>
     Effect.gen(function*() {
       const project = yield* (yield* AmplitudeEmulator).project(us.id)
       const r = range(lastDays(project, 2))

@@ -20,7 +20,7 @@ export const SKIP_REASONS = {
 } as const
 
 /**
- * The only scheduler surface domain code sees (SCHEDULER.md §7.1).
+ * The only scheduler surface domain code sees (docs/scheduler.md#the-boundary-annotationscheduler).
  *
  * Call it INSIDE the `sql.withTransaction` that records the decision: the annotation record and the
  * workflow message commit or roll back with it. It never fails the caller; a push that cannot happen

@@ -14,11 +14,11 @@ export interface AnnotationsSettings {
   readonly maxBackoff: Duration.Duration
   /** After a create whose answer was lost (timeout, 5xx), wait this long, then remove late duplicates. */
   readonly reconcileDelay: Duration.Duration
-  /** Pushes running at once in one runner process (bounded fan-out, SCHEDULER.md §6.6). */
+  /** Pushes running at once in one runner process (docs/scheduler.md#bounded-fan-out). */
   readonly pushConcurrency: number
-  /** Finished workflow executions older than this are purged (SCHEDULER.md §6.4). */
+  /** Finished workflow executions older than this are purged (docs/scheduler.md#retention-purge). */
   readonly retention: Duration.Duration
-  /** A message waiting longer than this marks the scheduler as stalled (`/readyz`, SCHEDULER.md §6.5). */
+  /** A message waiting longer than this marks the scheduler as stalled (`/readyz`, docs/scheduler.md#stall-alarm). */
   readonly stallThreshold: Duration.Duration
 }
 

@@ -7,7 +7,7 @@ const SNOWFLAKE_EPOCH = 1735689600000
 const BATCH = 5000
 
 /**
- * Deletes finished workflow executions older than `olderThan` (SCHEDULER.md §7.6): every message and reply
+ * Deletes finished workflow executions older than `olderThan` (docs/scheduler.md): every message and reply
  * of an execution whose `run` request has a final (non-suspended) reply, in batches. Running work is left
  * alone. The retention is also the window in which a late duplicate event is still recognised.
  * Returns the number of executions purged.

@@ -6,7 +6,7 @@ import { AnnotationsConfig } from "./AnnotationsConfig.js"
 const SNOWFLAKE_EPOCH = 1735689600000
 
 /**
- * The stall alarm of SCHEDULER.md §6.5: a message that is due, unprocessed, and older than the threshold
+ * The stall alarm (docs/scheduler.md#stall-alarm): a message that is due, unprocessed, and older than the threshold
  * means the runners stopped consuming (Effect-TS/effect#6248). `/readyz` reports it.
  */
 export class SchedulerHealth extends Effect.Service<SchedulerHealth>()("@findry/annotations/SchedulerHealth", {

@@ -47,7 +47,7 @@ export class AmplitudeCapabilities extends Schema.Class<AmplitudeCapabilities>("
 }) {}
 
 /**
- * Health of the annotation push (PRODUCT.md §3): `failing` after a push failed for good (e.g. the keys were
+ * Annotation push health (docs/product-rules.md): `failing` after a push failed for good (e.g. the keys were
  * revoked in Amplitude), with the reason; back to `ok` after the next successful push or a reconnect.
  */
 export class AnnotationPushHealth extends Schema.Class<AnnotationPushHealth>("AnnotationPushHealth")({

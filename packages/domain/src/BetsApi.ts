@@ -26,7 +26,7 @@ export type VerdictSource = typeof VerdictSource.Type
 export const OutcomeState = Schema.Literal("measuring", "closed")
 export type OutcomeState = typeof OutcomeState.Type
 
-/** The three annotations a bet can have in Amplitude (PRODUCT.md §3). */
+/** The three annotations a bet can have in Amplitude (docs/product-rules.md#annotations). */
 export const AnnotationKind = Schema.Literal("promoted", "shipped", "verdict")
 export type AnnotationKind = typeof AnnotationKind.Type
 
@@ -186,7 +186,7 @@ export class BetsApi extends HttpApiGroup.make("bets")
   .middleware(Authentication)
 {}
 
-/** PRODUCT.md §3, exactly: `▲ {title}`, `▲ Shipped: {title}`, `● Outcome {verdict}: {title}`. */
+/** The product's labels, exactly: `▲ {title}`, `▲ Shipped: {title}`, `● Outcome {verdict}: {title}`. */
 export const annotationLabel = (kind: AnnotationKind, title: string, verdict: Verdict | null = null): string =>
   kind === "promoted"
     ? `▲ ${title}`
@@ -194,5 +194,5 @@ export const annotationLabel = (kind: AnnotationKind, title: string, verdict: Ve
     ? `▲ Shipped: ${title}`
     : `● Outcome ${verdict ?? "inconclusive"}: ${title}`
 
-/** The stable marker Findry puts in an annotation's `details` to find it again (PRODUCT.md §3). */
+/** The stable marker Findry puts in an annotation's `details` to find it again (docs/product-rules.md#annotations). */
 export const annotationMarker = (betId: string, kind: AnnotationKind): string => `findry:${betId}:${kind}`

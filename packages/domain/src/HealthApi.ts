@@ -10,7 +10,7 @@ export const CheckStatus = Schema.Literal("ok", "failing")
 export class ReadinessChecks extends Schema.Class<ReadinessChecks>("ReadinessChecks")({
   database: CheckStatus,
   migrations: CheckStatus,
-  /** No scheduler message has waited more than the stall threshold (SCHEDULER.md §6.5). */
+  /** No scheduler message has waited more than the stall threshold (docs/scheduler.md#stall-alarm). */
   scheduler: CheckStatus
 }) {}
 

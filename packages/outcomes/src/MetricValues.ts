@@ -181,7 +181,7 @@ const measureTemplate = (
       return perWindow(request, (range) =>
         Effect.map(
           connection.averageSessionLength({ start: range.start, end: range.end }),
-          // Days without sessions answer 0 (AMPLITUDE-API.md §13.4): they carry no length.
+          // Days without sessions answer 0 (docs/amplitude-api.md#users-and-sessions): they carry no length.
           (result) =>
             mean(daysWithin(result, range).flatMap((day) => day.value === null || day.value <= 0 ? [] : [day.value]))
         ))

@@ -110,7 +110,7 @@ const insufficient = (measured: Measured, magnitudeUnit: "percent" | "absolute")
     : undefined
 
 /**
- * Measures bet outcomes from Amplitude (PRODUCT.md §5): "Pull metrics" for one bet (interactive calls) and the
+ * Measures bet outcomes from Amplitude (docs/product-rules.md): "Pull metrics" for one bet (interactive calls) and the
  * outcome sweep over every bet being measured (background calls, bounded concurrency per Amplitude project).
  * Runs are recorded; a verdict is assigned once the window has closed and the values are trustworthy, and
  * every verdict change schedules the bet's `verdict` annotation in the same transaction.

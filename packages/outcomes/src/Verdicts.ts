@@ -1,5 +1,5 @@
 /**
- * The pure rules of PRODUCT.md §5: measurement windows around the ship date, variance and the verdict.
+ * The pure outcome rules (docs/product-rules.md): measurement windows around the ship date, variance and the verdict.
  * Days are `YYYY-MM-DD` calendar days (UTC), ranges include both ends.
  */
 

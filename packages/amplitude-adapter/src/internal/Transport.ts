@@ -18,7 +18,7 @@ export interface AmplitudeRequest {
   readonly path: string
   readonly urlParams?: UrlParams.Input
   readonly body?: { readonly json: unknown } | { readonly form: Readonly<Record<string, string>> }
-  /** Dashboard REST query cost (AMPLITUDE-API.md §7.1); absent = not charged to the hourly budget. */
+  /** Dashboard REST query cost (docs/amplitude-api.md); absent = not charged to the hourly budget. */
   readonly cost?: number
   /** Safe to send twice: GET, PUT, DELETE. Others are retried only after a 429. */
   readonly idempotent: boolean
@@ -69,7 +69,7 @@ const rateLimited = (seconds: number, validation: boolean) =>
     message: `Amplitude rate-limited the request (429). Wait ${seconds} seconds and retry.`
   })
 
-/** PRODUCT.md §1 keeps one message for every network failure; `reason` tells operators which one it was. */
+/** The product keeps one message for every network failure; `reason` tells operators which one it was. */
 const unreachable = (failure: AttemptFailure) =>
   new Unreachable({ reason: failure._tag === "Timeout" ? "timeout" : failure.code })
 
