@@ -71,55 +71,60 @@ const rotateKeys = Command.make(
   ({ batchSize, json }) =>
     Effect.gen(function*() {
       if (batchSize <= 0) return yield* new UsageError({ message: "batchSize must be a whole number greater than 0" })
-      const report = yield* rotateSecrets({
-        batchSize,
-        onProgress: (progress) =>
-          json ? Effect.void : Console.log(
-            `scanned ${progress.scanned}, re-sealed ${progress.rewrapped}, already current ${progress.skipped}, ` +
-              `changed meanwhile ${progress.conflicts}, failed ${progress.failed}`
-          )
-      })
-      if (json) {
-        yield* printJson({
-          currentKeyId: report.currentKeyId,
-          scanned: report.scanned,
-          rewrapped: report.rewrapped,
-          skipped: report.skipped,
-          conflicts: report.conflicts,
-          failed: report.failed,
-          failures: report.failures,
-          remainingOnOldKeys: report.remainingOnOldKeys
-        })
-      } else {
-        yield* Console.log(
-          `Done. Current key: ${report.currentKeyId}. Values still on older keys: ${report.remainingOnOldKeys}` +
-            (report.failures.length > 0
-              ? `; failures: ${report.failures.map((f) => `${f.id} (${f.reason})`).join(", ")}`
-              : "")
-        )
-        if (report.remainingOnOldKeys === 0) {
-          yield* Console.log("No value uses an older key: older keys can now be removed from FINDRY_ENCRYPTION_KEYS.")
-        }
-      }
-      if (report.failures.length > 0) {
-        return yield* new CommandFailed({
-          message: `${report.failures.length} value(s) could not be re-sealed: keep the older keys in ` +
-            "FINDRY_ENCRYPTION_KEYS and check those values."
-        })
-      }
-    }).pipe(
-      Effect.provide(
-        Layer.mergeAll(SealedSecretStoreLive, SecretSealer.Default).pipe(
-          Layer.provide(SqlLive),
-          Layer.provide(Keyring.Default)
-        )
-      )
-    )
+      return yield* rotate(batchSize, json)
+    })
 ).pipe(
   Command.withDescription(
     "Re-seal every stored secret under the first key of FINDRY_ENCRYPTION_KEYS; safe to interrupt and rerun."
   )
 )
+
+const rotate = (batchSize: number, json: boolean) =>
+  Effect.gen(function*() {
+    const report = yield* rotateSecrets({
+      batchSize,
+      onProgress: (progress) =>
+        json ? Effect.void : Console.log(
+          `scanned ${progress.scanned}, re-sealed ${progress.rewrapped}, already current ${progress.skipped}, ` +
+            `changed meanwhile ${progress.conflicts}, failed ${progress.failed}`
+        )
+    })
+    if (json) {
+      yield* printJson({
+        currentKeyId: report.currentKeyId,
+        scanned: report.scanned,
+        rewrapped: report.rewrapped,
+        skipped: report.skipped,
+        conflicts: report.conflicts,
+        failed: report.failed,
+        failures: report.failures,
+        remainingOnOldKeys: report.remainingOnOldKeys
+      })
+    } else {
+      yield* Console.log(
+        `Done. Current key: ${report.currentKeyId}. Values still on older keys: ${report.remainingOnOldKeys}` +
+          (report.failures.length > 0
+            ? `; failures: ${report.failures.map((f) => `${f.id} (${f.reason})`).join(", ")}`
+            : "")
+      )
+      if (report.remainingOnOldKeys === 0) {
+        yield* Console.log("No value uses an older key: older keys can now be removed from FINDRY_ENCRYPTION_KEYS.")
+      }
+    }
+    if (report.failures.length > 0) {
+      return yield* new CommandFailed({
+        message: `${report.failures.length} value(s) could not be re-sealed: keep the older keys in ` +
+          "FINDRY_ENCRYPTION_KEYS and check those values."
+      })
+    }
+  }).pipe(
+    Effect.provide(
+      Layer.mergeAll(SealedSecretStoreLive, SecretSealer.Default).pipe(
+        Layer.provide(SqlLive),
+        Layer.provide(Keyring.Default)
+      )
+    )
+  )
 
 // ---------------------------------------------------------------------------------------------------------------
 // jobs status
@@ -202,27 +207,36 @@ const annotationsList = Command.make(
   ({ json, limit, status, workspace }) =>
     Effect.gen(function*() {
       if (limit <= 0) return yield* new UsageError({ message: "--limit must be a whole number greater than 0" })
-      const operator = yield* OperatorStatus
-      if (!(yield* operator.workspaceExists(workspace))) {
-        return yield* new CommandFailed({ message: `No workspace ${workspace}: check the id.` })
-      }
-      const records = yield* operator.annotations(workspace, { status: Option.getOrUndefined(status), limit })
-      if (json) return yield* printJson(records)
-      if (records.length === 0) return yield* Console.log("No annotation records.")
-      yield* Console.log(table([
-        ["BET", "KIND", "STATUS", "ATTEMPTS", "UPDATED", "LABEL", "REASON"],
-        ...records.map((record) => [
-          record.betId,
-          record.kind,
-          record.status,
-          String(record.attempts),
-          record.updatedAt.toISOString(),
-          record.label,
-          record.reason ?? ""
-        ])
-      ]))
-    }).pipe(Effect.provide(OperatorStatus.Default.pipe(Layer.provide(SqlLive))))
+      return yield* listAnnotations(workspace, { json, limit, status: Option.getOrUndefined(status) })
+    })
 ).pipe(Command.withDescription("A workspace's annotation records (what Findry pushes to Amplitude) and their status."))
+
+const listAnnotations = (
+  workspace: WorkspaceId,
+  options: { readonly json: boolean; readonly limit: number; readonly status: AnnotationStatus | undefined }
+) =>
+  Effect.gen(function*() {
+    const { json, limit, status } = options
+    const operator = yield* OperatorStatus
+    if (!(yield* operator.workspaceExists(workspace))) {
+      return yield* new CommandFailed({ message: `No workspace ${workspace}: check the id.` })
+    }
+    const records = yield* operator.annotations(workspace, { status, limit })
+    if (json) return yield* printJson(records)
+    if (records.length === 0) return yield* Console.log("No annotation records.")
+    yield* Console.log(table([
+      ["BET", "KIND", "STATUS", "ATTEMPTS", "UPDATED", "LABEL", "REASON"],
+      ...records.map((record) => [
+        record.betId,
+        record.kind,
+        record.status,
+        String(record.attempts),
+        record.updatedAt.toISOString(),
+        record.label,
+        record.reason ?? ""
+      ])
+    ]))
+  }).pipe(Effect.provide(OperatorStatus.Default.pipe(Layer.provide(SqlLive))))
 
 /*
  * `annotations retry --workspace <id> [--bet <id>]` goes here once `AnnotationScheduler.retryFailed` exists in
