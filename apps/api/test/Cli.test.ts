@@ -470,7 +470,7 @@ describe.skipIf(!onPostgres)("findry sync run", () => {
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         const env = yield* cliEnv(yield* emulatorEnv)
-        const result = yield* runCli(["sync", "run", "--all", "--json"], env)
+        const result = yield* runCli(["sync", "run", "--all", "--json", "--timeout", "15"], env)
         assert.strictEqual(result.code, 1, result.stderr)
         assert.match(result.stderr, /^No scheduler runner is alive/)
         assert.strictEqual(result.stdout, "")

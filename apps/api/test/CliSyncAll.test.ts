@@ -1,0 +1,116 @@
+import { SqlClient } from "@effect/sql"
+import { assert, describe, layer } from "@effect/vitest"
+import { AmplitudeEmulator } from "@findry/amplitude-emulator"
+import { spawnMain } from "@findry/observability/testing"
+import { IntegrationsRepo, TestsRepo, WorkspacesRepo } from "@findry/persistence"
+import { TestSqlLive } from "@findry/persistence/testing"
+import { DateTime, Duration, Effect, Layer, Schedule } from "effect"
+import { createServer } from "node:net"
+import { fileURLToPath } from "node:url"
+import { cliEnv, emulatorEnv, emulatorProject, runCli, SealerLive, seedSyncedWorkspace } from "./support/Cli.js"
+
+const schedulerMain = fileURLToPath(new URL("../../scheduler/src/main.ts", import.meta.url))
+
+const freePort = Effect.async<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+/** A scheduler runner (apps/scheduler) on the suite's database, killed when the scope closes. */
+const startRunner = (env: Record<string, string>) =>
+  Effect.gen(function*() {
+    const port = yield* freePort
+    const output: Array<string> = []
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawnMain(schedulerMain, {
+          ...env,
+          LOG_FORMAT: "logfmt",
+          LOG_LEVEL: "WARN",
+          FINDRY_RUNNER_MODE: "socket",
+          FINDRY_RUNNER_HOST: "127.0.0.1",
+          FINDRY_RUNNER_LISTEN_HOST: "127.0.0.1",
+          FINDRY_RUNNER_PORT: String(port)
+        })
+      ),
+      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+    )
+    child.stdout.on("data", (chunk) => output.push(String(chunk)))
+    child.stderr.on("data", (chunk) => output.push(String(chunk)))
+    const sql = yield* SqlClient.SqlClient
+    yield* sql<{ alive: number }>`
+      SELECT count(*)::int AS alive FROM cluster_runners
+      WHERE healthy AND address = ${`127.0.0.1:${port}`}`.pipe(
+      Effect.filterOrFail((rows) => (rows[0]?.alive ?? 0) > 0, () => "not yet"),
+      Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo(Duration.seconds(60)))),
+      Effect.catchAll(() => Effect.dieMessage(`the runner did not register:\n${output.join("")}`))
+    )
+    return { output: () => output.join("") }
+  })
+
+const SuiteLive = Layer.mergeAll(WorkspacesRepo.Default, IntegrationsRepo.Default, TestsRepo.Default, SealerLive).pipe(
+  Layer.provideMerge(TestSqlLive()),
+  Layer.provideMerge(AmplitudeEmulator.layer({ demoProjects: false }))
+)
+
+describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("findry sync run --all on the scheduler runners", () => {
+  layer(SuiteLive, { timeout: "90 seconds", excludeTestServices: true })((it) => {
+    it.scoped(
+      "starts tonight's NightlySync, prints a progress line per change when piped, then the night's outcome",
+      () =>
+        Effect.gen(function*() {
+          const workspaces = yield* Effect.forEach(
+            [1, 2, 3],
+            () => Effect.flatMap(emulatorProject(), (project) => seedSyncedWorkspace(project, 2))
+          )
+          const env = yield* cliEnv(yield* emulatorEnv)
+          const runner = yield* startRunner(env)
+          const today = DateTime.formatIsoDateUtc(yield* DateTime.now)
+
+          const text = yield* runCli(["sync", "run", "--all"], env)
+          assert.strictEqual(text.code, 0, `${text.stderr}\n${runner.output()}`)
+          const progress = text.stderr.trim().split("\n")
+          assert.isTrue(progress.length >= 1, text.stderr)
+          for (const line of progress) assert.match(line, /^[0-3]\/3 workspaces synced$/)
+          assert.strictEqual(progress.at(-1), "3/3 workspaces synced")
+          assert.notInclude(text.stderr, "\r", "no bar redrawn in place when stderr is not a terminal")
+          assert.strictEqual(
+            text.stdout.trim(),
+            `Night ${today}: 3 workspaces, 3 succeeded, 0 failed, 0 skipped.`
+          )
+
+          const sql = yield* SqlClient.SqlClient
+          const runs = yield* sql<{ workspaceId: string; status: string }>`
+          SELECT workspace_id::text AS workspace_id, status FROM experiment_sync_runs WHERE sync_date = ${today}::date`
+          assert.sameMembers(runs.map((run) => run.workspaceId), workspaces)
+          assert.isTrue(runs.every((run) => run.status === "succeeded"))
+
+          // The night ran: a second start answers with its outcome, without syncing again.
+          const json = yield* runCli(["sync", "run", "--all", "--json"], env)
+          assert.strictEqual(json.code, 0, json.stderr)
+          assert.deepStrictEqual(JSON.parse(json.stdout), {
+            date: today,
+            workspaces: 3,
+            succeeded: 3,
+            failed: 0,
+            skipped: 0,
+            failures: []
+          })
+          const attempts = yield* sql<{ attempts: number }>`
+          SELECT attempts FROM experiment_sync_runs WHERE sync_date = ${today}::date`
+          assert.isTrue(attempts.every((row) => row.attempts === 1))
+
+          const status = yield* runCli(["jobs", "status", "--json"], env)
+          assert.strictEqual(status.code, 0, status.stderr)
+          const parsed = JSON.parse(status.stdout)
+          assert.strictEqual(parsed.runners.alive, 1)
+          assert.deepInclude(parsed.experimentSync, { date: today, workspaces: 3, succeeded: 3, failed: 0 })
+        }),
+      { timeout: 180_000 }
+    )
+  })
+})
