@@ -125,19 +125,17 @@ export class OperatorStatus extends Effect.Service<OperatorStatus>()("@findry/pe
     }).pipe(Effect.orDie, Effect.withSpan("OperatorStatus.annotationBacklog"))
 
     /** `aliveWithinSeconds`: the cluster's shard lock expiration, past which it stops counting a runner. */
-    const runners = (aliveWithinSeconds: number) =>
-      Effect.gen(function*() {
-        if (!(yield* tableExists("cluster_runners"))) return []
-        const rows = yield* sql`
-          SELECT address, healthy,
-                 extract(epoch FROM (now()::timestamp - last_heartbeat))::float8 AS heartbeat_age_seconds,
-                 healthy AND last_heartbeat > now()::timestamp - make_interval(secs => ${aliveWithinSeconds})
-                   AS alive
-          FROM cluster_runners ORDER BY address`
-        return yield* Schema.decodeUnknown(Schema.Array(RunnerRow))(
-          rows.map((row) => ({ ...row, heartbeatAgeSeconds: Math.max(0, Number(row["heartbeatAgeSeconds"])) }))
-        )
-      }).pipe(Effect.orDie, Effect.withSpan("OperatorStatus.runners"))
+    const runners = Effect.fn("OperatorStatus.runners")(function*(aliveWithinSeconds: number) {
+      if (!(yield* tableExists("cluster_runners"))) return []
+      const rows = yield* sql`
+        SELECT address, healthy,
+               extract(epoch FROM (now()::timestamp - last_heartbeat))::float8 AS heartbeat_age_seconds,
+               healthy AND last_heartbeat > now()::timestamp - make_interval(secs => ${aliveWithinSeconds}) AS alive
+        FROM cluster_runners ORDER BY address`
+      return yield* Schema.decodeUnknown(Schema.Array(RunnerRow))(
+        rows.map((row) => ({ ...row, heartbeatAgeSeconds: Math.max(0, Number(row["heartbeatAgeSeconds"])) }))
+      )
+    }, Effect.orDie)
 
     const lastSweep = Effect.gen(function*() {
       const rows = yield* sql<{
