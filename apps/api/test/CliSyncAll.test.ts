@@ -1,56 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
-import { spawnMain } from "@findry/observability/testing"
 import { IntegrationsRepo, TestsRepo, WorkspacesRepo } from "@findry/persistence"
 import { TestSqlLive } from "@findry/persistence/testing"
-import { DateTime, Duration, Effect, Layer, Schedule } from "effect"
-import { createServer } from "node:net"
-import { fileURLToPath } from "node:url"
+import { DateTime, Effect, Layer } from "effect"
+import { awaitRunners, startRunner } from "../../scheduler/test/support/Runners.js"
 import { cliEnv, emulatorEnv, emulatorProject, runCli, SealerLive, seedSyncedWorkspace } from "./support/Cli.js"
-
-const schedulerMain = fileURLToPath(new URL("../../scheduler/src/main.ts", import.meta.url))
-
-const freePort = Effect.async<number>((resume) => {
-  const server = createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
-
-/** A scheduler runner (apps/scheduler) on the suite's database, killed when the scope closes. */
-const startRunner = (env: Record<string, string>) =>
-  Effect.gen(function*() {
-    const port = yield* freePort
-    const output: Array<string> = []
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        spawnMain(schedulerMain, {
-          ...env,
-          LOG_FORMAT: "logfmt",
-          LOG_LEVEL: "WARN",
-          FINDRY_RUNNER_MODE: "socket",
-          FINDRY_RUNNER_HOST: "127.0.0.1",
-          FINDRY_RUNNER_LISTEN_HOST: "127.0.0.1",
-          FINDRY_RUNNER_PORT: String(port)
-        })
-      ),
-      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
-    )
-    child.stdout.on("data", (chunk) => output.push(String(chunk)))
-    child.stderr.on("data", (chunk) => output.push(String(chunk)))
-    const sql = yield* SqlClient.SqlClient
-    yield* sql<{ alive: number }>`
-      SELECT count(*)::int AS alive FROM cluster_runners
-      WHERE healthy AND address = ${`127.0.0.1:${port}`}`.pipe(
-      Effect.filterOrFail((rows) => (rows[0]?.alive ?? 0) > 0, () => "not yet"),
-      Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo(Duration.seconds(60)))),
-      Effect.catchAll(() => Effect.dieMessage(`the runner did not register:\n${output.join("")}`))
-    )
-    return { output: () => output.join("") }
-  })
 
 const SuiteLive = Layer.mergeAll(WorkspacesRepo.Default, IntegrationsRepo.Default, TestsRepo.Default, SealerLive).pipe(
   Layer.provideMerge(TestSqlLive()),
@@ -68,7 +23,8 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("findry sync run --
             () => Effect.flatMap(emulatorProject(), (project) => seedSyncedWorkspace(project, 2))
           )
           const env = yield* cliEnv(yield* emulatorEnv)
-          const runner = yield* startRunner(env)
+          const runner = yield* startRunner("cli-runner", env)
+          yield* awaitRunners(1)
           const today = DateTime.formatIsoDateUtc(yield* DateTime.now)
 
           const text = yield* runCli(["sync", "run", "--all"], env)
