@@ -30,7 +30,8 @@ const AUTH_SECRET = "cli-test-secret-".padEnd(40, "x")
 
 const lines = (text: string) => text.trim().split("\n").filter((line) => line.length > 0)
 
-describe("findry: help and the command line", () => {
+// The processes below need no database but take seconds each: they run once, in the PostgreSQL pass.
+describe.skipIf(!onPostgres)("findry: help and the command line", () => {
   it.live("--help lists every command and exits 0; every command has its own help", () =>
     Effect.gen(function*() {
       const root = yield* runCli(["--help"], {})
