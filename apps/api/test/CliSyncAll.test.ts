@@ -27,11 +27,25 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("findry sync run --
           yield* awaitRunners(1)
           const today = DateTime.formatIsoDateUtc(yield* DateTime.now)
 
+          // Amplitude answers slowly: the command stops following the night after --timeout, the night goes on.
+          const emulator = yield* AmplitudeEmulator
+          yield* emulator.injectFault({ host: "experimentUs", kind: "latency", ms: 4500 })
+          const impatient = yield* runCli(["sync", "run", "--all", "--timeout", "2"], env)
+          assert.strictEqual(impatient.code, 1, `${impatient.stderr}\n${runner.output()}`)
+          assert.match(
+            impatient.stderr,
+            new RegExp(`^The sync of ${today} was still running after 2s; it goes on`, "m")
+          )
+          assert.strictEqual(impatient.stdout, "")
+          yield* emulator.clearFaults
+
+          // Started again, the command follows the same night to its end.
           const text = yield* runCli(["sync", "run", "--all"], env)
           assert.strictEqual(text.code, 0, `${text.stderr}\n${runner.output()}`)
           const progress = text.stderr.trim().split("\n")
           assert.isTrue(progress.length >= 1, text.stderr)
           for (const line of progress) assert.match(line, /^[0-3]\/3 workspaces synced$/)
+          assert.isTrue(progress.length <= 4, "one line per change")
           assert.strictEqual(progress.at(-1), "3/3 workspaces synced")
           assert.notInclude(text.stderr, "\r", "no bar redrawn in place when stderr is not a terminal")
           assert.strictEqual(
