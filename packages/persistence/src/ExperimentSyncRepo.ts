@@ -162,6 +162,20 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
           return yield* decodeRun(rows[0])
         })).pipe(Effect.orDie, Effect.withSpan("ExperimentSyncRepo.finish"))
 
+      /**
+       * Lets the night be attempted again when it finished `failed` or `skipped` (an operator's re-run after
+       * fixing the cause); a `succeeded` or `running` night is left alone. True when it was reopened.
+       */
+      const reopen = (workspaceId: WorkspaceId, syncDate: string): Effect.Effect<boolean> =>
+        sql`
+          UPDATE experiment_sync_runs SET status = 'running', finished_at = NULL
+          WHERE workspace_id = ${workspaceId} AND sync_date = ${syncDate}::date AND status IN ('failed', 'skipped')
+          RETURNING workspace_id`.pipe(
+          Effect.map((rows) => rows.length > 0),
+          Effect.orDie,
+          Effect.withSpan("ExperimentSyncRepo.reopen")
+        )
+
       const run = (workspaceId: WorkspaceId, syncDate: string): Effect.Effect<Option.Option<SyncRunRow>> =>
         findRun({ workspaceId, syncDate }).pipe(Effect.orDie, Effect.withSpan("ExperimentSyncRepo.run"))
 
@@ -185,6 +199,7 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
         linkedTests,
         begin,
         finish,
+        reopen,
         run,
         latest: (workspaceId: WorkspaceId): Effect.Effect<Option.Option<SyncRunRow>> =>
           latestRun(workspaceId).pipe(Effect.orDie, Effect.withSpan("ExperimentSyncRepo.latest")),
