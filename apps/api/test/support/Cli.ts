@@ -1,12 +1,11 @@
 import { SqlClient } from "@effect/sql"
-import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
 import { AmplitudeEmulator, type Project } from "@findry/amplitude-emulator"
 import { Keyring, SecretSealer } from "@findry/crypto"
-import { type AnnotationKind, type AnnotationStatus, UserId, type WorkspaceId } from "@findry/domain"
+import { type AnnotationKind, type AnnotationStatus, type WorkspaceId } from "@findry/domain"
+import { seedSyncWorkspace } from "@findry/experiment-sync/testing"
 import { runMain } from "@findry/observability/testing"
-import { IntegrationsRepo, TestsRepo, WorkspacesRepo } from "@findry/persistence"
 import { TestDatabase } from "@findry/persistence/testing"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
 import { fileURLToPath } from "node:url"
 
@@ -72,58 +71,10 @@ export const emulatorProject = (options: { readonly managementKey?: "full" | "re
  * first `linked` experiments, stored with a stale state as if synced long ago.
  */
 export const seedSyncedWorkspace = (project: Project, linked = 2) =>
-  Effect.gen(function*() {
-    const workspaces = yield* WorkspacesRepo
-    const integrations = yield* IntegrationsRepo
-    const tests = yield* TestsRepo
-    const sealer = yield* SecretSealer
-    const workspace = yield* workspaces.create("Sync", UserId.make("cli-admin"))
-    const projectRow = yield* workspaces.createProject(workspace.id, "Main")
-    const binding = (slot: number) => ({ workspaceId: workspace.id, provider: AMPLITUDE_PROVIDER, slot })
-    yield* integrations.saveConnected({
-      workspaceId: workspace.id,
-      provider: AMPLITUDE_PROVIDER,
-      region: project.region,
-      credential1: yield* sealer.seal(Redacted.make(project.apiKey), binding(1)),
-      credential2: yield* sealer.seal(Redacted.make(project.secretKey), binding(2)),
-      projectFingerprint: `fp-${project.id}`,
-      displayName: project.name,
-      settings: {
-        annotationsEnabled: true,
-        capabilities: { taxonomy: true, experiments: true },
-        appId: project.appId,
-        displayNameByAdmin: false
-      },
-      keepCredential3: false
-    })
-    yield* integrations.setCredential3(
-      workspace.id,
-      AMPLITUDE_PROVIDER,
-      yield* sealer.seal(Redacted.make(project.managementKeys[0]!.key), binding(3))
-    )
-    for (const [index, experiment] of project.data.experiments.slice(0, linked).entries()) {
-      yield* tests.create({
-        workspaceId: workspace.id,
-        projectId: projectRow.id,
-        name: `Test ${index}`,
-        type: "ab_experiment",
-        createdBy: "cli-admin",
-        experiment: {
-          experimentId: experiment.id,
-          key: experiment.key,
-          name: experiment.name,
-          state: "stale",
-          decision: null,
-          startDate: experiment.startDate,
-          endDate: experiment.endDate,
-          variants: [{ key: "control" }],
-          archived: false,
-          deleted: false
-        }
-      }).pipe(Effect.map(Option.getOrThrow))
-    }
-    return workspace.id
-  })
+  seedSyncWorkspace(
+    { ...project, managementKey: project.managementKeys[0]!.key },
+    project.data.experiments.slice(0, linked)
+  ).pipe(Effect.map((seeded) => seeded.workspaceId))
 
 export interface SeededAnnotation {
   readonly kind: AnnotationKind
