@@ -3,6 +3,7 @@ export {
   AnnotationScheduler,
   AnnotationSchedulerLive,
   type BetEvent,
+  type RetryFailed,
   desiredAnnotation,
   SKIP_REASONS
 } from "./AnnotationScheduler.js"
