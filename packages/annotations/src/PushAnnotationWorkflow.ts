@@ -50,6 +50,7 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
   /**
    * Ends the push `failed`, or answers `retry` when that cannot be decided yet: keys for the same project were
    * saved after the failing attempt started (it may have used the old ones), or a newer revision took over.
+   * Past `maxAttempts` attempts it fails whatever happened meanwhile.
    */
   const fail = (payload: PushPayload, number: number, reason: string, retryable: boolean) =>
     Activity.make({
@@ -58,8 +59,10 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
       execute: Effect.gen(function*() {
         const key = { betId: BetId.make(payload.betId), kind: payload.kind }
         const workspaceId = WorkspaceId.make(payload.workspaceId)
-        if (!(yield* records.markFailed(key, payload.revision, reason, retryable))) {
-          yield* Effect.logInfo("Annotation push tries again: the keys changed during its attempt").pipe(
+        if (number > config.maxAttempts) {
+          yield* records.markEnded(key, payload.revision, "failed", reason, retryable)
+        } else if (!(yield* records.markFailed(key, payload.revision, reason, retryable))) {
+          yield* Effect.logInfo("Annotation push tries again: new keys or a newer revision were saved during its attempt").pipe(
             Effect.annotateLogs({ betId: payload.betId, kind: payload.kind })
           )
           return TryAgain.make({ retry: true })

@@ -218,7 +218,7 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
             AND NOT EXISTS (
               SELECT 1 FROM keys
               WHERE keys.project_fingerprint = annotation_records.project_fingerprint
-                AND keys.last_validated_at IS DISTINCT FROM annotation_records.attempt_keys_at
+                AND date_trunc('milliseconds', keys.last_validated_at) IS DISTINCT FROM annotation_records.attempt_keys_at
             )
           RETURNING revision`.pipe(
           Effect.map((rows) => rows.length === 1),
