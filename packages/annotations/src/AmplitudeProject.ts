@@ -216,8 +216,8 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
       const skipped = (payload: PushPayload, reason: string) =>
         records.markEnded(keyOf(payload), payload.revision, "skipped", reason, reason === SKIP_REASONS.notConnected)
           .pipe(
-          Effect.as(new PushResult({ status: "skipped", amplitudeAnnotationId: null, reason }))
-        )
+            Effect.as(new PushResult({ status: "skipped", amplitudeAnnotationId: null, reason }))
+          )
 
       const push = (payload: PushPayload): Effect.Effect<PushResult, PushFailure> =>
         Effect.gen(function*() {

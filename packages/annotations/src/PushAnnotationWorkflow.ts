@@ -62,7 +62,9 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
         if (number > config.maxAttempts) {
           yield* records.markEnded(key, payload.revision, "failed", reason, retryable)
         } else if (!(yield* records.markFailed(key, payload.revision, reason, retryable))) {
-          yield* Effect.logInfo("Annotation push tries again: new keys or a newer revision were saved during its attempt").pipe(
+          yield* Effect.logInfo(
+            "Annotation push tries again: new keys or a newer revision were saved during its attempt"
+          ).pipe(
             Effect.annotateLogs({ betId: payload.betId, kind: payload.kind })
           )
           return TryAgain.make({ retry: true })

@@ -3,8 +3,8 @@ export {
   AnnotationScheduler,
   AnnotationSchedulerLive,
   type BetEvent,
-  type RetryFailed,
   desiredAnnotation,
+  type RetryFailed,
   SKIP_REASONS
 } from "./AnnotationScheduler.js"
 export { AnnotationsConfig, type AnnotationsSettings, DEFAULT_ANNOTATIONS_SETTINGS } from "./AnnotationsConfig.js"

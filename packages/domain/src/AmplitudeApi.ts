@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { ParseResult, Redacted, Schema } from "effect"
 import { Authentication } from "./Auth.js"
+import { BetId } from "./BetsApi.js"
 import {
   AmplitudeUnavailable,
   Forbidden,
@@ -12,7 +13,6 @@ import {
   Unreachable,
   WrongRegion
 } from "./Errors.js"
-import { BetId } from "./BetsApi.js"
 import { AmplitudeRegion } from "./Ids.js"
 import { DisplayText, WorkspacePath } from "./WorkspacesApi.js"
 
