@@ -17,6 +17,19 @@ export default Effect.gen(function*() {
       ADD COLUMN project_fingerprint text,
       ADD COLUMN attempt_keys_at timestamptz,
       ADD COLUMN retryable boolean NOT NULL DEFAULT false`
+  // Pushes that failed before this migration (keys rejected, attempts used up) become retryable when the workspace
+  // still points at the project they failed on: no key save since the failure named another (or an unknown) one.
+  yield* sql`
+    UPDATE annotation_records r SET retryable = true, project_fingerprint = i.project_fingerprint
+    FROM integrations i
+    WHERE i.workspace_id = r.workspace_id AND i.provider = 'amplitude' AND i.project_fingerprint IS NOT NULL
+      AND r.status = 'failed'
+      AND (r.reason LIKE 'Amplitude rejected the stored keys%' OR r.reason LIKE 'Gave up after %')
+      AND NOT EXISTS (
+        SELECT 1 FROM audit_log a
+        WHERE a.workspace_id = r.workspace_id AND a.action IN ('amplitude.connected', 'amplitude.keys_replaced')
+          AND a.at >= r.updated_at AND a.details ->> 'sameProject' IS DISTINCT FROM 'true'
+      )`
   yield* sql`
     CREATE INDEX annotation_records_retryable_idx ON annotation_records (workspace_id, project_fingerprint)
     WHERE retryable`
