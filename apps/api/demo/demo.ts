@@ -126,6 +126,9 @@ pushed at once), a ship date, a pull of the outcome with its verdict, and the an
   curl -s -X POST "$W/bets/$BET/outcome/pull" -H "$AUTH"
   curl -s "$W/amplitude/annotations" -H "$AUTH"
   curl -s ${emulator.urls.us}/__emulator/projects/${us.id}/annotations
+  (a push that failed on rejected keys or after its last attempt goes again when keys of the same project are
+  saved, or on demand; admin only, answers how many were queued:)
+  curl -s -X POST "$W/amplitude/annotations/retry" -H "$AUTH"
 
 Ctrl-C stops everything.`)
   return yield* Effect.never

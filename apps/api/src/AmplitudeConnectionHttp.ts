@@ -1,4 +1,5 @@
 import { HttpApiBuilder } from "@effect/platform"
+import { AnnotationSchedulerLive } from "@findry/annotations"
 import { CurrentUser, FindryApi, type WorkspaceId } from "@findry/domain"
 import { Effect, Layer } from "effect"
 import { AmplitudeConnections } from "./AmplitudeConnections.js"
@@ -68,6 +69,11 @@ export const AmplitudeConnectionHttpLive = HttpApiBuilder.group(
               return yield* connections.removeManagementKey(path.workspaceId, admin.actorId)
             })
           ))
+        .handle("retryAnnotations", ({ path, urlParams }) =>
+          Effect.gen(function*() {
+            const admin = yield* access.admin(path.workspaceId)
+            return yield* connections.retryAnnotations(path.workspaceId, admin.actorId, urlParams.betId)
+          }))
         .handle("cohorts", ({ path }) =>
           Effect.gen(function*() {
             yield* access.member(path.workspaceId)
@@ -90,4 +96,6 @@ export const AmplitudeConnectionHttpLive = HttpApiBuilder.group(
             return { ...rest, events: items }
           }))
     })
-).pipe(Layer.provide([WorkspaceAccess.Default, AmplitudeConnections.Default]))
+).pipe(
+  Layer.provide([WorkspaceAccess.Default, AmplitudeConnections.Default.pipe(Layer.provide(AnnotationSchedulerLive))])
+)

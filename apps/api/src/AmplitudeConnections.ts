@@ -5,6 +5,7 @@ import {
   type AmplitudeConnection as AdapterConnection,
   type ValidationFailure
 } from "@findry/amplitude-adapter"
+import { AnnotationScheduler } from "@findry/annotations"
 import { Fingerprinter, SecretSealer } from "@findry/crypto"
 import {
   AmplitudeCapabilities,
@@ -12,6 +13,7 @@ import {
   AmplitudeEvent,
   type AmplitudeRegion,
   AnnotationPushHealth,
+  type BetId,
   Cohort,
   type ConnectAmplitude,
   ExperimentSummary,
@@ -24,6 +26,7 @@ import {
 } from "@findry/domain"
 import {
   AuditLog,
+  BetsRepo,
   type IntegrationRecord,
   type IntegrationSettings,
   IntegrationsRepo,
@@ -104,6 +107,8 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const sql = yield* SqlClient.SqlClient
     const limits = yield* UsageLimits
     const pickers = yield* SharedPickers
+    const scheduler = yield* AnnotationScheduler
+    const bets = yield* BetsRepo
 
     const find = (workspaceId: WorkspaceId) => integrations.find(workspaceId, AMPLITUDE_PROVIDER)
     const binding = (workspaceId: WorkspaceId, slot: number) => ({
@@ -170,6 +175,9 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
           })
           // Mappings name events of the old project: keep them, flagged until a PM saves them again.
           if (projectChanged) yield* metrics.flagForReview(workspaceId, AMPLITUDE_PROVIDER)
+          // Pushes that failed on rejected keys (or were skipped while disconnected) for this very project go
+          // again, in this transaction; those aimed at another project stay as they ended.
+          const { requeued } = yield* scheduler.retryFailed({ workspaceId })
           yield* audit.record({
             workspaceId,
             actorId,
@@ -180,7 +188,8 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
               secretKeyPrefix: secretKey.prefix,
               displayName,
               taxonomy: validated.capabilities.taxonomy,
-              sameProject: previous?.projectFingerprint == null ? null : sameProject
+              sameProject: previous?.projectFingerprint == null ? null : sameProject,
+              requeuedAnnotations: requeued
             }
           })
           return saved
@@ -259,6 +268,26 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
         if (Option.isNone(disconnected)) return toView(yield* find(workspaceId))
         yield* audit.record({ workspaceId, actorId, action: "amplitude.disconnected" })
         return toView(disconnected)
+      }
+    )
+
+    /** The admin's on-demand re-drive of the workspace's (or one bet's) retryable annotation pushes. */
+    const retryAnnotations = Effect.fn("AmplitudeConnections.retryAnnotations")(
+      function*(workspaceId: WorkspaceId, actorId: string, betId: BetId | undefined) {
+        yield* requireConnected(workspaceId)
+        if (betId !== undefined && Option.isNone(yield* bets.find(workspaceId, betId))) {
+          return yield* new NotFound({ message: "No such bet in this workspace." })
+        }
+        return yield* sql.withTransaction(Effect.gen(function*() {
+          const { requeued } = yield* scheduler.retryFailed({ workspaceId, betId })
+          yield* audit.record({
+            workspaceId,
+            actorId,
+            action: "amplitude.annotations_retried",
+            details: { betId: betId ?? null, requeued }
+          })
+          return { requeued }
+        })).pipe(Effect.orDie)
       }
     )
 
@@ -364,6 +393,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       setManagementKey,
       removeManagementKey,
       disconnect,
+      retryAnnotations,
       cohorts,
       events,
       experiments
@@ -372,6 +402,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
   dependencies: [
     IntegrationsRepo.Default,
     AuditLog.Default,
+    BetsRepo.Default,
     MetricsRepo.Default,
     UsageLimits.Default,
     SharedPickers.Default

@@ -66,6 +66,19 @@ const impact = (metricId: string) => ({
 
 type Setup = Effect.Effect.Success<typeof setup>
 
+/** Makes the stored keys ones Amplitude rejects (a secret regenerated in Amplitude), as the push reads them. */
+const revokeStoredKeys = (s: Setup) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const sealer = yield* SecretSealer
+    const revoked = yield* sealer.seal(Redacted.make("regenerated-secret-000000000000000"), {
+      workspaceId: s.workspaceId as any,
+      provider: "amplitude",
+      slot: 2
+    })
+    yield* sql`UPDATE integrations SET credential_2 = ${revoked.sealed} WHERE workspace_id = ${s.workspaceId}`
+  }).pipe(Effect.provide(SealerLive), Effect.orDie)
+
 const createBet = (s: Setup, title = "Faster checkout") =>
   call("POST", `/v1/workspaces/${s.workspaceId}/projects/${s.projectId}/bets`, {
     user: s.member,
@@ -76,6 +89,7 @@ const createBet = (s: Setup, title = "Faster checkout") =>
   )
 
 const betPath = (s: Setup, betId: string) => `/v1/workspaces/${s.workspaceId}/bets/${betId}`
+const retryPath = (s: Setup) => `/v1/workspaces/${s.workspaceId}/amplitude/annotations/retry`
 
 /** Waits until the bet's annotations of `kinds` have all settled (not pending), and returns the bet. */
 const settled = (
@@ -269,7 +283,7 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         assert.deepStrictEqual(after.map((a) => a.id), before.map((a) => a.id))
       }))
 
-    it.effect("toggle OFF: new pushes end skipped with the reason, nothing is deleted, ON does not back-fill", () =>
+    it.effect("toggle OFF: new pushes end skipped with the reason, nothing is deleted, ON (or a retry) does not back-fill", () =>
       Effect.gen(function*() {
         const s = yield* setup
         const path = `/v1/workspaces/${s.workspaceId}/integrations/amplitude`
@@ -285,8 +299,16 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
           amplitudeAnnotationId: null
         })
         yield* call("PATCH", path, { user: s.admin, body: { annotationsEnabled: true } })
+        // Neither the admin's retry nor saving the keys again pushes what was skipped while the push was off.
+        const retried = yield* call("POST", retryPath(s), { user: s.admin })
+        assert.strictEqual(retried.status, 200, retried.text)
+        assert.deepStrictEqual(retried.body, { requeued: 0 })
+        yield* rekeySame(s, s.amplitude)
         const stillSkipped = yield* call("GET", betPath(s, later.id), { user: s.member })
-        assert.strictEqual(annotationOf(stillSkipped.body, "promoted").status, "skipped")
+        assert.deepInclude(annotationOf(stillSkipped.body, "promoted"), {
+          status: "skipped",
+          reason: "Annotation push is turned off for this workspace"
+        })
         assert.deepStrictEqual(yield* inAmplitude(s, later.id, "promoted"), [])
         yield* exactlyOne(s, pushed.id, "promoted")
       }))
@@ -356,15 +378,8 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
 
     it.effect("a permanent failure (keys revoked) ends `failed` with the reason, and the connection health says so", () =>
       Effect.gen(function*() {
-        const sql = yield* SqlClient.SqlClient
-        const sealer = yield* SecretSealer
         const s = yield* setup
-        const revoked = yield* sealer.seal(Redacted.make("regenerated-secret-000000000000000"), {
-          workspaceId: s.workspaceId as any,
-          provider: "amplitude",
-          slot: 2
-        })
-        yield* sql`UPDATE integrations SET credential_2 = ${revoked.sealed} WHERE workspace_id = ${s.workspaceId}`
+        yield* revokeStoredKeys(s)
         const created = yield* createBet(s, "Doomed")
         const bet = yield* settled(s, created.id, ["promoted"])
         const promoted = annotationOf(bet, "promoted")
@@ -375,7 +390,7 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         assert.include(view.body.annotationPush.reason, "Amplitude rejected the stored keys")
         assert.isString(view.body.annotationPush.failedAt)
         assert.notInclude(view.text, "regenerated-secret")
-      }).pipe(Effect.provide(SealerLive), Effect.orDie))
+      }))
 
     it.effect("/readyz fails `scheduler` while a due message waits longer than the stall threshold", () =>
       Effect.gen(function*() {
@@ -640,6 +655,200 @@ describe("annotations: one slow bet does not hold the pushes of other workspaces
         const final = annotationOf(yield* settled(slow, renamed.id, ["promoted"]), "promoted")
         assert.deepInclude(final, { status: "pushed", label: "▲ Renamed 20" })
         yield* exactlyOne(slow, renamed.id, "promoted")
+      }))
+  })
+})
+
+/** The workspace's audit entries of `action`, newest first. */
+const audited = (s: Setup, action: string) =>
+  call("GET", `/v1/workspaces/${s.workspaceId}/audit-log`, { user: s.admin }).pipe(
+    Effect.map((answer) =>
+      (answer.body.entries as Array<{ action: string; details: Record<string, unknown> }>).filter((entry) =>
+        entry.action === action
+      )
+    )
+  )
+
+/** Waits until Amplitude holds the bet's annotation of `kind`, then checks that it holds exactly one. */
+const arrives = (s: Setup, betId: string, kind: string) =>
+  eventually(
+    inAmplitude(s, betId, kind).pipe(Effect.filterOrFail((found) => found.length > 0, () => `no ${kind} yet`)),
+    "10 seconds"
+  ).pipe(Effect.zipRight(exactlyOne(s, betId, kind)))
+
+/** The bet's `promoted` record as the API shows it. */
+const promotedOf = (s: Setup, betId: string) =>
+  call("GET", betPath(s, betId), { user: s.member }).pipe(Effect.map((answer) => annotationOf(answer.body, "promoted")))
+
+/** A bet whose push ended `failed` because Amplitude rejected the stored keys; nothing reached Amplitude. */
+const failedOnRevokedKeys = (s: Setup, title: string) =>
+  Effect.gen(function*() {
+    yield* revokeStoredKeys(s)
+    const created = yield* createBet(s, title)
+    const promoted = annotationOf(yield* settled(s, created.id, ["promoted"]), "promoted")
+    assert.strictEqual(promoted.status, "failed", JSON.stringify(promoted))
+    assert.include(promoted.reason, "Amplitude rejected the stored keys")
+    assert.deepStrictEqual(yield* promotedEverywhere(created.id), {})
+    return created
+  })
+
+describe("annotations: failed pushes are pushed again once the keys are fixed", () => {
+  layer(ApiTestLive({ annotations: testSettings, amplitudeTimeout: "60 seconds" }), {
+    timeout: "120 seconds",
+    excludeTestServices: true
+  })((it) => {
+    it.effect("keys rejected → failed; the admin saves working keys of the same project (twice, at once) → one annotation", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const s = yield* setup
+        const bet = yield* failedOnRevokedKeys(s, "Rejected keys")
+
+        yield* Effect.all([rekeySame(s, s.amplitude), rekeySame(s, s.amplitude)], { concurrency: 2 })
+        const annotation = yield* arrives(s, bet.id, "promoted")
+        const promoted = annotationOf(yield* settled(s, bet.id, ["promoted"]), "promoted")
+        assert.strictEqual(promoted.status, "pushed", JSON.stringify(promoted))
+        assert.strictEqual(promoted.amplitudeAnnotationId, annotation.id)
+        assert.strictEqual(annotation.label, "▲ Rejected keys")
+        const requeued = (yield* audited(s, "amplitude.keys_replaced")).map((entry) =>
+          entry.details.requeuedAnnotations
+        )
+        assert.sameMembers(requeued, [1, 0], "the second save found the push already queued")
+        const creates = yield* emulator.requests({ project: s.amplitude.id, endpoint: "annotations.create" })
+        assert.strictEqual(creates.filter((r) => r.status === 200).length, 1)
+        assert.deepStrictEqual(yield* promotedEverywhere(bet.id), { [s.amplitude.id]: 1 })
+        const view = yield* call("GET", integrationPath(s), { user: s.member })
+        assert.strictEqual(view.body.annotationPush.status, "ok", view.text)
+      }))
+
+    it.effect("a push failing on the old keys while the admin saves new ones tries again with them", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const s = yield* setup
+        yield* revokeStoredKeys(s)
+        // The push's first Amplitude call (with the rejected keys) waits until the new keys are saved.
+        const gate = yield* emulator.injectFault({ kind: "hold", project: s.amplitude.id, times: 1 })
+        const bet = yield* createBet(s, "Keys saved mid-push")
+        // Requests with rejected keys are logged without a project: this suite runs one test at a time.
+        const [held] = yield* emulator.awaitRequests((r) => r.outcome === "held").pipe(Effect.timeout("20 seconds"))
+        yield* rekeySame(s, s.amplitude)
+        assert.strictEqual((yield* promotedOf(s, bet.id)).status, "pending", "nothing to re-drive yet")
+        assert.isTrue(yield* emulator.removeFault(gate.id))
+
+        const promoted = annotationOf(yield* settled(s, bet.id, ["promoted"]), "promoted")
+        assert.strictEqual(promoted.status, "pushed", JSON.stringify(promoted))
+        yield* exactlyOne(s, bet.id, "promoted")
+        const answered = (yield* emulator.requests()).find((r) => r.seq === held!.seq)
+        assert.strictEqual(answered?.status, 403, "the held call went out with the rejected keys")
+      }))
+
+    it.effect("re-key to another project: nothing is re-driven into it (nor the old one); back to the first, it is", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const s = yield* setup
+        const other = yield* emulator.createProject({
+          id: `annotations-redrive-${process.pid}-${++projects}`,
+          data: { users: 5, days: 7, experiments: 0 }
+        })
+        const bet = yield* failedOnRevokedKeys(s, "Left behind")
+        const before = yield* promotedOf(s, bet.id)
+
+        yield* rekeyOther(s, other)
+        // A re-drive is queued in the transaction that saves the keys: none was.
+        assert.deepStrictEqual(yield* promotedOf(s, bet.id), before)
+        assert.strictEqual((yield* audited(s, "amplitude.keys_replaced"))[0]!.details.requeuedAnnotations, 0)
+        const retried = yield* call("POST", retryPath(s), { user: s.admin })
+        assert.deepStrictEqual(retried.body, { requeued: 0 }, retried.text)
+        // A later decision goes to the new project; by then the failed one has still reached neither.
+        const later = yield* createBet(s, "In the new project")
+        assert.strictEqual(annotationOf(yield* settled(s, later.id, ["promoted"]), "promoted").status, "pushed")
+        assert.deepStrictEqual(yield* promotedEverywhere(later.id), { [other.id]: 1 })
+        assert.deepStrictEqual(yield* promotedEverywhere(bet.id), {})
+        assert.deepStrictEqual(yield* promotedOf(s, bet.id), before)
+
+        // Connected to the project it was aimed at again, with working keys: it goes there, once.
+        yield* rekeySame(s, s.amplitude)
+        yield* arrives(s, bet.id, "promoted")
+        assert.strictEqual(annotationOf(yield* settled(s, bet.id, ["promoted"]), "promoted").status, "pushed")
+        assert.deepStrictEqual(yield* promotedEverywhere(bet.id), { [s.amplitude.id]: 1 })
+        assert.deepStrictEqual(yield* promotedEverywhere(later.id), { [other.id]: 1 })
+      }))
+
+    it.effect("a push skipped while disconnected goes to Amplitude on a reconnect to the same project", () =>
+      Effect.gen(function*() {
+        const s = yield* setup
+        yield* disconnect(s, s.amplitude)
+        const bet = yield* createBet(s, "While disconnected")
+        assert.deepInclude(annotationOf(bet, "promoted"), { status: "skipped", reason: "Amplitude is not connected" })
+        yield* rekeySame(s, s.amplitude)
+        yield* arrives(s, bet.id, "promoted")
+        assert.strictEqual(annotationOf(yield* settled(s, bet.id, ["promoted"]), "promoted").status, "pushed")
+      }))
+
+    it.effect("POST …/amplitude/annotations/retry: admin only, re-queues attempts used up, idempotent while in flight", () =>
+      Effect.gen(function*() {
+        const emulator = yield* AmplitudeEmulator
+        const s = yield* setup
+        const other = yield* setup
+        const outage = yield* emulator.injectFault({
+          project: s.amplitude.id,
+          kind: "status",
+          status: 503,
+          times: 1_000_000
+        })
+        const bet = yield* createBet(s, "Outage")
+        const failed = annotationOf(yield* settled(s, bet.id, ["promoted"], "30 seconds"), "promoted")
+        assert.strictEqual(failed.status, "failed", JSON.stringify(failed))
+        assert.include(failed.reason, "Gave up after 6 attempts")
+        assert.isTrue(yield* emulator.removeFault(outage.id))
+
+        const denied = yield* Effect.all({
+          anonymous: call("POST", retryPath(s), { user: null }),
+          member: call("POST", retryPath(s), { user: s.member }),
+          outsider: call("POST", retryPath(s), { user: other.admin }),
+          unknownBet: call("POST", `${retryPath(s)}?betId=${randomUUID()}`, { user: s.admin }),
+          foreignBet: call("POST", `${retryPath(other)}?betId=${bet.id}`, { user: other.admin }),
+          badBet: call("POST", `${retryPath(s)}?betId=not-a-uuid`, { user: s.admin }).pipe(
+            Effect.map((answer) => ({ ...answer, body: { _tag: answer.status === 400 ? "decode" : answer.text } }))
+          )
+        })
+        assert.deepStrictEqual(
+          Object.fromEntries(Object.entries(denied).map(([who, answer]) => [who, [answer.status, answer.body?._tag]])),
+          {
+            anonymous: [401, "Unauthorized"],
+            member: [403, "Forbidden"],
+            outsider: [404, "NotFound"],
+            unknownBet: [404, "NotFound"],
+            foreignBet: [404, "NotFound"],
+            badBet: [400, "decode"]
+          }
+        )
+        assert.strictEqual((yield* promotedOf(s, bet.id)).status, "failed", "no refused call re-queued it")
+
+        // The re-driven push is held at Amplitude while the admin asks again.
+        const gate = yield* emulator.injectFault({ kind: "hold", project: s.amplitude.id, endpoint: "annotations.*" })
+        const first = yield* call("POST", `${retryPath(s)}?betId=${bet.id}`, { user: s.admin })
+        assert.strictEqual(first.status, 200, first.text)
+        assert.deepStrictEqual(first.body, { requeued: 1 })
+        yield* emulator.awaitRequests((r) => r.projectId === s.amplitude.id && r.outcome === "held").pipe(
+          Effect.timeout("20 seconds")
+        )
+        const second = yield* call("POST", retryPath(s), { user: s.admin })
+        assert.deepStrictEqual(second.body, { requeued: 0 }, second.text)
+        assert.isTrue(yield* emulator.removeFault(gate.id))
+        const promoted = annotationOf(yield* settled(s, bet.id, ["promoted"]), "promoted")
+        assert.strictEqual(promoted.status, "pushed", JSON.stringify(promoted))
+        yield* exactlyOne(s, bet.id, "promoted")
+
+        const entries = yield* audited(s, "amplitude.annotations_retried")
+        assert.deepStrictEqual(entries.map((entry) => entry.details), [
+          { betId: null, requeued: 0 },
+          { betId: bet.id, requeued: 1 }
+        ])
+
+        yield* disconnect(s, s.amplitude)
+        const notConnected = yield* call("POST", retryPath(s), { user: s.admin })
+        assert.strictEqual(notConnected.status, 409, notConnected.text)
+        assert.strictEqual(notConnected.body._tag, "NotConnected")
       }))
   })
 })

@@ -24,8 +24,14 @@ export class PushRetryable extends Schema.TaggedError<PushRetryable>()("PushRetr
   uncertainCreate: Schema.Boolean
 }) {}
 
-/** Retrying cannot help (keys revoked, credentials unreadable, request refused). */
-export class PushFatal extends Schema.TaggedError<PushFatal>()("PushFatal", { reason: Schema.String }) {}
+/**
+ * Retrying now cannot help (keys revoked, credentials unreadable, request refused). `retryable`: new keys for the
+ * same project may (the push is re-driven when they are saved, or on an admin's retry).
+ */
+export class PushFatal extends Schema.TaggedError<PushFatal>()("PushFatal", {
+  reason: Schema.String,
+  retryable: Schema.optionalWith(Schema.Boolean, { default: () => false })
+}) {}
 
 /**
  * The workspace changed under a running push: disconnected or connected to another project (`elsewhere`), or
@@ -87,10 +93,11 @@ const classify = (error: AmplitudeCallFailure, during: "create" | "other"): Push
       })
     case "InvalidCredentials":
       return new PushFatal({
-        reason: "Amplitude rejected the stored keys (revoked or regenerated?): reconnect Amplitude with fresh keys"
+        reason: "Amplitude rejected the stored keys (revoked or regenerated?): reconnect Amplitude with fresh keys",
+        retryable: true
       })
     case "CredentialsUnreadable":
-      return new PushFatal({ reason: error.message })
+      return new PushFatal({ reason: error.message, retryable: true })
     case "AmplitudeRejected":
       return new PushFatal({ reason: `Amplitude refused the annotation (${error.status}): ${error.message}` })
   }
@@ -170,6 +177,7 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
           return {
             connection,
             fingerprint,
+            keysAt: row.lastValidatedAt,
             categoryId: row.settings.annotationCategoryId,
             health: row.settings.annotationPush
           } as const
@@ -204,10 +212,12 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
           Effect.annotateLogs({ amplitudeAnnotationId: annotationId })
         )
 
+      /** A push skipped because the workspace was disconnected is pushed again on a reconnect to its project. */
       const skipped = (payload: PushPayload, reason: string) =>
-        records.markEnded(keyOf(payload), payload.revision, "skipped", reason).pipe(
-          Effect.as(new PushResult({ status: "skipped", amplitudeAnnotationId: null, reason }))
-        )
+        records.markEnded(keyOf(payload), payload.revision, "skipped", reason, reason === SKIP_REASONS.notConnected)
+          .pipe(
+            Effect.as(new PushResult({ status: "skipped", amplitudeAnnotationId: null, reason }))
+          )
 
       const push = (payload: PushPayload): Effect.Effect<PushResult, PushFailure> =>
         Effect.gen(function*() {
@@ -228,7 +238,10 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
           if ("skip" in target) {
             return yield* skipped(payload, target.skip)
           }
-          yield* records.countAttempt(key, record.revision)
+          yield* records.countAttempt(key, record.revision, {
+            projectFingerprint: target.fingerprint,
+            keysAt: target.keysAt
+          })
           const latest = recheck(record.workspaceId, target.fingerprint)
 
           if (target.categoryId === undefined) {

@@ -1,4 +1,4 @@
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import type { WorkflowEngine } from "@effect/workflow"
 import { type AnnotationKind, annotationLabel, type BetId, type WorkspaceId } from "@findry/domain"
 import { AnnotationRecordsRepo, type BetRow, BetsRepo, IntegrationsRepo, type OutcomeRow } from "@findry/persistence"
@@ -9,6 +9,12 @@ export interface BetEvent {
   readonly workspaceId: WorkspaceId
   readonly betId: BetId
   readonly kind: AnnotationKind
+}
+
+export interface RetryFailed {
+  readonly workspaceId: WorkspaceId
+  /** Only this bet's annotations. */
+  readonly betId?: BetId | undefined
 }
 
 /** Reasons a push is skipped, shown on the bet and in the activity list. */
@@ -36,6 +42,14 @@ export class AnnotationScheduler extends Context.Tag("@findry/annotations/Annota
      * existing annotation gets the new label.
      */
     readonly betRenamed: (event: Omit<BetEvent, "kind">) => Effect.Effect<void>
+    /**
+     * Pushes again, once each, the workspace's annotations (or one bet's) whose push ended in a state that new
+     * keys or a reconnect may fix (keys rejected or unreadable, attempts used up, skipped while disconnected),
+     * provided they were aimed at the project the workspace is connected to now and the push is on. Each gets a
+     * new revision and execution, as any re-fire. Records already pending again are not counted twice: a second
+     * call while the first re-drive is under way finds nothing. Runs in its own transaction, or in the caller's.
+     */
+    readonly retryFailed: (options: RetryFailed) => Effect.Effect<{ readonly requeued: number }>
   }
 >() {}
 
@@ -84,24 +98,27 @@ export const AnnotationSchedulerLive: Layer.Layer<
     const bets = yield* BetsRepo
     const records = yield* AnnotationRecordsRepo
     const integrations = yield* IntegrationsRepo
+    const sql = yield* SqlClient.SqlClient
     const engine = yield* Effect.context<WorkflowEngine.WorkflowEngine>()
 
-    const betEvent = Effect.fn("AnnotationScheduler.betEvent")(function*(event: BetEvent) {
-      yield* Effect.annotateCurrentSpan({ betId: event.betId, kind: event.kind })
+    /** Records the annotation as it should look now; `true` when a push was enqueued. */
+    const record = Effect.fnUntraced(function*(event: BetEvent) {
       const bet = yield* bets.find(event.workspaceId, event.betId)
-      if (Option.isNone(bet)) return
+      if (Option.isNone(bet)) return false
       const outcome = yield* bets.findOutcome(event.betId)
       const desired = desiredAnnotation(event.kind, bet.value, outcome)
-      if (Option.isNone(desired)) return
-      const target = { ...event, ...desired.value }
-      const integration = yield* integrations.find(event.workspaceId, AMPLITUDE)
-      if (Option.isNone(integration) || integration.value.status !== "connected") {
-        yield* records.upsert(target, { status: "skipped", reason: SKIP_REASONS.notConnected })
-        return
+      if (Option.isNone(desired)) return false
+      const integration = Option.getOrUndefined(yield* integrations.find(event.workspaceId, AMPLITUDE))
+      const target = { ...event, ...desired.value, projectFingerprint: integration?.projectFingerprint ?? null }
+      if (integration === undefined || integration.status !== "connected") {
+        // A workspace that was connected before gets it on a reconnect to that project.
+        const retryable = target.projectFingerprint !== null
+        yield* records.upsert(target, { status: "skipped", reason: SKIP_REASONS.notConnected, retryable })
+        return false
       }
-      if (!integration.value.settings.annotationsEnabled) {
+      if (!integration.settings.annotationsEnabled) {
         yield* records.upsert(target, { status: "skipped", reason: SKIP_REASONS.disabled })
-        return
+        return false
       }
       const record = yield* records.upsert(target, { status: "pending" })
       const executionId = yield* PushAnnotation.execute(
@@ -109,6 +126,12 @@ export const AnnotationSchedulerLive: Layer.Layer<
         { discard: true }
       ).pipe(Effect.provide(engine))
       yield* records.setExecution(event, record.revision, executionId)
+      return true
+    })
+
+    const betEvent = Effect.fn("AnnotationScheduler.betEvent")(function*(event: BetEvent) {
+      yield* Effect.annotateCurrentSpan({ betId: event.betId, kind: event.kind })
+      yield* record(event)
     })
 
     const betRenamed = Effect.fn("AnnotationScheduler.betRenamed")(function*(event: Omit<BetEvent, "kind">) {
@@ -119,6 +142,28 @@ export const AnnotationSchedulerLive: Layer.Layer<
       }
     })
 
-    return { betEvent, betRenamed }
+    const retryFailed = Effect.fn("AnnotationScheduler.retryFailed")(function*(options: RetryFailed) {
+      const { betId, workspaceId } = options
+      yield* Effect.annotateCurrentSpan({ workspaceId, betId: betId ?? "" })
+      const requeued = yield* sql.withTransaction(Effect.gen(function*() {
+        const integration = Option.getOrUndefined(yield* integrations.find(workspaceId, AMPLITUDE))
+        if (
+          integration?.status !== "connected" || integration.projectFingerprint === null ||
+          !integration.settings.annotationsEnabled
+        ) return 0
+        const retryable = yield* records.lockRetryable(workspaceId, integration.projectFingerprint, betId)
+        let requeued = 0
+        for (const found of retryable) {
+          if (yield* record({ workspaceId, betId: found.betId, kind: found.kind })) requeued++
+        }
+        return requeued
+      })).pipe(Effect.orDie)
+      if (requeued > 0) {
+        yield* Effect.logInfo("Failed annotation pushes re-queued").pipe(Effect.annotateLogs({ workspaceId, requeued }))
+      }
+      return { requeued }
+    })
+
+    return { betEvent, betRenamed, retryFailed }
   })
 ).pipe(Layer.provide([BetsRepo.Default, AnnotationRecordsRepo.Default, IntegrationsRepo.Default]))

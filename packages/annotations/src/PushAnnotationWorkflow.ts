@@ -6,6 +6,9 @@ import { AmplitudeProject, AmplitudeProjectLive, PushFailure, PushRetryable } fr
 import { AnnotationsConfig } from "./AnnotationsConfig.js"
 import { PushAnnotation, type PushPayload, PushResult } from "./PushAnnotation.js"
 
+/** The `Fail` activity's answer when the push must make another attempt instead of failing. */
+const TryAgain = Schema.Struct({ retry: Schema.Literal(true) })
+
 /** Durable backoff: `Retry-After` when Amplitude sent one, else exponential; both capped. */
 export const backoffFor = (
   settings: { readonly baseBackoff: Duration.Duration; readonly maxBackoff: Duration.Duration },
@@ -70,14 +73,28 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
       )
     })
 
-  const fail = (payload: PushPayload, reason: string) =>
+  /**
+   * Ends the push `failed`, or answers `retry` when that cannot be decided yet: keys for the same project were
+   * saved after the failing attempt started (it may have used the old ones), or a newer revision took over.
+   * Past `maxAttempts` attempts it fails whatever happened meanwhile.
+   */
+  const fail = (payload: PushPayload, number: number, reason: string, retryable: boolean) =>
     Activity.make({
-      name: "Fail",
-      success: PushResult,
+      name: `Fail/${number}`,
+      success: Schema.Union(PushResult, TryAgain),
       execute: Effect.gen(function*() {
         const key = { betId: BetId.make(payload.betId), kind: payload.kind }
         const workspaceId = WorkspaceId.make(payload.workspaceId)
-        yield* records.markEnded(key, payload.revision, "failed", reason)
+        if (number > config.maxAttempts) {
+          yield* records.markEnded(key, payload.revision, "failed", reason, retryable)
+        } else if (!(yield* records.markFailed(key, payload.revision, reason, retryable))) {
+          yield* Effect.logInfo(
+            "Annotation push tries again: new keys or a newer revision were saved during its attempt"
+          ).pipe(
+            Effect.annotateLogs({ betId: payload.betId, kind: payload.kind })
+          )
+          return TryAgain.make({ retry: true })
+        }
         yield* records.setPushHealth(workspaceId, {
           status: "failing",
           reason,
@@ -115,10 +132,16 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
           return result.right
         }
         const failure = result.left
-        if (failure._tag === "PushFatal") return yield* fail(payload, failure.reason)
+        if (failure._tag === "PushFatal") {
+          const ended = yield* fail(payload, number, failure.reason, failure.retryable)
+          if ("retry" in ended) continue
+          return ended
+        }
         uncertainCreate = uncertainCreate || failure.uncertainCreate
         if (number >= config.maxAttempts) {
-          return yield* fail(payload, `Gave up after ${number} attempts: ${failure.reason}`)
+          const ended = yield* fail(payload, number, `Gave up after ${number} attempts: ${failure.reason}`, true)
+          if ("retry" in ended) continue
+          return ended
         }
         yield* DurableClock.sleep({
           name: `backoff/${number}`,

@@ -4,6 +4,7 @@ export {
   AnnotationSchedulerLive,
   type BetEvent,
   desiredAnnotation,
+  type RetryFailed,
   SKIP_REASONS
 } from "./AnnotationScheduler.js"
 export { AnnotationsConfig, type AnnotationsSettings, DEFAULT_ANNOTATIONS_SETTINGS } from "./AnnotationsConfig.js"

@@ -118,6 +118,46 @@ describe("AnnotationScheduler on an in-process SingleRunner (the embedded config
         assert.strictEqual(status, "pushed")
       }))
 
+    it.effect("retryFailed re-queues a failed push once, however many callers run it at once, in the caller's transaction", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const scheduler = yield* AnnotationScheduler
+        const emulator = yield* AmplitudeEmulator
+        const event = yield* seedBet
+        const other = yield* seedBet
+        const { workspaceId } = event
+        // As the push leaves it when Amplitude rejected the keys of the project the workspace is connected to.
+        yield* sql`UPDATE integrations SET project_fingerprint = 'fp-retry' WHERE workspace_id = ${workspaceId}`
+        yield* sql`
+          INSERT INTO annotation_records (bet_id, kind, workspace_id, status, label, annotation_at, reason,
+                                          project_fingerprint, retryable)
+          VALUES (${event.betId}, 'promoted', ${workspaceId}, 'failed', '▲ Bet', now(), 'keys rejected', 'fp-retry',
+                  true)`
+
+        const rolledBack = yield* sql.withTransaction(
+          scheduler.retryFailed({ workspaceId }).pipe(Effect.zipRight(Effect.fail("caller rolled back" as const)))
+        ).pipe(Effect.flip)
+        assert.strictEqual(rolledBack, "caller rolled back")
+        assert.strictEqual(yield* statusOf(event.betId), "failed")
+        assert.strictEqual(yield* pushMessages(event.betId), 0)
+        assert.deepStrictEqual(yield* scheduler.retryFailed({ workspaceId, betId: other.betId }), { requeued: 0 })
+
+        const results = yield* Effect.all(
+          Array.from({ length: 4 }, () => scheduler.retryFailed({ workspaceId })),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(results.map((result) => result.requeued).sort(), [0, 0, 0, 1])
+        assert.strictEqual(yield* pushMessages(event.betId), 1)
+        yield* statusOf(event.betId).pipe(
+          Effect.filterOrFail((status) => status === "pushed", (status) => `still ${status}`),
+          Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("20 seconds")))
+        )
+        const ours = (yield* emulator.annotations(PROJECT)).filter((annotation) =>
+          annotation.details?.startsWith(`findry:${event.betId}:promoted\n`)
+        )
+        assert.strictEqual(ours.length, 1)
+      }).pipe(Effect.orDie))
+
     it.effect("the retention purge removes finished executions and keeps those still running", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient

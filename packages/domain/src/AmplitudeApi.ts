@@ -1,6 +1,7 @@
-import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { ParseResult, Redacted, Schema } from "effect"
 import { Authentication } from "./Auth.js"
+import { BetId } from "./BetsApi.js"
 import {
   AmplitudeUnavailable,
   Forbidden,
@@ -124,6 +125,12 @@ export const EventPicker = Schema.Struct({
   events: Schema.Array(AmplitudeEvent)
 })
 
+/** Answer of the admin's retry of failed annotation pushes. */
+export class AnnotationRetry extends Schema.Class<AnnotationRetry>("AnnotationRetry")({
+  /** Annotations whose push was queued again (each with a new revision); 0 when none was retryable. */
+  requeued: Schema.Int.pipe(Schema.nonNegative())
+}) {}
+
 export class AmplitudeConnectionApi extends HttpApiGroup.make("amplitudeConnection")
   .add(
     HttpApiEndpoint.get("get", "/v1/workspaces/:workspaceId/integrations/amplitude")
@@ -169,6 +176,20 @@ export class AmplitudeConnectionApi extends HttpApiGroup.make("amplitudeConnecti
     HttpApiEndpoint.del("removeManagementKey", "/v1/workspaces/:workspaceId/integrations/amplitude/management-key")
       .setPath(WorkspacePath)
       .addSuccess(AmplitudeConnection)
+  )
+  .add(
+    HttpApiEndpoint.post("retryAnnotations", "/v1/workspaces/:workspaceId/amplitude/annotations/retry")
+      .setPath(WorkspacePath)
+      .setUrlParams(Schema.Struct({ betId: Schema.optional(BetId) }))
+      .addSuccess(AnnotationRetry)
+      .addError(NotConnected)
+      .annotate(
+        OpenApi.Description,
+        "Admin only. Pushes again the annotations whose push failed because Amplitude rejected the keys, the keys " +
+          "could not be read or the attempts were used up, and those skipped while the workspace was disconnected, " +
+          "when they were aimed at the Amplitude project the workspace is connected to now (`betId`: only that " +
+          "bet's). Answers how many were queued; a call while an earlier retry is still pushing queues nothing twice."
+      )
   )
   .add(
     HttpApiEndpoint.get("cohorts", "/v1/workspaces/:workspaceId/amplitude/cohorts")

@@ -23,7 +23,13 @@ export class AnnotationRecord extends Schema.Class<AnnotationRecord>("Annotation
   searchTo: Schema.NullOr(Schema.DateFromSelf),
   executionId: Schema.NullOr(Schema.String),
   attempts: Schema.Number,
-  updatedAt: Schema.DateFromSelf
+  updatedAt: Schema.DateFromSelf,
+  /** The Amplitude project (fingerprint) the latest revision was aimed at; null if never connected. */
+  projectFingerprint: Schema.NullOr(Schema.String),
+  /** `last_validated_at` of the keys the latest attempt started with. */
+  attemptKeysAt: Schema.NullOr(Schema.DateFromSelf),
+  /** Ended in a state that fresh keys or a reconnect to `projectFingerprint` may fix (see `retryable`). */
+  retryable: Schema.Boolean
 }) {}
 
 export interface DesiredAnnotation {
@@ -32,6 +38,8 @@ export interface DesiredAnnotation {
   readonly kind: AnnotationKind
   readonly label: string
   readonly at: Date
+  /** The workspace's Amplitude project (connected or not) when the revision is recorded; null if none. */
+  readonly projectFingerprint: string | null
 }
 
 export interface RecordKey {
@@ -44,7 +52,7 @@ const AMPLITUDE = "amplitude"
 const columns = `
   bet_id, kind, workspace_id, status, amplitude_annotation_id::float8 AS amplitude_annotation_id, label,
   annotation_at, revision, pushed_revision, last_pushed_at, reason, search_from, search_to, execution_id, attempts,
-  updated_at`
+  updated_at, project_fingerprint, attempt_keys_at, retryable`
 
 export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>()(
   "@findry/persistence/AnnotationRecordsRepo",
@@ -60,22 +68,27 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
         Effect.map(rows(name, statement), (found) => Option.fromNullable(found[0]))
 
       /**
-       * A new revision of the annotation: `pending` (to push) or `skipped` with a reason. Keeps the Amplitude id
-       * and widens the window the marker search covers. Returns the record with its new revision.
+       * A new revision of the annotation: `pending` (to push) or `skipped` with a reason (`retryable` when a
+       * reconnect to the same project may push it after all). Keeps the Amplitude id and widens the window the
+       * marker search covers. Returns the record with its new revision.
        */
       const upsert = (
         desired: DesiredAnnotation,
-        outcome: { readonly status: "pending" } | { readonly status: "skipped"; readonly reason: string }
+        outcome:
+          | { readonly status: "pending" }
+          | { readonly status: "skipped"; readonly reason: string; readonly retryable?: boolean }
       ): Effect.Effect<AnnotationRecord> => {
         const reason = outcome.status === "skipped" ? outcome.reason : null
+        const retryable = outcome.status === "skipped" && outcome.retryable === true
         return one(
           "upsert",
           sql`
             INSERT INTO annotation_records (
-              bet_id, kind, workspace_id, status, label, annotation_at, revision, reason, search_from, search_to)
+              bet_id, kind, workspace_id, status, label, annotation_at, revision, reason, search_from, search_to,
+              project_fingerprint, retryable)
             VALUES (
               ${desired.betId}, ${desired.kind}, ${desired.workspaceId}, ${outcome.status}, ${desired.label},
-              ${desired.at}, 1, ${reason}, ${desired.at}, ${desired.at})
+              ${desired.at}, 1, ${reason}, ${desired.at}, ${desired.at}, ${desired.projectFingerprint}, ${retryable})
             ON CONFLICT (bet_id, kind) DO UPDATE SET
               status = EXCLUDED.status,
               label = EXCLUDED.label,
@@ -86,6 +99,9 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
               search_to = greatest(annotation_records.search_to, EXCLUDED.annotation_at),
               execution_id = NULL,
               attempts = 0,
+              project_fingerprint = EXCLUDED.project_fingerprint,
+              attempt_keys_at = NULL,
+              retryable = EXCLUDED.retryable,
               updated_at = now()
             RETURNING ${select}`
         ).pipe(Effect.map(Option.getOrThrow))
@@ -120,9 +136,17 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
             ORDER BY updated_at DESC, bet_id, kind LIMIT ${limit}`
         )
 
-      const countAttempt = (key: RecordKey, revision: number): Effect.Effect<void> =>
+      /** An attempt of `revision` starts, aimed at the project `target` names with the keys validated at `keysAt`. */
+      const countAttempt = (
+        key: RecordKey,
+        revision: number,
+        target: { readonly projectFingerprint: string | null; readonly keysAt: Date | null }
+      ): Effect.Effect<void> =>
         sql`
-          UPDATE annotation_records SET attempts = attempts + 1
+          UPDATE annotation_records SET
+            attempts = attempts + 1,
+            project_fingerprint = ${target.projectFingerprint},
+            attempt_keys_at = ${target.keysAt}
           WHERE bet_id = ${key.betId} AND kind = ${key.kind} AND revision = ${revision}`.pipe(
           Effect.asVoid,
           Effect.orDie,
@@ -148,19 +172,78 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
           Effect.withSpan("AnnotationRecordsRepo.markPushed")
         )
 
-      /** Ends `revision` as `skipped` or `failed`, unless a newer revision took over. */
+      /**
+       * Ends `revision` as `skipped` or `failed`, unless a newer revision took over. `retryable`: fresh keys or a
+       * reconnect to the project the revision was aimed at may fix it (see `retryable`).
+       */
       const markEnded = (
         key: RecordKey,
         revision: number,
         status: "skipped" | "failed",
-        reason: string
+        reason: string,
+        retryable = false
       ): Effect.Effect<void> =>
         sql`
-          UPDATE annotation_records SET status = ${status}, reason = ${reason}, updated_at = now()
+          UPDATE annotation_records SET status = ${status}, reason = ${reason}, retryable = ${retryable},
+            updated_at = now()
           WHERE bet_id = ${key.betId} AND kind = ${key.kind} AND revision = ${revision}`.pipe(
           Effect.asVoid,
           Effect.orDie,
           Effect.withSpan("AnnotationRecordsRepo.markEnded")
+        )
+
+      /**
+       * Ends `revision` as `failed`, unless a newer revision took over or keys for the same project were saved
+       * since its latest attempt started (that attempt may have used the old keys): then `false`, try again.
+       * The integration row is share-locked first: a re-key saved meanwhile either commits before (and is seen
+       * here) or waits for this statement, and then finds the record `failed` when it re-drives.
+       */
+      const markFailed = (
+        key: RecordKey,
+        revision: number,
+        reason: string,
+        retryable: boolean
+      ): Effect.Effect<boolean> =>
+        sql`
+          WITH keys AS (
+            SELECT i.last_validated_at, i.project_fingerprint FROM integrations i
+            JOIN annotation_records r ON r.workspace_id = i.workspace_id
+            WHERE r.bet_id = ${key.betId} AND r.kind = ${key.kind} AND i.provider = ${AMPLITUDE}
+              AND i.status = 'connected'
+            FOR SHARE OF i
+          )
+          UPDATE annotation_records SET status = 'failed', reason = ${reason}, retryable = ${retryable},
+            updated_at = now()
+          WHERE bet_id = ${key.betId} AND kind = ${key.kind} AND revision = ${revision}
+            AND NOT EXISTS (
+              SELECT 1 FROM keys
+              WHERE keys.project_fingerprint = annotation_records.project_fingerprint
+                AND date_trunc('milliseconds', keys.last_validated_at) IS DISTINCT FROM annotation_records.attempt_keys_at
+            )
+          RETURNING revision`.pipe(
+          Effect.map((rows) => rows.length === 1),
+          Effect.orDie,
+          Effect.withSpan("AnnotationRecordsRepo.markFailed")
+        )
+
+      /**
+       * The retryable records of the workspace (or of one bet) aimed at `projectFingerprint`, locked until the
+       * caller's transaction ends: a concurrent re-drive waits, then no longer finds them (they are pending).
+       */
+      const lockRetryable = (
+        workspaceId: WorkspaceId,
+        projectFingerprint: string,
+        betId?: BetId
+      ): Effect.Effect<ReadonlyArray<AnnotationRecord>> =>
+        rows(
+          "lockRetryable",
+          sql`
+            SELECT ${select} FROM annotation_records
+            WHERE workspace_id = ${workspaceId} AND retryable AND status IN ('failed', 'skipped')
+              AND project_fingerprint = ${projectFingerprint}
+              ${betId === undefined ? sql`` : sql`AND bet_id = ${betId}`}
+            ORDER BY bet_id, kind
+            FOR UPDATE`
         )
 
       /** Forgets an Amplitude id that no longer exists there. */
@@ -210,6 +293,8 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
         countAttempt,
         markPushed,
         markEnded,
+        markFailed,
+        lockRetryable,
         forgetAmplitudeId,
         setPushHealth,
         setCategoryId

@@ -8,6 +8,7 @@ import MetricMappingsAndOutcomeRuns from "./migrations/0005_metric_mappings_and_
 import TestsAndExperimentSync from "./migrations/0006_tests_and_experiment_sync.js"
 import WorkspaceChangeNotifications from "./migrations/0007_workspace_change_notifications.js"
 import RateLimitsAndPickerCache from "./migrations/0008_rate_limits_and_picker_cache.js"
+import AnnotationRedrive from "./migrations/0009_annotation_redrive.js"
 
 export const migrations = {
   "0001_workspaces": Workspaces,
@@ -17,7 +18,8 @@ export const migrations = {
   "0005_metric_mappings_and_outcome_runs": MetricMappingsAndOutcomeRuns,
   "0006_tests_and_experiment_sync": TestsAndExperimentSync,
   "0007_workspace_change_notifications": WorkspaceChangeNotifications,
-  "0008_rate_limits_and_picker_cache": RateLimitsAndPickerCache
+  "0008_rate_limits_and_picker_cache": RateLimitsAndPickerCache,
+  "0009_annotation_redrive": AnnotationRedrive
 } as const
 
 export const latestMigrationId = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))
