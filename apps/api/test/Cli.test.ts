@@ -36,12 +36,16 @@ describe.skipIf(!onPostgres)("findry: help and the command line", () => {
     Effect.gen(function*() {
       const root = yield* runCli(["--help"], {})
       assert.strictEqual(root.code, 0, root.stderr)
-      for (const command of ["token", "rotate-keys", "jobs status", "annotations list", "sync run"]) {
+      for (
+        const command of ["token", "rotate-keys", "jobs status", "annotations list", "annotations retry", "sync run"]
+      ) {
         assert.include(root.stdout, `- ${command}`)
       }
       assert.notInclude(root.stdout, "\u001b[", "no colour escapes when piped")
       const results = yield* Effect.forEach(
-        [["jobs", "status"], ["annotations", "list"], ["sync", "run"], ["token"], ["rotate-keys"]],
+        [["jobs", "status"], ["annotations", "list"], ["annotations", "retry"], ["sync", "run"], ["token"], [
+          "rotate-keys"
+        ]],
         (args) => Effect.map(runCli([...args, "--help"], {}), (result) => ({ args, result })),
         { concurrency: 3 }
       )
@@ -62,6 +66,8 @@ describe.skipIf(!onPostgres)("findry: help and the command line", () => {
         [["annotations", "list", "--workspace", "not-a-uuid"], /--workspace must be a workspace id/],
         [["annotations", "list", "--workspace", workspace, "--status", "lost"], /pending, pushed, skipped, failed/],
         [["annotations", "list", "--workspace", workspace, "--limit", "0"], /--limit must be/],
+        [["annotations", "retry"], /--workspace/],
+        [["annotations", "retry", "--workspace", workspace, "--bet", "not-a-uuid"], /--bet must be a bet id/],
         [["sync", "run"], /exactly one of --workspace <id> and --all/],
         [["token"], /Missing argument <userId>/],
         [["token", "bob", "0"], /hours must be a number greater than 0/],
@@ -353,6 +359,49 @@ const connectWith = (keyring: string, name: string) =>
     })
     return workspace.id
   })
+
+describe.skipIf(!onPostgres)("findry annotations retry", () => {
+  layer(
+    Layer.mergeAll(WorkspacesRepo.Default, IntegrationsRepo.Default).pipe(Layer.provideMerge(TestSqlLive())),
+    { timeout: "60 seconds", excludeTestServices: true }
+  )((it) => {
+    it.effect(
+      "queues again the failed pushes fresh keys can fix, once, and says when no runner will push them",
+      () =>
+        Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          const workspaceId = yield* connectWith(OLD, "Retry")
+          const seeded = yield* seedBet("Retry", [
+            { kind: "promoted", status: "failed", reason: "Amplitude rejected the keys", retryableFor: "fp-Retry" },
+            { kind: "shipped", status: "failed", reason: "Amplitude refused the annotation (400)" },
+            { kind: "verdict", status: "failed", reason: "Amplitude rejected the keys", retryableFor: "fp-Other" }
+          ], { workspaceId })
+          const env = yield* cliEnv()
+
+          const first = yield* runCli(["annotations", "retry", "--workspace", workspaceId, "--json"], env)
+          assert.strictEqual(first.code, 0, first.stderr)
+          assert.deepStrictEqual(JSON.parse(first.stdout), { workspaceId, requeued: 1, runnersAlive: 0 })
+          const statuses = yield* sql<{ kind: string; status: string }>`
+            SELECT kind, status FROM annotation_records WHERE bet_id = ${seeded.betId} ORDER BY kind`
+          assert.deepStrictEqual(statuses.map((row) => [row.kind, row.status]), [
+            ["promoted", "pending"],
+            ["shipped", "failed"],
+            ["verdict", "failed"]
+          ])
+
+          const again = yield* runCli(["annotations", "retry", "--workspace", workspaceId, "--bet", seeded.betId], env)
+          assert.strictEqual(again.code, 0, again.stderr)
+          assert.match(again.stdout, /^Nothing to push again/)
+
+          const unknown = randomUUID()
+          const missing = yield* runCli(["annotations", "retry", "--workspace", unknown], env)
+          assert.strictEqual(missing.code, 1)
+          assert.strictEqual(missing.stderr.trim(), `No workspace ${unknown}: check the id.`)
+        }),
+      SLOW
+    )
+  })
+})
 
 describe.skipIf(!onPostgres)("findry rotate-keys", () => {
   layer(

@@ -1,7 +1,7 @@
 import { Args, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
-import { clusterSharding } from "@findry/annotations"
+import { AnnotationScheduler, AnnotationSchedulerLive, clusterSharding } from "@findry/annotations"
 import { Keyring, rotateSecrets, SecretSealer } from "@findry/crypto"
-import { AnnotationStatus, WorkspaceId } from "@findry/domain"
+import { AnnotationStatus, BetId, WorkspaceId } from "@findry/domain"
 import { DatabaseLive, MigrationsLive, OperatorStatus } from "@findry/persistence"
 import { Console, Duration, Effect, Layer, Logger, LogLevel, Option, Schema } from "effect"
 import { ApiConfig, ApiConfigLive } from "../ApiConfig.js"
@@ -9,7 +9,14 @@ import { issueToken } from "../Jwt.js"
 import { SealedSecretStoreLive } from "../KeyRotation.js"
 import { CommandFailed, ExitCode, reportFailure, UsageError } from "./Errors.js"
 import { formatSeconds, plainWhenPiped, printJson, stderrSink, table } from "./Output.js"
-import { ClusterClientLive, DatabaseUrlCheck, syncAll, syncWorkspace, SyncWorkspaceLive } from "./SyncRun.js"
+import {
+  ClusterClientLive,
+  DatabaseUrlCheck,
+  runnerCount,
+  syncAll,
+  syncWorkspace,
+  SyncWorkspaceLive
+} from "./SyncRun.js"
 
 /** The service's database (`DATABASE_URL`, else the embedded one under `FINDRY_DATA_DIR`), migrated. */
 const SqlLive = MigrationsLive.pipe(Layer.provideMerge(DatabaseLive), Layer.provide(DatabaseUrlCheck))
@@ -238,19 +245,54 @@ const listAnnotations = (
     ]))
   }).pipe(Effect.provide(OperatorStatus.Default.pipe(Layer.provide(SqlLive))))
 
-/*
- * `annotations retry --workspace <id> [--bet <id>]` goes here once `AnnotationScheduler.retryFailed` exists in
- * @findry/annotations: a command with `workspace: workspaceOption`, `bet: Options.optional(Options.text("bet"))`
- * and `json`, whose handler enqueues through a client-only cluster node (`ClusterClientLive` in SyncRun.ts
- * provides the WorkflowEngine and SqlClient that `AnnotationSchedulerLive` needs) and prints what was re-driven.
- */
+const annotationsRetry = Command.make(
+  "retry",
+  {
+    workspace: workspaceOption,
+    bet: Options.text("bet").pipe(
+      Options.withDescription("Only this bet's annotations (its id, a UUID)."),
+      Options.mapEffect((value) =>
+        Schema.decodeUnknown(BetId)(value).pipe(
+          Effect.mapError(() => ValidationError.invalidValue(HelpDoc.p("--bet must be a bet id (a UUID)")))
+        )
+      ),
+      Options.optional
+    ),
+    json
+  },
+  ({ bet, json, workspace }) =>
+    Effect.gen(function*() {
+      const operator = yield* OperatorStatus
+      if (!(yield* operator.workspaceExists(workspace))) {
+        return yield* new CommandFailed({ message: `No workspace ${workspace}: check the id.` })
+      }
+      const scheduler = yield* AnnotationScheduler
+      const { requeued } = yield* scheduler.retryFailed({ workspaceId: workspace, betId: Option.getOrUndefined(bet) })
+      const runners = yield* runnerCount
+      if (json) return yield* printJson({ workspaceId: workspace, requeued, runnersAlive: runners })
+      yield* Console.log(
+        requeued === 0
+          ? "Nothing to push again: no failed push of this workspace can be retried (see `annotations list`)."
+          : `Queued ${requeued} annotation push(es) again.`
+      )
+      if (requeued > 0 && runners === 0) {
+        yield* Console.log("No scheduler runner is alive: they are pushed when one starts.")
+      }
+    }).pipe(Effect.provide(AnnotationSchedulerLive.pipe(Layer.provideMerge(ClusterClientLive))))
+).pipe(
+  Command.withDescription(
+    "Push again the workspace's annotations that failed on rejected keys or used-up attempts (or were skipped " +
+      "while it was disconnected), as the admin's retry endpoint does; needs DATABASE_URL and a scheduler runner."
+  )
+)
+
 const annotations = Command.make(
   "annotations",
   {},
-  () => new UsageError({ message: "name a subcommand: annotations list" })
+  () => new UsageError({ message: "name a subcommand: annotations list, annotations retry" })
 ).pipe(
   Command.withDescription("Annotation records of the Amplitude push."),
-  Command.withSubcommands([annotationsList])
+  Command.withSubcommands([annotationsList, annotationsRetry])
 )
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -302,7 +344,10 @@ const sync = Command.make("sync", {}, () => new UsageError({ message: "name a su
 const findry = Command.make(
   "findry",
   {},
-  () => new UsageError({ message: "name a command: token, rotate-keys, jobs status, annotations list, sync run" })
+  () =>
+    new UsageError({
+      message: "name a command: token, rotate-keys, jobs status, annotations list, annotations retry, sync run"
+    })
 ).pipe(
   Command.withDescription("Findry operator commands. Configuration is read from the service's environment."),
   Command.withSubcommands([token, rotateKeys, jobs, annotations, sync])

@@ -97,7 +97,8 @@ export const ClusterClientLive = Layer.unwrapEffect(Effect.gen(function*() {
 
 const aliveWithinSeconds = Math.ceil(Duration.toSeconds(clusterSharding.shardLockExpiration ?? Duration.seconds(6)))
 
-const runnerCount = Effect.flatMap(OperatorStatus, (status) => status.runners(aliveWithinSeconds)).pipe(
+/** Scheduler runners alive now (a heartbeat within the shard lock's expiry). */
+export const runnerCount = Effect.flatMap(OperatorStatus, (status) => status.runners(aliveWithinSeconds)).pipe(
   Effect.map((runners) => runners.filter((runner) => runner.alive).length)
 )
 

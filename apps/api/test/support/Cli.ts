@@ -81,20 +81,28 @@ export interface SeededAnnotation {
   readonly status: AnnotationStatus
   readonly reason?: string
   readonly attempts?: number
+  /** Marks the record retryable by fresh keys for the project with this fingerprint. */
+  readonly retryableFor?: string
 }
 
 /**
  * A workspace with one shipped bet (verdict decided, so the outcome sweep leaves it alone) and the given
  * annotation records of that bet. Returns the workspace and bet ids.
  */
-export const seedBet = (name: string, annotations: ReadonlyArray<SeededAnnotation>) =>
+export const seedBet = (
+  name: string,
+  annotations: ReadonlyArray<SeededAnnotation>,
+  options: { readonly workspaceId?: WorkspaceId } = {}
+) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const workspaceId = randomUUID() as WorkspaceId
+    const workspaceId = options.workspaceId ?? randomUUID() as WorkspaceId
     const projectId = randomUUID()
     const metricId = randomUUID()
     const betId = randomUUID()
-    yield* sql`INSERT INTO workspaces (id, name) VALUES (${workspaceId}, ${name})`
+    if (options.workspaceId === undefined) {
+      yield* sql`INSERT INTO workspaces (id, name) VALUES (${workspaceId}, ${name})`
+    }
     yield* sql`INSERT INTO projects (id, workspace_id, name) VALUES (${projectId}, ${workspaceId}, 'Web')`
     yield* sql`
       INSERT INTO metrics (id, workspace_id, name, unit) VALUES (${metricId}, ${workspaceId}, 'Conversion', 'percent')`
@@ -111,10 +119,12 @@ export const seedBet = (name: string, annotations: ReadonlyArray<SeededAnnotatio
     for (const [index, annotation] of annotations.entries()) {
       yield* sql`
         INSERT INTO annotation_records (
-          bet_id, kind, workspace_id, status, label, annotation_at, reason, attempts, updated_at)
+          bet_id, kind, workspace_id, status, label, annotation_at, reason, attempts, updated_at, project_fingerprint,
+          retryable)
         VALUES (
           ${betId}, ${annotation.kind}, ${workspaceId}, ${annotation.status}, ${`${annotation.kind}: Bet of ${name}`},
-          now(), ${annotation.reason ?? null}, ${annotation.attempts ?? 0}, now() - make_interval(mins => ${index}))`
+          now(), ${annotation.reason ?? null}, ${annotation.attempts ?? 0}, now() - make_interval(mins => ${index}),
+          ${annotation.retryableFor ?? null}, ${annotation.retryableFor !== undefined})`
     }
     return { workspaceId, betId }
   }).pipe(Effect.orDie)
