@@ -25,6 +25,7 @@ import {
   OutcomeRunsRepo
 } from "@findry/persistence"
 import { Clock, Effect, Option } from "effect"
+import { SchedulerPresence, WAITING_FOR_A_SCHEDULER } from "./Scheduler.js"
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
@@ -49,14 +50,18 @@ const outcomeOf = (outcome: OutcomeRow, timeframeDays: number, now: number, last
     lastRun
   })
 
-const annotationFields = (record: AnnotationRecord) => ({
-  kind: record.kind,
-  status: record.status,
-  amplitudeAnnotationId: record.amplitudeAnnotationId,
-  label: record.label,
-  lastPushedAt: record.lastPushedAt,
-  ...(record.reason === null ? {} : { reason: record.reason })
-})
+/** `waiting`: no scheduler runner is alive, so a pending annotation says why it has not moved. */
+const annotationFields = (record: AnnotationRecord, waiting: boolean) => {
+  const reason = record.status === "pending" && waiting ? WAITING_FOR_A_SCHEDULER : record.reason
+  return {
+    kind: record.kind,
+    status: record.status,
+    amplitudeAnnotationId: record.amplitudeAnnotationId,
+    label: record.label,
+    lastPushedAt: record.lastPushedAt,
+    ...(reason === null ? {} : { reason })
+  }
+}
 
 export interface NewBetInput {
   readonly title: string
@@ -75,6 +80,11 @@ export class Bets extends Effect.Service<Bets>()("@findry/api/Bets", {
     const audit = yield* AuditLog
     const scheduler = yield* AnnotationScheduler
     const runs = yield* OutcomeRunsRepo
+    const presence = yield* SchedulerPresence
+
+    /** Whether pending annotations among `found` wait for a runner that is not there. */
+    const waitingForRunner = (found: ReadonlyArray<AnnotationRecord>) =>
+      found.some((record) => record.status === "pending") ? presence.noRunner : Effect.succeed(false)
 
     /** The latest outcome measurement ("Pull metrics" or the sweep), as `Outcome.lastRun`. */
     const lastRun = (betId: BetId) =>
@@ -88,6 +98,7 @@ export class Bets extends Effect.Service<Bets>()("@findry/api/Bets", {
       const outcome = yield* bets.findOutcome(bet.id)
       const run = yield* lastRun(bet.id)
       const annotations = yield* records.forBet(bet.id)
+      const waiting = yield* waitingForRunner(annotations)
       return new Bet({
         id: bet.id,
         projectId: bet.projectId,
@@ -97,7 +108,7 @@ export class Bets extends Effect.Service<Bets>()("@findry/api/Bets", {
         promotedAt: bet.promotedAt,
         shippedAt: bet.shippedAt,
         outcome: Option.getOrNull(Option.map(outcome, (row) => outcomeOf(row, bet.timeframeDays, now, run))),
-        annotations: annotations.map((record) => new BetAnnotation(annotationFields(record)))
+        annotations: annotations.map((record) => new BetAnnotation(annotationFields(record, waiting)))
       })
     })
 
@@ -234,7 +245,10 @@ export class Bets extends Effect.Service<Bets>()("@findry/api/Bets", {
 
     const activity = Effect.fn("Bets.activity")(function*(workspaceId: WorkspaceId, limit: number) {
       const found = yield* records.forWorkspace(workspaceId, limit)
-      return found.map((record) => new AnnotationActivity({ betId: record.betId, ...annotationFields(record) }))
+      const waiting = yield* waitingForRunner(found)
+      return found.map((record) =>
+        new AnnotationActivity({ betId: record.betId, ...annotationFields(record, waiting) })
+      )
     })
 
     return { create, get, update, ship, logOutcome, overrideVerdict, activity } as const

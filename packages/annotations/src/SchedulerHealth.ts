@@ -1,6 +1,11 @@
 import { SqlClient } from "@effect/sql"
+import { OperatorStatus } from "@findry/persistence"
 import { Duration, Effect } from "effect"
 import { AnnotationsConfig } from "./AnnotationsConfig.js"
+import { clusterSharding } from "./Cluster.js"
+
+/** A runner is alive while its heartbeat is younger than its shard locks' expiry. */
+const ALIVE_WITHIN_SECONDS = Math.ceil(Duration.toSeconds(clusterSharding.shardLockExpiration ?? Duration.seconds(6)))
 
 /** Milliseconds between the Unix epoch and the cluster's snowflake epoch (2025-01-01T00:00:00Z). */
 const SNOWFLAKE_EPOCH = 1735689600000
@@ -34,6 +39,18 @@ export class SchedulerHealth extends Effect.Service<SchedulerHealth>()("@findry/
       Effect.withSpan("SchedulerHealth.check")
     )
 
-    return { stalledMessages, check } as const
-  })
+    const operator = yield* OperatorStatus
+
+    /** Scheduler runners with a fresh heartbeat in the cluster's runner table (0 before any runner started). */
+    const runnersAlive: Effect.Effect<number> = operator.runners(ALIVE_WITHIN_SECONDS).pipe(
+      Effect.map((runners) => runners.filter((runner) => runner.alive).length),
+      Effect.withSpan("SchedulerHealth.runnersAlive")
+    )
+
+    /** Annotation pushes due now that no runner has taken, and how long the oldest has waited. */
+    const duePushes = Effect.map(operator.annotationBacklog, ({ due, oldestDueSeconds }) => ({ due, oldestDueSeconds }))
+
+    return { stalledMessages, check, runnersAlive, duePushes } as const
+  }),
+  dependencies: [OperatorStatus.Default]
 }) {}

@@ -77,7 +77,7 @@ export class Outcome extends Schema.Class<Outcome>("Outcome")({
   lastRun: Schema.NullOr(OutcomeRun)
 }) {}
 
-/** Where a bet's annotation stands. `reason` says why it was skipped or failed. */
+/** Where a bet's annotation stands. `reason` says why it was skipped or failed, or why a pending one waits. */
 export class BetAnnotation extends Schema.Class<BetAnnotation>("BetAnnotation")({
   kind: AnnotationKind,
   status: AnnotationStatus,

@@ -10,8 +10,12 @@ export const CheckStatus = Schema.Literal("ok", "failing")
 export class ReadinessChecks extends Schema.Class<ReadinessChecks>("ReadinessChecks")({
   database: CheckStatus,
   migrations: CheckStatus,
-  /** No scheduler message has waited more than the stall threshold (docs/scheduler.md#stall-alarm). */
-  scheduler: CheckStatus
+  /**
+   * A process that runs the jobs: `ok`, or `failing` when a due message waited longer than the stall threshold
+   * (docs/scheduler.md#stall-alarm). A process that only enqueues for separate runners reports without failing:
+   * `ok`, `no_runner` (no runner alive: the work waits) or `stalled` (runners alive, work waiting too long).
+   */
+  scheduler: Schema.Literal("ok", "failing", "no_runner", "stalled")
 }) {}
 
 export class Ready extends Schema.Class<Ready>("Ready")({

@@ -12,18 +12,20 @@ import { ApiConfig } from "../../src/ApiConfig.js"
 import { createApiServer } from "../../src/BodyLimit.js"
 import { HttpApiLive } from "../../src/HttpServerLive.js"
 import { issueToken } from "../../src/Jwt.js"
-import { embeddedScheduler } from "../../src/Scheduler.js"
+import { ClientOnlyScheduler, embeddedScheduler } from "../../src/Scheduler.js"
 
 export const TEST_AUTH_SECRET = Redacted.make("test-auth-secret-that-is-long-enough-000")
+
+/** The test servers' keyring, in `FINDRY_ENCRYPTION_KEYS` form (a scheduler process started by a test gets it too). */
+export const TEST_ENCRYPTION_KEYS = `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${
+  Buffer.alloc(32, 1).toString("base64")
+}`
 
 /** The configuration every test server reads, plus a suite's `overrides`. */
 const testConfig = (overrides: Readonly<Record<string, string>> = {}) =>
   ConfigProvider.fromMap(
     new Map([
-      [
-        "FINDRY_ENCRYPTION_KEYS",
-        `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${Buffer.alloc(32, 1).toString("base64")}`
-      ],
+      ["FINDRY_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS],
       ["FINDRY_FINGERPRINT_KEY", Buffer.alloc(32, 3).toString("base64")],
       ...Object.entries(overrides)
     ])
@@ -72,6 +74,11 @@ export interface ApiTestOptions {
   readonly config?: Readonly<Record<string, string>>
   /** Timeout of every Amplitude call; default 1.5 s. */
   readonly amplitudeTimeout?: Duration.DurationInput
+  /**
+   * `embedded` (default): the jobs run in the server, as with `pnpm start`; `external`: the server only enqueues
+   * for scheduler processes the test starts (PostgreSQL only).
+   */
+  readonly scheduler?: "embedded" | "external"
 }
 
 export const ApiTestLive = (options: ApiTestOptions = {}) => apiOn(TestSqlLive(), options)
@@ -88,7 +95,7 @@ const serverOn = <ROut, E>(
   options: ApiTestOptions
 ) =>
   HttpApiLive.pipe(
-    Layer.provide(embeddedScheduler("memory")),
+    Layer.provide(options.scheduler === "external" ? ClientOnlyScheduler : embeddedScheduler("memory")),
     Layer.provide([
       AmplitudeTestLive(options.amplitudeTimeout ?? "1500 millis"),
       CryptoTestLive,
