@@ -1,15 +1,8 @@
 import { ClusterWorkflowEngine } from "@effect/cluster"
 import { NodeClusterSocket } from "@effect/platform-node"
-import { AnnotationJobsLive, clusterSharding, SchedulerHealth, singleRunner } from "@findry/annotations"
-import { ExperimentSyncJobsLive } from "@findry/experiment-sync"
-import { OutcomeSweepLive } from "@findry/outcomes"
+import { clusterSharding, SchedulerHealth, singleRunner } from "@findry/annotations"
+import { JobsLive } from "@findry/runtime"
 import { Config, Context, Effect, Layer, Option, Schedule } from "effect"
-
-/**
- * The scheduler jobs this process runs in embedded mode (`pnpm start`). Keep this list in step with
- * `apps/scheduler/src/Jobs.ts`: register a new workflow, entity or cron layer in both.
- */
-export const EmbeddedJobsLive = Layer.mergeAll(AnnotationJobsLive, OutcomeSweepLive(), ExperimentSyncJobsLive)
 
 /** Whether this process runs the scheduler's jobs, and whether anything does. */
 export class SchedulerPresence extends Context.Tag("@findry/api/SchedulerPresence")<SchedulerPresence, {
@@ -56,7 +49,7 @@ export const externalPresence = (interval: Parameters<typeof Schedule.spaced>[0]
  * SQL runner storage would hold the only connection for its advisory locks.
  */
 export const embeddedScheduler = (runnerStorage: "sql" | "memory") =>
-  Layer.merge(EmbeddedJobsLive.pipe(Layer.provideMerge(singleRunner({ runnerStorage }))), EmbeddedPresence)
+  Layer.merge(JobsLive.pipe(Layer.provideMerge(singleRunner({ runnerStorage }))), EmbeddedPresence)
 
 /** Enqueues into the scheduler's cluster without running any job (the runners are separate processes). */
 export const ClientOnlyScheduler = Layer.merge(

@@ -1,9 +1,9 @@
-import { NodeHttpClient, NodeHttpServer, NodeRuntime } from "@effect/platform-node"
-import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { AnnotationsConfig } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { LoggingLive, reportStartupFailure } from "@findry/observability"
 import { DatabaseLive, MigrationsLive } from "@findry/persistence"
+import { AmplitudeLive } from "@findry/runtime"
 import { Effect, Layer } from "effect"
 import { ApiConfig, ApiConfigLive, StartupConfigCheck } from "./ApiConfig.js"
 import { createApiServer } from "./BodyLimit.js"
@@ -13,10 +13,6 @@ import { SchedulerLive } from "./Scheduler.js"
 const SqlLive = MigrationsLive.pipe(Layer.provideMerge(DatabaseLive))
 
 const CryptoLive = Layer.mergeAll(SecretSealer.Default, Fingerprinter.Default).pipe(Layer.provide(Keyring.Default))
-
-const AmplitudeLive = AmplitudeClient.Default.pipe(
-  Layer.provide([AmplitudeConfig.layerConfig, NodeHttpClient.layerUndici, Keyring.Default])
-)
 
 const NodeServerLive = Layer.unwrapEffect(
   Effect.map(ApiConfig, ({ port }) => NodeHttpServer.layer(createApiServer, { port, host: "0.0.0.0" }))

@@ -1,12 +1,12 @@
-import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
-import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { NodeRuntime } from "@effect/platform-node"
+import { AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AnnotationsConfig } from "@findry/annotations"
-import { Keyring, keyringConfig } from "@findry/crypto"
+import { keyringConfig } from "@findry/crypto"
 import { ExperimentSyncSettings } from "@findry/experiment-sync"
 import { LoggingLive, reportStartupFailure } from "@findry/observability"
 import { MigrationsLive, PgLive } from "@findry/persistence"
+import { AmplitudeLive, JobsLive } from "@findry/runtime"
 import { Config, Effect, Layer } from "effect"
-import { JobsLive } from "./Jobs.js"
 import { RunnerConfig, RunnerLive } from "./Runner.js"
 
 /** The scheduler shares the API's PostgreSQL (`DATABASE_URL` is required: the embedded database is single-process). */
@@ -34,10 +34,6 @@ const StartupConfigCheck = Layer.effectDiscard(
     ExperimentSyncSettings.config,
     RunnerConfig
   ])
-)
-
-const AmplitudeLive = AmplitudeClient.Default.pipe(
-  Layer.provide([AmplitudeConfig.layerConfig, NodeHttpClient.layerUndici, Keyring.Default])
 )
 
 const SchedulerLive = JobsLive.pipe(
