@@ -1,20 +1,16 @@
 import { ClusterWorkflowEngine } from "@effect/cluster"
-import { NodeClusterSocket, NodeHttpClient } from "@effect/platform-node"
-import { AMPLITUDE_PROVIDER, AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { NodeClusterSocket } from "@effect/platform-node"
+import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
 import { clusterSharding } from "@findry/annotations"
-import { Keyring } from "@findry/crypto"
 import type { WorkspaceId } from "@findry/domain"
 import { ExperimentSync, ExperimentSyncSettings, NightlySync } from "@findry/experiment-sync"
 import { ExperimentSyncRepo, MigrationsLive, OperatorStatus, PgLive, type SyncRunRow } from "@findry/persistence"
+import { AmplitudeLive } from "@findry/runtime"
 import { Config, Console, DateTime, Duration, Effect, Exit, Layer, Option } from "effect"
 import { CommandFailed } from "./Errors.js"
 import { formatSeconds, printJson, progressReporter, type ProgressSink } from "./Output.js"
 
 const today = Effect.map(DateTime.now, DateTime.formatIsoDateUtc)
-
-const AmplitudeLive = AmplitudeClient.Default.pipe(
-  Layer.provide([AmplitudeConfig.layerConfig, NodeHttpClient.layerUndici, Keyring.Default])
-)
 
 /** What `sync run --workspace` reports. */
 const workspaceReport = (row: SyncRunRow, alreadySynced: boolean) => ({
