@@ -1,0 +1,47 @@
+import { BetId, MetricId, ProjectId, UserId, WorkspaceId } from "@findry/domain"
+import { Effect, Option } from "effect"
+import { BetsRepo } from "../src/BetsRepo.js"
+import { MetricsRepo } from "../src/MetricsRepo.js"
+import { WorkspacesRepo } from "../src/WorkspacesRepo.js"
+
+let counter = 0
+
+/** A label unique in this process, for names that must not collide between tests sharing a database. */
+export const unique = (label: string) => `${label} ${process.pid}-${++counter}`
+
+export const ADMIN = UserId.make("admin-1")
+
+/** A workspace with `ADMIN` as its admin and one project. */
+export const seedWorkspace = Effect.gen(function*() {
+  const workspaces = yield* WorkspacesRepo
+  const workspace = yield* workspaces.create(unique("Workspace"), ADMIN)
+  const project = yield* workspaces.createProject(workspace.id, "Main")
+  return { workspaceId: workspace.id, projectId: project.id }
+})
+
+/** A seeded workspace with a metric and a promoted bet on it. */
+export const seedBet = Effect.gen(function*() {
+  const { projectId, workspaceId } = yield* seedWorkspace
+  const metric = Option.getOrThrow(
+    yield* (yield* MetricsRepo).create(workspaceId, { name: unique("Activation"), unit: "percent", description: null })
+  )
+  const bet = yield* (yield* BetsRepo).insert({
+    workspaceId,
+    projectId,
+    title: "Shorter onboarding",
+    metricId: metric.id,
+    direction: "increase",
+    magnitude: 5,
+    magnitudeUnit: "percent",
+    timeframeDays: 14,
+    cohortId: null,
+    createdBy: ADMIN
+  })
+  return { workspaceId, projectId, metricId: metric.id, betId: bet.id }
+})
+
+/** Ids that exist nowhere. */
+export const unknownWorkspace = () => WorkspaceId.make(crypto.randomUUID())
+export const unknownProject = () => ProjectId.make(crypto.randomUUID())
+export const unknownMetric = () => MetricId.make(crypto.randomUUID())
+export const unknownBet = () => BetId.make(crypto.randomUUID())
