@@ -2,6 +2,7 @@ import { BetId, MetricId, ProjectId, UserId, WorkspaceId } from "@findry/domain"
 import { Effect, Option } from "effect"
 import { BetsRepo } from "../src/BetsRepo.js"
 import { MetricsRepo } from "../src/MetricsRepo.js"
+import type { ExperimentFields } from "../src/TestsRepo.js"
 import { WorkspacesRepo } from "../src/WorkspacesRepo.js"
 
 let counter = 0
@@ -45,3 +46,18 @@ export const unknownWorkspace = () => WorkspaceId.make(crypto.randomUUID())
 export const unknownProject = () => ProjectId.make(crypto.randomUUID())
 export const unknownMetric = () => MetricId.make(crypto.randomUUID())
 export const unknownBet = () => BetId.make(crypto.randomUUID())
+
+/** What Amplitude says about experiment `id`, as a test link or the sync stores it. */
+export const experiment = (id: string, overrides: Partial<ExperimentFields> = {}): ExperimentFields => ({
+  experimentId: id,
+  key: `key-${id}`,
+  name: `Experiment ${id}`,
+  state: "running",
+  decision: null,
+  startDate: "2026-11-01",
+  endDate: null,
+  variants: [{ key: "control" }, { key: "treatment", name: "Treatment" }],
+  archived: false,
+  deleted: false,
+  ...overrides
+})
