@@ -87,18 +87,22 @@ describe("OutcomeRunsRepo", () => {
       Effect.gen(function*() {
         const runs = yield* OutcomeRunsRepo
         // Ship dates far in the past, so that these bets come first whatever other tests left behind.
-        const closed = yield* shippedBet("2001-01-10")
-        const older = yield* shippedBet("2001-01-05")
+        const closed: Array<string> = []
+        for (const day of ["12", "03", "09", "05", "07"]) closed.push((yield* shippedBet(`2001-01-${day}`)).betId)
         const judged = yield* shippedBet("2001-01-01", "miss")
         const fresh = yield* shippedBet("2001-01-20")
         yield* runs.insert(run(fresh, "2001-01-25T12:00:00Z"))
         const today = "2001-01-26"
         const options = { today, staleBefore: new Date("2001-01-25T00:00:00Z"), limit: 1000 }
         const ids = (yield* runs.due(options)).map((bet) => bet.betId)
-        assert.deepStrictEqual(ids.slice(0, 2), [older.betId, closed.betId])
+        const byShipDate = [closed[1], closed[3], closed[4], closed[2], closed[0]]
+        assert.deepStrictEqual(ids.slice(0, 5), byShipDate)
         assert.notInclude(ids, judged.betId)
         assert.notInclude(ids, fresh.betId, "its window is open and its run recent")
-        assert.deepStrictEqual((yield* runs.due({ ...options, limit: 1 })).map((bet) => bet.betId), [older.betId])
+        assert.deepStrictEqual(
+          (yield* runs.due({ ...options, limit: 2 })).map((bet) => bet.betId),
+          byShipDate.slice(0, 2)
+        )
         const stale = { ...options, staleBefore: new Date("2001-01-26T00:00:00Z") }
         assert.include((yield* runs.due(stale)).map((bet) => bet.betId), fresh.betId)
       }))

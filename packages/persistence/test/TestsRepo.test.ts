@@ -32,6 +32,11 @@ describe("TestsRepo", () => {
         assert.isTrue(Option.isNone(yield* tests.create(newTest({ ...b, projectId: a.projectId }, "Stolen", null))))
         assert.isTrue(Option.isNone(yield* tests.create(newTest({ ...a, projectId: unknownProject() }, "Lost", null))))
         assert.isTrue(Option.isNone(yield* tests.find(b.workspaceId, created.id)), "b cannot read a's test")
+        assert.deepStrictEqual(
+          (yield* tests.list(a.workspaceId, a.projectId)).map((test) => test.name),
+          ["Checkout copy"],
+          "the refused creates left no test behind"
+        )
         assert.deepStrictEqual(yield* tests.list(b.workspaceId, a.projectId), [])
       }))
 
