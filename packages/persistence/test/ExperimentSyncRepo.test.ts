@@ -2,39 +2,22 @@ import { assert, describe, layer } from "@effect/vitest"
 import type { WorkspaceId } from "@findry/domain"
 import { Effect, Layer, Option } from "effect"
 import { ExperimentSyncRepo, type SyncResult } from "../src/ExperimentSyncRepo.js"
-import { type ConnectedIntegration, IntegrationsRepo } from "../src/IntegrationsRepo.js"
+import { IntegrationsRepo } from "../src/IntegrationsRepo.js"
 import { TestSqlLive } from "../src/Testing.js"
 import { TestsRepo } from "../src/TestsRepo.js"
 import { WorkspacesRepo } from "../src/WorkspacesRepo.js"
-import { ADMIN, experiment, seedWorkspace } from "./fixtures.js"
+import { ADMIN, connection, experiment, management, seedWorkspace } from "./fixtures.js"
 
 const PROVIDER = "amplitude"
 const DATE = "2026-12-01"
-const key = (label: string) => ({ sealed: new TextEncoder().encode(label), prefix: label.slice(0, 4) })
 
 /** A connected workspace with a management key (when `management`) and tests linked to `experiments`. */
 const syncedWorkspace = (experiments: ReadonlyArray<string>, options: { readonly management?: boolean } = {}) =>
   Effect.gen(function*() {
     const at = yield* seedWorkspace
     const integrations = yield* IntegrationsRepo
-    const connection: ConnectedIntegration = {
-      workspaceId: at.workspaceId,
-      provider: PROVIDER,
-      region: "us",
-      credential1: key("api-key"),
-      credential2: key("secret-key"),
-      projectFingerprint: "fp",
-      displayName: "Project",
-      settings: {
-        annotationsEnabled: true,
-        capabilities: { taxonomy: false, experiments: false },
-        appId: null,
-        displayNameByAdmin: false
-      },
-      keepCredential3: false
-    }
-    yield* integrations.saveConnected(connection)
-    if (options.management !== false) yield* integrations.setCredential3(at.workspaceId, PROVIDER, key("management"))
+    yield* integrations.saveConnected(connection(at.workspaceId, "sync"))
+    if (options.management !== false) yield* integrations.setCredential3(at.workspaceId, PROVIDER, management("sync"))
     const tests = yield* TestsRepo
     const ids: Array<string> = []
     for (const id of experiments) {

@@ -1,34 +1,14 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { UserId, type WorkspaceId } from "@findry/domain"
 import { Effect, Layer, Option } from "effect"
-import { type ConnectedIntegration, IntegrationsRepo } from "../src/IntegrationsRepo.js"
+import { IntegrationsRepo } from "../src/IntegrationsRepo.js"
 import { TestSqlLive } from "../src/Testing.js"
 import { WorkspacesRepo } from "../src/WorkspacesRepo.js"
-import { ADMIN, seedWorkspace } from "./fixtures.js"
+import { ADMIN, connection, management, seedWorkspace } from "./fixtures.js"
 
 const PROVIDER = "amplitude"
 const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (value: Uint8Array | null) => value === null ? null : new TextDecoder().decode(value)
-
-const connection = (workspaceId: WorkspaceId, label: string, options: Partial<ConnectedIntegration> = {}) => ({
-  workspaceId,
-  provider: PROVIDER,
-  region: "us",
-  credential1: { sealed: bytes(`${label}-api`), prefix: `${label}-a` },
-  credential2: { sealed: bytes(`${label}-secret`), prefix: `${label}-s` },
-  projectFingerprint: `fp-${label}`,
-  displayName: `Project ${label}`,
-  settings: {
-    annotationsEnabled: true,
-    capabilities: { taxonomy: false, experiments: false },
-    appId: null,
-    displayNameByAdmin: false
-  },
-  keepCredential3: false,
-  ...options
-} satisfies ConnectedIntegration)
-
-const management = (label: string) => ({ sealed: bytes(`${label}-management`), prefix: `${label}-m` })
 
 const found = (workspaceId: WorkspaceId) =>
   Effect.map(Effect.flatMap(IntegrationsRepo, (repo) => repo.find(workspaceId, PROVIDER)), Option.getOrThrow)

@@ -1,6 +1,7 @@
 import { BetId, MetricId, ProjectId, UserId, WorkspaceId } from "@findry/domain"
 import { Effect, Option } from "effect"
 import { BetsRepo } from "../src/BetsRepo.js"
+import type { ConnectedIntegration } from "../src/IntegrationsRepo.js"
 import { MetricsRepo } from "../src/MetricsRepo.js"
 import type { ExperimentFields } from "../src/TestsRepo.js"
 import { WorkspacesRepo } from "../src/WorkspacesRepo.js"
@@ -61,3 +62,31 @@ export const experiment = (id: string, overrides: Partial<ExperimentFields> = {}
   deleted: false,
   ...overrides
 })
+
+const bytes = (text: string) => new TextEncoder().encode(text)
+
+/** A validated Amplitude connection of the workspace whose sealed keys are `label`-prefixed plain bytes. */
+export const connection = (
+  workspaceId: WorkspaceId,
+  label: string,
+  options: Partial<ConnectedIntegration> = {}
+): ConnectedIntegration => ({
+  workspaceId,
+  provider: "amplitude",
+  region: "us",
+  credential1: { sealed: bytes(`${label}-api`), prefix: `${label}-a` },
+  credential2: { sealed: bytes(`${label}-secret`), prefix: `${label}-s` },
+  projectFingerprint: `fp-${label}`,
+  displayName: `Project ${label}`,
+  settings: {
+    annotationsEnabled: true,
+    capabilities: { taxonomy: false, experiments: false },
+    appId: null,
+    displayNameByAdmin: false
+  },
+  keepCredential3: false,
+  ...options
+})
+
+/** A sealed management key (slot 3). */
+export const management = (label: string) => ({ sealed: bytes(`${label}-management`), prefix: `${label}-m` })
