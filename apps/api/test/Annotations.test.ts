@@ -1,31 +1,21 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
+import { testKeyring } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator, type AnnotationView } from "@findry/amplitude-emulator"
-import { Keyring, SecretSealer } from "@findry/crypto"
-import { ConfigProvider, Duration, Effect, Layer, Redacted } from "effect"
+import { SecretSealer } from "@findry/crypto"
+import { Duration, Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { eventually } from "./support/Eventually.js"
 import { call, workspaceOf } from "./support/Http.js"
-import { ApiTestLive, freshUser } from "./support/TestApi.js"
+import { API_TEST_KEYS, ApiTestLive, freshUser } from "./support/TestApi.js"
 
 let projects = 0
 
 /** Amplitude keeps annotation times to the second. */
 const toSecond = (iso: string) => Math.floor(Date.parse(iso) / 1000) * 1000
 
-/** The test server's keyring (see support/TestApi.ts), to seal a value as if an admin had saved it. */
-const SealerLive = SecretSealer.Default.pipe(
-  Layer.provide(Keyring.Default),
-  Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
-    new Map([
-      [
-        "FINDRY_ENCRYPTION_KEYS",
-        `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${Buffer.alloc(32, 1).toString("base64")}`
-      ],
-      ["FINDRY_FINGERPRINT_KEY", Buffer.alloc(32, 3).toString("base64")]
-    ])
-  )))
-)
+/** The test server's keyring, to seal a value as if an admin had saved it. */
+const SealerLive = SecretSealer.DefaultWithoutDependencies.pipe(Layer.provide(testKeyring(API_TEST_KEYS)))
 
 /** A workspace connected to its own emulator project, with a Findry project and a metric. */
 const setup = Effect.gen(function*() {

@@ -1,9 +1,10 @@
 import { NodeClusterSocket } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it, layer } from "@effect/vitest"
+import { testKeyring } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { clusterSharding } from "@findry/annotations"
-import { Keyring, SecretSealer } from "@findry/crypto"
+import { SecretSealer } from "@findry/crypto"
 import type { WorkspaceId } from "@findry/domain"
 import { UserId } from "@findry/domain"
 import { IntegrationsRepo, TestsRepo, WorkspacesRepo } from "@findry/persistence"
@@ -335,7 +336,7 @@ const sealWith = (keyring: string, workspaceId: WorkspaceId, slot: number, value
     SecretSealer,
     (sealer) => sealer.seal(Redacted.make(value), { workspaceId, provider: "amplitude", slot })
   ).pipe(
-    Effect.provide(SecretSealer.DefaultWithoutDependencies.pipe(Layer.provide(Keyring.layerFromString(keyring))))
+    Effect.provide(SecretSealer.DefaultWithoutDependencies.pipe(Layer.provide(testKeyring(keyring))))
   )
 
 const connectWith = (keyring: string, name: string) =>

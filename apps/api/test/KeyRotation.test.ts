@@ -1,12 +1,12 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
-import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { AmplitudeClient } from "@findry/amplitude-adapter"
+import { amplitudeTestClient, encryptionKeysConfig, testKeyring } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator, DEMO_PROJECTS } from "@findry/amplitude-emulator"
 import { Keyring, rotateSecrets, SecretSealer } from "@findry/crypto"
 import { UserId, WorkspaceId } from "@findry/domain"
 import { IntegrationsRepo, WorkspacesRepo } from "@findry/persistence"
 import { TestSqlLive } from "@findry/persistence/testing"
-import { ConfigProvider, Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { SealedSecretStoreLive } from "../src/KeyRotation.js"
 
 const OLD = `old:${Buffer.alloc(32, 5).toString("base64")}`
@@ -14,18 +14,14 @@ const NEW = `new:${Buffer.alloc(32, 6).toString("base64")}`
 const US = DEMO_PROJECTS.us
 
 const sealerWith = (keyring: string) =>
-  SecretSealer.DefaultWithoutDependencies.pipe(Layer.provide(Keyring.layerFromString(keyring)))
+  SecretSealer.DefaultWithoutDependencies.pipe(Layer.provide(testKeyring(keyring)))
 
 /** The adapter as an app would build it, with `keyring` as FINDRY_ENCRYPTION_KEYS. */
 const adapterWith = (keyring: string) =>
-  Layer.unwrapEffect(Effect.map(AmplitudeEmulator, (emulator) =>
-    AmplitudeClient.Default.pipe(
-      Layer.provide([
-        AmplitudeConfig.layer({ usUrl: emulator.urls.us, euUrl: emulator.urls.eu }),
-        NodeHttpClient.layerUndici,
-        Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["FINDRY_ENCRYPTION_KEYS", keyring]])))
-      ])
-    )))
+  amplitudeTestClient(AmplitudeEmulator).pipe(
+    Layer.provide(Keyring.Default),
+    Layer.provide(encryptionKeysConfig(keyring))
+  )
 
 const listCohortsWith = (keyring: string, workspaceId: string) =>
   Effect.gen(function*() {

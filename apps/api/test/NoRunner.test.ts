@@ -8,7 +8,7 @@ import { startRunner } from "../../scheduler/test/support/Runners.js"
 import { WAITING_FOR_A_SCHEDULER } from "../src/Scheduler.js"
 import { eventually } from "./support/Eventually.js"
 import { call, workspaceOf } from "./support/Http.js"
-import { ApiTestLive, freshUser, TEST_ENCRYPTION_KEYS } from "./support/TestApi.js"
+import { API_TEST_KEYS, ApiTestLive, freshUser } from "./support/TestApi.js"
 
 /** What the server logged, as `level message`. */
 const logged: Array<string> = []
@@ -94,7 +94,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("an API with no sch
           const runner = yield* startRunner("late-worker", {
             DATABASE_URL: Redacted.value(database.url),
             DATABASE_POOL_SIZE: "4",
-            FINDRY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+            FINDRY_ENCRYPTION_KEYS: API_TEST_KEYS,
             FINDRY_APP_URL: "http://findry.test",
             AMPLITUDE_US_URL: emulator.urls.us,
             AMPLITUDE_EU_URL: emulator.urls.eu

@@ -1,13 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
+import { amplitudeTestClient, testKeyring } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator, DEMO_PROJECTS, type Experiment } from "@findry/amplitude-emulator"
-import { Keyring } from "@findry/crypto"
 import { WorkspaceId } from "@findry/domain"
 import { ExperimentSync, ExperimentSyncSettings } from "@findry/experiment-sync"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { type Answer, call, workspaceOf } from "./support/Http.js"
-import { AmplitudeTestLive, ApiTestLive, freshUser } from "./support/TestApi.js"
+import { API_TEST_KEYS, ApiTestLive, freshUser } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us
 const usKeys = { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
@@ -86,24 +86,19 @@ const testCount = (workspaceId: string) =>
     return rows[0]!.n
   }).pipe(Effect.orDie)
 
-/** The keyring of `ApiTestLive`, so that the sync opens what the API sealed. */
-const keyringConfig = ConfigProvider.fromMap(
-  new Map([[
-    "FINDRY_ENCRYPTION_KEYS",
-    `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${Buffer.alloc(32, 1).toString("base64")}`
-  ]])
-)
-
 /** Runs tonight's sync of one workspace in-process, the way the scheduler's child workflow does. */
 const syncNow = (workspaceId: string, date: string) =>
   Effect.gen(function*() {
-    const amplitude = AmplitudeTestLive("1500 millis").pipe(Layer.provide(Keyring.Default))
+    // The keyring of `ApiTestLive`, so that the sync opens what the API sealed.
+    const amplitude = amplitudeTestClient(AmplitudeEmulator, { timeout: "1500 millis" }).pipe(
+      Layer.provide(testKeyring(API_TEST_KEYS))
+    )
     const sync = ExperimentSync.Default.pipe(Layer.provide([amplitude, ExperimentSyncSettings.Default]))
     return yield* Effect.flatMap(
       ExperimentSync,
       (service) => service.syncWorkspace(WorkspaceId.make(workspaceId), date)
     )
-      .pipe(Effect.provide(sync), Effect.withConfigProvider(keyringConfig))
+      .pipe(Effect.provide(sync))
   })
 
 describe("tests linked to Amplitude experiments", () => {

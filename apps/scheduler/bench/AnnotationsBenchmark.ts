@@ -7,12 +7,13 @@
  * emulator saw for one Amplitude project (Amplitude allows 5).
  */
 import { SqlClient } from "@effect/sql"
+import { TEST_ENCRYPTION_KEYS } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import type { AnnotationKind } from "@findry/domain"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
 import { Clock, Config, ConfigProvider, Effect, Layer, Logger, LogLevel, Redacted, Schedule } from "effect"
-import { ClientSchedulerLive, decide, KINDS, SealerLive, seed, TEST_KEYRING } from "../test/support/Fixtures.js"
+import { ClientSchedulerLive, decide, KINDS, SealerLive, seed } from "../test/support/Fixtures.js"
 import { awaitRunners, type RunnerProcess, startRunner } from "../test/support/Runners.js"
 
 const DECISIONS = 1000
@@ -56,7 +57,7 @@ const round = (runners: 1 | 2, adminUrl: string) =>
       const env = {
         DATABASE_URL: Redacted.value(database.url),
         DATABASE_POOL_SIZE: "8",
-        FINDRY_ENCRYPTION_KEYS: TEST_KEYRING,
+        FINDRY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
         AMPLITUDE_US_URL: emulator.urls.us,
         AMPLITUDE_EU_URL: emulator.urls.eu,
         ...(runners === 1 ? { FINDRY_RUNNER_MODE: "single" } : {})

@@ -1,11 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
+import { TEST_ENCRYPTION_KEYS } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { annotationMarker } from "@findry/domain"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
 import { Effect, Layer, Redacted, Schedule } from "effect"
-import { ClientSchedulerLive, decide, KINDS, SealerLive, seed, statusCounts, TEST_KEYRING } from "./support/Fixtures.js"
+import { ClientSchedulerLive, decide, KINDS, SealerLive, seed, statusCounts } from "./support/Fixtures.js"
 import { awaitRunners, startRunner } from "./support/Runners.js"
 
 const WORKSPACES = 5
@@ -45,7 +46,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("scheduler crash (t
           const env = {
             DATABASE_URL: Redacted.value(database.url),
             DATABASE_POOL_SIZE: "6",
-            FINDRY_ENCRYPTION_KEYS: TEST_KEYRING,
+            FINDRY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
             FINDRY_APP_URL: "http://findry.test",
             AMPLITUDE_US_URL: emulator.urls.us,
             AMPLITUDE_EU_URL: emulator.urls.eu,

@@ -1,12 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
+import { TEST_ENCRYPTION_KEYS } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { NightlySync } from "@findry/experiment-sync"
 import { seedSyncWorkspace } from "@findry/experiment-sync/testing"
 import { IntegrationsRepo, MigrationsLive, PgLive, TestsRepo, WorkspacesRepo } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
 import { Data, Duration, Effect, Layer, Redacted, Schedule } from "effect"
-import { ClientEngineLive, SealerLive, TEST_KEYRING } from "./support/Fixtures.js"
+import { ClientEngineLive, SealerLive } from "./support/Fixtures.js"
 import { awaitRunners, type RunnerProcess, startRunner } from "./support/Runners.js"
 
 const WORKSPACES = 200
@@ -77,7 +78,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the nightly sync a
           const env = {
             DATABASE_URL: Redacted.value(database.url),
             DATABASE_POOL_SIZE: "8",
-            FINDRY_ENCRYPTION_KEYS: TEST_KEYRING,
+            FINDRY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
             FINDRY_SYNC_WAVE_SIZE: String(WAVE),
             AMPLITUDE_US_URL: emulator.urls.us,
             AMPLITUDE_EU_URL: emulator.urls.eu,

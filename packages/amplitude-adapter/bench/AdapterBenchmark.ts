@@ -1,13 +1,10 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
-import { Keyring, SecretSealer } from "@findry/crypto"
-import { SecretOpener } from "@findry/crypto/opener"
+import { SecretSealer } from "@findry/crypto"
 import { Effect, Layer, Redacted } from "effect"
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { Agent, get } from "node:http"
 import { AmplitudeClient } from "../src/AmplitudeClient.js"
-import { AmplitudeConfig } from "../src/AmplitudeConfig.js"
-import { AmplitudeGovernor } from "../src/AmplitudeGovernor.js"
+import { amplitudeTestClient, KeyringTest } from "../src/Testing.js"
 
 const CALLS_PER_ROUND = 10
 const WARM_UP_ROUNDS = 20
@@ -121,21 +118,9 @@ const program = Effect.gen(function*() {
   return result
 })
 
-const BenchLive = AmplitudeClient.DefaultWithoutDependencies.pipe(
-  Layer.provide(AmplitudeGovernor.Default),
-  Layer.provide(Layer.unwrapEffect(Effect.map(AmplitudeEmulator, (emulator) =>
-    AmplitudeConfig.layer({
-      usUrl: emulator.urls.us,
-      euUrl: emulator.urls.eu,
-      experimentUsUrl: emulator.urls.experimentUs,
-      experimentEuUrl: emulator.urls.experimentEu
-    })))),
-  Layer.provide(NodeHttpClient.layerUndici),
-  Layer.provideMerge(
-    Layer.mergeAll(SecretOpener.DefaultWithoutDependencies, SecretSealer.DefaultWithoutDependencies).pipe(
-      Layer.provide(Keyring.layerFromString(`bench:${randomBytes(32).toString("base64")}`))
-    )
-  ),
+const BenchLive = amplitudeTestClient(AmplitudeEmulator, { timeout: "10 seconds" }).pipe(
+  Layer.provideMerge(SecretSealer.DefaultWithoutDependencies),
+  Layer.provide(KeyringTest),
   Layer.provideMerge(AmplitudeEmulator.layer({ demoProjects: false }))
 )
 

@@ -1,60 +1,26 @@
-import { HttpClient, type HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
 import { AmplitudeEmulator, type Project, type ProjectSpec, type Switches } from "@findry/amplitude-emulator"
-import { Keyring, SecretSealer } from "@findry/crypto"
+import { SecretSealer } from "@findry/crypto"
 import { SecretOpener } from "@findry/crypto/opener"
 import { Duration, Effect, Layer, Logger, Redacted } from "effect"
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { type AddressInfo, createServer } from "node:net"
-import {
-  AmplitudeClient,
-  AmplitudeConfig,
-  AmplitudeGovernor,
-  type GovernorLimits,
-  type StoredConnection
-} from "../src/index.js"
+import { AmplitudeClient, type StoredConnection } from "../src/index.js"
+import { amplitudeTestClient, type AmplitudeTestClientOptions, KeyringTest } from "../src/Testing.js"
 
 /** Per-attempt timeout of the adapter in tests: short, so a hang fails fast. */
 export const TEST_TIMEOUT = Duration.millis(800)
-
-export const KeyringTest = Keyring.layerFromString(`test:${randomBytes(32).toString("base64")}`).pipe(Layer.orDie)
 
 export const CryptoTest = Layer.mergeAll(
   SecretOpener.DefaultWithoutDependencies,
   SecretSealer.DefaultWithoutDependencies
 )
-  .pipe(Layer.provide(KeyringTest))
+  .pipe(Layer.provideMerge(KeyringTest))
 
 export const EmulatorTest = AmplitudeEmulator.layer({ demoProjects: true })
 
-const ConfigFromEmulator = (timeout: Duration.DurationInput) =>
-  Layer.unwrapEffect(Effect.map(AmplitudeEmulator, (emulator) =>
-    AmplitudeConfig.layer({
-      usUrl: emulator.urls.us,
-      euUrl: emulator.urls.eu,
-      experimentUsUrl: emulator.urls.experimentUs,
-      experimentEuUrl: emulator.urls.experimentEu,
-      timeout
-    })))
-
 /** The adapter as an app wires it, over real HTTP (undici), aimed at an emulator from the context. */
-export const adapterLayer = (options: {
-  readonly timeout?: Duration.DurationInput
-  readonly limits?: Partial<GovernorLimits>
-  /** Rewrites outgoing requests, to simulate Amplitude answers the emulator cannot be told to give. */
-  readonly rewrite?: (request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest
-} = {}) =>
-  AmplitudeClient.DefaultWithoutDependencies.pipe(
-    Layer.provideMerge(AmplitudeGovernor.layer(options.limits)),
-    Layer.provide(ConfigFromEmulator(options.timeout ?? TEST_TIMEOUT)),
-    Layer.provide(
-      options.rewrite === undefined ? NodeHttpClient.layerUndici : Layer.effect(
-        HttpClient.HttpClient,
-        Effect.map(HttpClient.HttpClient, (client) => HttpClient.mapRequest(client, options.rewrite!))
-      ).pipe(Layer.provide(NodeHttpClient.layerUndici))
-    ),
-    Layer.provideMerge(CryptoTest)
-  )
+export const adapterLayer = (options: AmplitudeTestClientOptions = {}) =>
+  amplitudeTestClient(AmplitudeEmulator, { timeout: TEST_TIMEOUT, ...options }).pipe(Layer.provideMerge(CryptoTest))
 
 /** Runs `f` with a client of its own, built from `client` and released afterwards. */
 export const withClient = <RIn, A, E, R>(
@@ -64,16 +30,7 @@ export const withClient = <RIn, A, E, R>(
 
 /** A client aimed at fixed base URLs, e.g. a closed port. */
 export const clientAt = (url: string) =>
-  AmplitudeClient.DefaultWithoutDependencies.pipe(
-    Layer.provide(AmplitudeGovernor.layer()),
-    Layer.provide(AmplitudeConfig.layer({
-      usUrl: url,
-      euUrl: url,
-      experimentUsUrl: url,
-      experimentEuUrl: url,
-      timeout: TEST_TIMEOUT
-    })),
-    Layer.provide(NodeHttpClient.layerUndici),
+  amplitudeTestClient({ us: url, eu: url, experimentUs: url, experimentEu: url }, { timeout: TEST_TIMEOUT }).pipe(
     Layer.provide(CryptoTest)
   )
 

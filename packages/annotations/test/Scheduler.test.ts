@@ -1,12 +1,11 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
-import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { amplitudeTestClient, KeyringTest } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
-import { Keyring, SecretSealer } from "@findry/crypto"
+import { SecretSealer } from "@findry/crypto"
 import { BetId, WorkspaceId } from "@findry/domain"
 import { TestSqlLive } from "@findry/persistence/testing"
-import { ConfigProvider, Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import { randomUUID } from "node:crypto"
 import {
   AnnotationJobsLive,
@@ -19,33 +18,18 @@ import {
 
 const PROJECT = "scheduler-test"
 
-const ConfigLive = Layer.setConfigProvider(ConfigProvider.fromMap(
-  new Map([["FINDRY_ENCRYPTION_KEYS", `s1:${Buffer.alloc(32, 9).toString("base64")}`]])
-))
-
-const AmplitudeLive = Layer.unwrapEffect(Effect.gen(function*() {
-  const emulator = yield* AmplitudeEmulator
-  return AmplitudeClient.Default.pipe(
-    Layer.provide([
-      AmplitudeConfig.layer({ usUrl: emulator.urls.us, euUrl: emulator.urls.eu, timeout: "1 second" }),
-      NodeHttpClient.layerUndici
-    ])
-  )
-}))
-
 /** The scheduler in-process on a fresh database (PGlite, or TEST_DATABASE_URL), as the API's embedded mode runs it. */
 const TestLive = Layer.mergeAll(AnnotationSchedulerLive, AnnotationJobsLive).pipe(
   Layer.provideMerge(singleRunner({ runnerStorage: "memory" })),
   Layer.provide([
-    AmplitudeLive,
+    amplitudeTestClient(AmplitudeEmulator),
     AnnotationsConfig.layer({ baseBackoff: Duration.millis(100), maxBackoff: Duration.seconds(30) })
   ]),
-  Layer.provideMerge(SecretSealer.Default.pipe(Layer.provideMerge(Keyring.Default))),
+  Layer.provideMerge(SecretSealer.DefaultWithoutDependencies.pipe(Layer.provideMerge(KeyringTest))),
   Layer.provideMerge(TestSqlLive()),
   Layer.provideMerge(
     AmplitudeEmulator.layer({ demoProjects: false, projects: [{ id: PROJECT, data: { users: 5, days: 7 } }] })
-  ),
-  Layer.provide(ConfigLive)
+  )
 )
 
 /** A connected workspace with one promoted bet; nothing recorded or enqueued yet. */

@@ -1,14 +1,13 @@
 import { ClusterWorkflowEngine, SingleRunner } from "@effect/cluster"
-import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { WorkflowEngine } from "@effect/workflow"
-import { AMPLITUDE_PROVIDER, AmplitudeClient, AmplitudeConfig, AmplitudeGovernor } from "@findry/amplitude-adapter"
+import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
+import { amplitudeTestClient, KeyringTest } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
-import { Keyring, SecretSealer } from "@findry/crypto"
-import { SecretOpener } from "@findry/crypto/opener"
+import { SecretSealer } from "@findry/crypto"
 import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
 import { Array as Arr, Duration, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { experimentFields } from "../src/ExperimentFields.js"
 import { type ExperimentSyncOptions, ExperimentSyncSettings } from "../src/ExperimentSync.js"
 import { ExperimentSyncWorkflowsLive, NightlySync } from "../src/Workflows.js"
@@ -24,7 +23,6 @@ export interface SyncBenchmarkOptions {
 }
 
 const DEFAULTS: SyncBenchmarkOptions = { workspaces: 2_000, experiments: 20, latencyMs: 50 }
-const KEYS = `bench:${randomBytes(32).toString("base64")}`
 const DATE = "2026-12-24"
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`
@@ -118,24 +116,6 @@ const seed = (options: SyncBenchmarkOptions) =>
     }
   }).pipe(Effect.orDie)
 
-const amplitudeLive = Layer.unwrapEffect(
-  Effect.map(AmplitudeEmulator, (emulator) =>
-    AmplitudeClient.DefaultWithoutDependencies.pipe(
-      Layer.provide([
-        AmplitudeGovernor.Default,
-        SecretOpener.DefaultWithoutDependencies,
-        AmplitudeConfig.layer({
-          usUrl: emulator.urls.us,
-          euUrl: emulator.urls.eu,
-          experimentUsUrl: emulator.urls.experimentUs,
-          experimentEuUrl: emulator.urls.experimentEu,
-          timeout: "10 seconds"
-        }),
-        NodeHttpClient.layerUndici
-      ])
-    ))
-)
-
 /** Real PostgreSQL: the cluster engine on SQL storage, as in production. PGlite (one connection): in memory. */
 const engineLive = (engine: "cluster" | "memory" | undefined) =>
   Layer.unwrapEffect(Effect.map(TestDatabase, (database) =>
@@ -222,9 +202,9 @@ export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial
       ExperimentSyncWorkflowsLive.pipe(
         Layer.provideMerge(engineLive(options.engine)),
         Layer.provideMerge(ExperimentSyncSettings.layer(settings)),
-        Layer.provideMerge(amplitudeLive),
+        Layer.provideMerge(amplitudeTestClient(AmplitudeEmulator, { timeout: "10 seconds" })),
         Layer.provideMerge(SecretSealer.DefaultWithoutDependencies),
-        Layer.provideMerge(Keyring.layerFromString(KEYS).pipe(Layer.orDie)),
+        Layer.provideMerge(KeyringTest),
         Layer.provideMerge(TestSqlLive({ maxConnections: options.poolSize ?? 10 })),
         Layer.provideMerge(AmplitudeEmulator.layer({ demoProjects: false })),
         Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))

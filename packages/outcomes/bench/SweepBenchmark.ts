@@ -1,15 +1,15 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { WorkflowEngine } from "@effect/workflow"
-import { AMPLITUDE_PROVIDER, AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
+import { amplitudeTestClient, KeyringTest } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { AnnotationSchedulerLive, PushAnnotation, PushResult } from "@findry/annotations"
 import { SecretSealer } from "@findry/crypto"
 import type { MappingParams } from "@findry/domain"
 import { AnnotationRecordsRepo, BetsRepo, IntegrationsRepo, OutcomeRunsRepo } from "@findry/persistence"
 import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
-import { Array as Arr, ConfigProvider, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
-import { randomBytes, randomUUID } from "node:crypto"
+import { Array as Arr, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
+import { randomUUID } from "node:crypto"
 import { OutcomeMeasurement, type SweepOptions, type SweepReport } from "../src/OutcomeMeasurement.js"
 import { addDays } from "../src/Verdicts.js"
 
@@ -136,18 +136,6 @@ const seed = (options: SweepBenchmarkOptions) =>
     return projects
   }).pipe(Effect.orDie)
 
-const AmplitudeLive = Layer.unwrapEffect(Effect.map(AmplitudeEmulator, (emulator) =>
-  AmplitudeClient.Default.pipe(
-    Layer.provide(AmplitudeConfig.layer({
-      usUrl: emulator.urls.us,
-      euUrl: emulator.urls.eu,
-      experimentUsUrl: emulator.urls.experimentUs,
-      experimentEuUrl: emulator.urls.experimentEu,
-      timeout: "10 seconds"
-    })),
-    Layer.provide(NodeHttpClient.layerUndici)
-  )))
-
 /** Verdict annotations are recorded and enqueued on the in-memory engine; the push itself is not measured here. */
 const AnnotationsLive = AnnotationSchedulerLive.pipe(
   Layer.provide(
@@ -220,18 +208,20 @@ export const runSweepBenchmark = (log: (line: string) => void, overrides: Partia
     )
     return { report, elapsed, bound, ok: report.measured === options.bets && report.failed === 0 }
   })
-  const config = ConfigProvider.fromMap(
-    new Map([["FINDRY_ENCRYPTION_KEYS", `bench:${randomBytes(32).toString("base64")}`]])
-  ).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
   return program.pipe(
     Effect.provide(
       OutcomeMeasurement.DefaultWithoutDependencies.pipe(
         Layer.provide(AnnotationsLive),
         Layer.provide([OutcomeRunsRepo.Default, IntegrationsRepo.Default]),
-        Layer.provideMerge(Layer.mergeAll(AmplitudeLive, SecretSealer.Default)),
+        Layer.provideMerge(
+          Layer.mergeAll(
+            amplitudeTestClient(AmplitudeEmulator, { timeout: "10 seconds" }),
+            SecretSealer.DefaultWithoutDependencies
+          ).pipe(Layer.provide(KeyringTest))
+        ),
         Layer.provideMerge(TestSqlLive({ maxConnections: 10 })),
         Layer.provideMerge(AmplitudeEmulator.layer({ demoProjects: false })),
-        Layer.provideMerge(Layer.mergeAll(Layer.setConfigProvider(config), Logger.minimumLogLevel(LogLevel.Warning)))
+        Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Warning))
       )
     ),
     Effect.runPromise

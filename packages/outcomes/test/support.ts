@@ -1,31 +1,15 @@
-import { NodeHttpClient } from "@effect/platform-node"
-import { AmplitudeClient, AmplitudeConfig, type StoredConnection } from "@findry/amplitude-adapter"
+import type { StoredConnection } from "@findry/amplitude-adapter"
+import { amplitudeTestClient, KeyringTest } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator, type Project, type ProjectData } from "@findry/amplitude-emulator"
 import { SecretSealer } from "@findry/crypto"
-import { ConfigProvider, Effect, Layer, Logger, Redacted } from "effect"
-import { randomBytes, randomUUID } from "node:crypto"
-
-const TestConfig = Layer.setConfigProvider(ConfigProvider.fromMap(
-  new Map([["FINDRY_ENCRYPTION_KEYS", `test:${randomBytes(32).toString("base64")}`]])
-))
-
-const AdapterFromEmulator = Layer.unwrapEffect(Effect.map(AmplitudeEmulator, (emulator) =>
-  AmplitudeClient.Default.pipe(
-    Layer.provide(AmplitudeConfig.layer({
-      usUrl: emulator.urls.us,
-      euUrl: emulator.urls.eu,
-      experimentUsUrl: emulator.urls.experimentUs,
-      experimentEuUrl: emulator.urls.experimentEu,
-      timeout: "2 seconds"
-    })),
-    Layer.provide(NodeHttpClient.layerUndici)
-  )))
+import { Effect, Layer, Logger, Redacted } from "effect"
+import { randomUUID } from "node:crypto"
 
 /** The adapter over real HTTP against a fresh emulator, plus the sealer to store keys as the API does. */
-export const AmplitudeTestLive = AdapterFromEmulator.pipe(
+export const AmplitudeTestLive = amplitudeTestClient(AmplitudeEmulator, { timeout: "2 seconds" }).pipe(
   Layer.provideMerge(AmplitudeEmulator.layer({ demoProjects: true })),
-  Layer.provideMerge(SecretSealer.Default),
-  Layer.provide(TestConfig),
+  Layer.provideMerge(SecretSealer.DefaultWithoutDependencies),
+  Layer.provide(KeyringTest),
   Layer.provide(Logger.replace(Logger.defaultLogger, Logger.none))
 )
 

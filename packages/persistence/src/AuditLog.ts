@@ -45,7 +45,7 @@ export class AuditLog extends Effect.Service<AuditLog>()("@findry/persistence/Au
         sql`
           SELECT seq::text AS seq, id, at, actor_id, action, details FROM audit_log
           WHERE workspace_id = ${workspaceId} ${before === null ? sql`` : sql`AND seq < ${before}`}
-          ORDER BY seq DESC LIMIT ${limit}`
+          ORDER BY audit_log.seq DESC LIMIT ${limit}`
     })
 
     /** Newest first; `cursor` is the `nextCursor` of the previous page. */

@@ -1,22 +1,19 @@
 import { SqlClient } from "@effect/sql"
+import { KeyringTest, TEST_ENCRYPTION_KEYS } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator, type Project } from "@findry/amplitude-emulator"
-import { Keyring, SecretSealer } from "@findry/crypto"
+import { SecretSealer } from "@findry/crypto"
 import { type AnnotationKind, type AnnotationStatus, type WorkspaceId } from "@findry/domain"
 import { seedSyncWorkspace } from "@findry/experiment-sync/testing"
 import { runMain } from "@findry/observability/testing"
 import { TestDatabase } from "@findry/persistence/testing"
 import { Effect, Layer, Redacted } from "effect"
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { fileURLToPath } from "node:url"
 
 const main = fileURLToPath(new URL("../../src/cli.ts", import.meta.url))
 
-/** The keyring the seeding process seals with and the CLI processes read (`FINDRY_ENCRYPTION_KEYS`). */
-export const CLI_KEYS = `cli:${randomBytes(32).toString("base64")}`
-
-export const SealerLive = SecretSealer.DefaultWithoutDependencies.pipe(
-  Layer.provide(Keyring.layerFromString(CLI_KEYS).pipe(Layer.orDie))
-)
+/** Seals with the keyring the CLI processes read (`TEST_ENCRYPTION_KEYS` as `FINDRY_ENCRYPTION_KEYS`). */
+export const SealerLive = SecretSealer.DefaultWithoutDependencies.pipe(Layer.provide(KeyringTest))
 
 export interface CliResult {
   readonly code: number | null
@@ -32,7 +29,7 @@ export const runCli = (args: ReadonlyArray<string>, env: Record<string, string>)
 export const cliEnv = (extra: Record<string, string> = {}) =>
   Effect.map(TestDatabase, (database): Record<string, string> => ({
     DATABASE_URL: Redacted.value(database.url),
-    FINDRY_ENCRYPTION_KEYS: CLI_KEYS,
+    FINDRY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     ...extra
   }))
 

@@ -1,7 +1,7 @@
 import { HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
+import { amplitudeTestClient } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator, type EmulatorOptions } from "@findry/amplitude-emulator"
 import { AnnotationsConfig, type AnnotationsSettings } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
@@ -16,38 +16,18 @@ import { ClientOnlyScheduler, embeddedScheduler } from "../../src/Scheduler.js"
 
 export const TEST_AUTH_SECRET = Redacted.make("test-auth-secret-that-is-long-enough-000")
 
-/** The test servers' keyring, in `FINDRY_ENCRYPTION_KEYS` form (a scheduler process started by a test gets it too). */
-export const TEST_ENCRYPTION_KEYS = `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${
-  Buffer.alloc(32, 1).toString("base64")
-}`
+/** The keyring of every test server (`FINDRY_ENCRYPTION_KEYS`): a current key and an older one. */
+export const API_TEST_KEYS = `t2:${Buffer.alloc(32, 2).toString("base64")},t1:${Buffer.alloc(32, 1).toString("base64")}`
 
 /** The configuration every test server reads, plus a suite's `overrides`. */
 const testConfig = (overrides: Readonly<Record<string, string>> = {}) =>
   ConfigProvider.fromMap(
     new Map([
-      ["FINDRY_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS],
+      ["FINDRY_ENCRYPTION_KEYS", API_TEST_KEYS],
       ["FINDRY_FINGERPRINT_KEY", Buffer.alloc(32, 3).toString("base64")],
       ...Object.entries(overrides)
     ])
   )
-
-/** The Amplitude client aimed at the test's emulator; needs the `Keyring`. */
-export const AmplitudeTestLive = (timeout: Duration.DurationInput) =>
-  Layer.unwrapEffect(Effect.gen(function*() {
-    const emulator = yield* AmplitudeEmulator
-    return AmplitudeClient.Default.pipe(
-      Layer.provide([
-        AmplitudeConfig.layer({
-          usUrl: emulator.urls.us,
-          euUrl: emulator.urls.eu,
-          experimentUsUrl: emulator.urls.experimentUs,
-          experimentEuUrl: emulator.urls.experimentEu,
-          timeout
-        }),
-        NodeHttpClient.layerUndici
-      ])
-    )
-  }))
 
 /** The API's own Node server (bounded bodies, timeouts) on a random port, with an `HttpClient` aimed at it. */
 export const ApiServerTestLive = HttpServer.layerTestClient.pipe(
@@ -97,7 +77,9 @@ const serverOn = <ROut, E>(
   HttpApiLive.pipe(
     Layer.provide(options.scheduler === "external" ? ClientOnlyScheduler : embeddedScheduler("memory")),
     Layer.provide([
-      AmplitudeTestLive(options.amplitudeTimeout ?? "1500 millis"),
+      amplitudeTestClient(AmplitudeEmulator, { timeout: options.amplitudeTimeout ?? "1500 millis" }).pipe(
+        Layer.provide(Keyring.Default)
+      ),
       CryptoTestLive,
       AnnotationsConfig.layer({ appUrl: "http://findry.test", ...options.annotations })
     ]),

@@ -1,19 +1,15 @@
 import { ClusterWorkflowEngine } from "@effect/cluster"
 import { NodeClusterSocket } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
+import { KeyringTest } from "@findry/amplitude-adapter/testing"
 import { AnnotationScheduler, AnnotationSchedulerLive, clusterSharding } from "@findry/annotations"
-import { Keyring, SecretSealer } from "@findry/crypto"
+import { SecretSealer } from "@findry/crypto"
 import { type AnnotationKind, BetId, WorkspaceId } from "@findry/domain"
-import { ConfigProvider, Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 
-/** Keyring shared by the seeding process and the runner processes it starts. */
-export const TEST_KEYRING = `c1:${Buffer.alloc(32, 7).toString("base64")}`
-
-export const SealerLive = SecretSealer.Default.pipe(
-  Layer.provide(Keyring.Default),
-  Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["FINDRY_ENCRYPTION_KEYS", TEST_KEYRING]]))))
-)
+/** Seals with the keyring the runner processes get (`TEST_ENCRYPTION_KEYS` as `FINDRY_ENCRYPTION_KEYS`). */
+export const SealerLive = SecretSealer.DefaultWithoutDependencies.pipe(Layer.provide(KeyringTest))
 
 /** A client-only node of the runners' cluster: starts workflows that the runner processes execute. */
 export const ClientEngineLive = ClusterWorkflowEngine.layer.pipe(

@@ -1,42 +1,16 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { WorkflowEngine } from "@effect/workflow"
-import { AmplitudeClient, AmplitudeConfig, AmplitudeGovernor } from "@findry/amplitude-adapter"
+import { amplitudeTestClient, KeyringTest } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator, type Experiment, type Project } from "@findry/amplitude-emulator"
-import { Keyring, SecretSealer } from "@findry/crypto"
-import { SecretOpener } from "@findry/crypto/opener"
+import { SecretSealer } from "@findry/crypto"
 import { ExperimentSyncRepo, IntegrationsRepo, TestsRepo, WorkspacesRepo } from "@findry/persistence"
 import { TestSqlLive } from "@findry/persistence/testing"
 import { Effect, Layer, Logger } from "effect"
-import { randomBytes } from "node:crypto"
 import { ExperimentSync, ExperimentSyncSettings } from "../../src/ExperimentSync.js"
 import { seedSyncWorkspace } from "../../src/Testing.js"
 import { ExperimentSyncWorkflowsLive } from "../../src/Workflows.js"
 import { FAST_POLICY } from "./Policy.js"
 
 export { FAST_POLICY }
-
-/** This process's test keyring, in `FINDRY_ENCRYPTION_KEYS` form (runner processes get the same). */
-export const TEST_KEYS = `test:${randomBytes(32).toString("base64")}`
-
-export const KeyringTest = Keyring.layerFromString(TEST_KEYS).pipe(Layer.orDie)
-
-const AmplitudeFromEmulator = Layer.unwrapEffect(
-  Effect.map(AmplitudeEmulator, (emulator) =>
-    AmplitudeClient.DefaultWithoutDependencies.pipe(
-      Layer.provide([
-        AmplitudeGovernor.Default,
-        SecretOpener.DefaultWithoutDependencies,
-        AmplitudeConfig.layer({
-          usUrl: emulator.urls.us,
-          euUrl: emulator.urls.eu,
-          experimentUsUrl: emulator.urls.experimentUs,
-          experimentEuUrl: emulator.urls.experimentEu,
-          timeout: "1 second"
-        }),
-        NodeHttpClient.layerUndici
-      ])
-    ))
-)
 
 /**
  * The sync and both workflows on the in-memory workflow engine, over a fresh migrated database and a local
@@ -55,7 +29,7 @@ export const SyncTestLive = (settings: Partial<ExperimentSyncSettings["Type"]> =
         SecretSealer.DefaultWithoutDependencies
       )
     ),
-    Layer.provideMerge(AmplitudeFromEmulator),
+    Layer.provideMerge(amplitudeTestClient(AmplitudeEmulator)),
     Layer.provideMerge(KeyringTest),
     Layer.provideMerge(TestSqlLive()),
     Layer.provideMerge(AmplitudeEmulator.layer({ demoProjects: false })),

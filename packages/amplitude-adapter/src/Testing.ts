@@ -1,0 +1,81 @@
+import { HttpClient, type HttpClientRequest } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { ENCRYPTION_KEYS_VARIABLE, Keyring } from "@findry/crypto"
+import { SecretOpener } from "@findry/crypto/opener"
+import { ConfigProvider, Duration, Effect, Layer } from "effect"
+import { randomBytes } from "node:crypto"
+import { AmplitudeClient } from "./AmplitudeClient.js"
+import { AmplitudeConfig } from "./AmplitudeConfig.js"
+import { AmplitudeGovernor, type GovernorLimits } from "./AmplitudeGovernor.js"
+
+/**
+ * The base URLs of an Amplitude stand-in, in the shape of the emulator's `urls`. All four are required, so a
+ * test client never falls back to Amplitude's real hosts.
+ */
+export interface AmplitudeTestUrls {
+  readonly us: string
+  readonly eu: string
+  readonly experimentUs: string
+  readonly experimentEu: string
+}
+
+export interface AmplitudeTestClientOptions {
+  /** Deadline of one HTTP attempt (default `TEST_AMPLITUDE_TIMEOUT`): short, so a hang fails fast. */
+  readonly timeout?: Duration.DurationInput
+  /** Limits of the client's own governor (default: Amplitude's). */
+  readonly limits?: Partial<GovernorLimits>
+  /** Rewrites outgoing requests, to simulate Amplitude answers the stand-in cannot be told to give. */
+  readonly rewrite?: (request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest
+}
+
+export const TEST_AMPLITUDE_TIMEOUT = Duration.seconds(1)
+
+/** A random keyring of this process, in `FINDRY_ENCRYPTION_KEYS` form (give it to child processes as is). */
+export const TEST_ENCRYPTION_KEYS = `test:${randomBytes(32).toString("base64")}`
+
+/** A `Keyring` from keyring text (default `TEST_ENCRYPTION_KEYS`); malformed text is a defect. */
+export const testKeyring = (keys: string = TEST_ENCRYPTION_KEYS): Layer.Layer<Keyring> =>
+  Keyring.layerFromString(keys).pipe(Layer.orDie)
+
+/** The keyring of `TEST_ENCRYPTION_KEYS`. */
+export const KeyringTest: Layer.Layer<Keyring> = testKeyring()
+
+/** A config provider holding only `FINDRY_ENCRYPTION_KEYS`, for layers that read the keyring from config. */
+export const encryptionKeysConfig = (keys: string = TEST_ENCRYPTION_KEYS): Layer.Layer<never> =>
+  Layer.setConfigProvider(ConfigProvider.fromMap(new Map([[ENCRYPTION_KEYS_VARIABLE, keys]])))
+
+const httpClient = (rewrite: AmplitudeTestClientOptions["rewrite"]) =>
+  rewrite === undefined
+    ? NodeHttpClient.layerUndici
+    : Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(rewrite))).pipe(
+      Layer.provide(NodeHttpClient.layerUndici)
+    )
+
+const clientAt = (urls: AmplitudeTestUrls, options: AmplitudeTestClientOptions) =>
+  AmplitudeClient.DefaultWithoutDependencies.pipe(
+    Layer.provideMerge(AmplitudeGovernor.layer(options.limits)),
+    Layer.provide([
+      SecretOpener.DefaultWithoutDependencies,
+      AmplitudeConfig.layer({
+        usUrl: urls.us,
+        euUrl: urls.eu,
+        experimentUsUrl: urls.experimentUs,
+        experimentEuUrl: urls.experimentEu,
+        timeout: options.timeout ?? TEST_AMPLITUDE_TIMEOUT
+      }),
+      httpClient(options.rewrite)
+    ])
+  )
+
+/**
+ * The adapter as an app wires it (real HTTP through undici, a governor of its own), aimed at fixed URLs or at
+ * a stand-in found in the context: pass the `AmplitudeEmulator` tag itself (any effect giving something with
+ * `urls`). It opens credentials with the `Keyring` of the context (`KeyringTest`, or `Keyring.Default`).
+ */
+export const amplitudeTestClient = <E = never, R = never>(
+  at: AmplitudeTestUrls | Effect.Effect<{ readonly urls: AmplitudeTestUrls }, E, R>,
+  options: AmplitudeTestClientOptions = {}
+): Layer.Layer<AmplitudeClient | AmplitudeGovernor, E, Keyring | R> =>
+  Effect.isEffect(at)
+    ? Layer.unwrapEffect(Effect.map(at, (emulator) => clientAt(emulator.urls, options)))
+    : clientAt(at, options)
