@@ -2,7 +2,7 @@ import { NodeHttpClient, NodeHttpServer, NodeRuntime } from "@effect/platform-no
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AnnotationsConfig } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
-import { LoggingLive, reportStartupFailure } from "@findry/observability"
+import { LoggingLive, reportStartupFailure, TelemetryLive } from "@findry/observability"
 import { DatabaseLive, MigrationsLive } from "@findry/persistence"
 import { Effect, Layer } from "effect"
 import { ApiConfig, ApiConfigLive, StartupConfigCheck } from "./ApiConfig.js"
@@ -31,6 +31,7 @@ const ServerLive = Layer.merge(HttpApiLive, WebAppAddressLive).pipe(
   Layer.provide(SchedulerLive),
   Layer.provide([SqlLive, CryptoLive, AmplitudeLive, AnnotationsConfig.layerConfig]),
   Layer.provide(ApiConfigLive),
+  Layer.provide(TelemetryLive("findry-api").pipe(Layer.provide(NodeHttpClient.layerUndici))),
   Layer.provide(StartupConfigCheck),
   Layer.provide(LoggingLive)
 )

@@ -2,7 +2,7 @@ import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { AmplitudeClient, AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AnnotationsConfig } from "@findry/annotations"
 import { Keyring, keyringConfig } from "@findry/crypto"
-import { LoggingLive, reportStartupFailure } from "@findry/observability"
+import { LoggingLive, reportStartupFailure, telemetryConfig, TelemetryLive } from "@findry/observability"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { Config, Effect, Layer } from "effect"
 import { JobsLive } from "./Jobs.js"
@@ -25,7 +25,14 @@ const SqlLive = MigrationsLive.pipe(
  * start-up names all configuration problems at once.
  */
 const StartupConfigCheck = Layer.effectDiscard(
-  Config.all([databaseConfig, keyringConfig, AmplitudeConfig.config, AnnotationsConfig.config, RunnerConfig])
+  Config.all([
+    databaseConfig,
+    keyringConfig,
+    AmplitudeConfig.config,
+    AnnotationsConfig.config,
+    RunnerConfig,
+    telemetryConfig
+  ])
 )
 
 const AmplitudeLive = AmplitudeClient.Default.pipe(
@@ -36,6 +43,7 @@ const SchedulerLive = JobsLive.pipe(
   Layer.provideMerge(RunnerLive),
   Layer.provide([AmplitudeLive, AnnotationsConfig.layerConfig]),
   Layer.provide(SqlLive),
+  Layer.provide(TelemetryLive("findry-scheduler").pipe(Layer.provide(NodeHttpClient.layerUndici))),
   Layer.provide(StartupConfigCheck),
   Layer.provide(LoggingLive)
 )
