@@ -5,6 +5,7 @@ import { Duration, Effect, Either, Layer, Schema } from "effect"
 import { AmplitudeProject, AmplitudeProjectLive, PushFailure, PushRetryable } from "./AmplitudeProject.js"
 import { AnnotationsConfig } from "./AnnotationsConfig.js"
 import { PushAnnotation, type PushPayload, PushResult } from "./PushAnnotation.js"
+import { pushEnded } from "./PushMetrics.js"
 
 /** Durable backoff: `Retry-After` when Amplitude sent one, else exponential; both capped. */
 export const backoffFor = (
@@ -74,8 +75,12 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
       )
     })
 
-  return PushAnnotation.toLayer(
-    Effect.fn("PushAnnotation")(function*(payload) {
+  return PushAnnotation.toLayer((payload) =>
+    run(payload).pipe(Effect.tap((result) => pushEnded(payload, result)), Effect.withSpan("PushAnnotation"))
+  )
+
+  function run(payload: PushPayload) {
+    return Effect.gen(function*() {
       let uncertainCreate = false
       for (let number = 1;; number++) {
         const result = yield* Effect.either(attempt(payload, number))
@@ -98,7 +103,7 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
         })
       }
     })
-  )
+  }
 }))
 
 /**

@@ -109,8 +109,9 @@ export const TelemetryLive = (
       settings.serviceName,
       () => settings.resourceAttributes["service.name"] ?? defaultServiceName
     )
+    const { "service.name": _, ...attributes } = settings.resourceAttributes
     const common = {
-      resource: { serviceName, attributes: { ...settings.resourceAttributes, "service.name": serviceName } },
+      resource: { serviceName, attributes },
       headers: Redacted.value(settings.headers),
       shutdownTimeout: Duration.seconds(3)
     }
