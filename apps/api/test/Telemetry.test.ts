@@ -1,36 +1,15 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
-import { TelemetryLive } from "@findry/observability"
-import { OtlpReceiver, type ReceivedPoint, type ReceivedSpan } from "@findry/observability/testing"
-import { ConfigProvider, Duration, Effect, Layer, Logger } from "effect"
+import type { ReceivedPoint, ReceivedSpan } from "@findry/observability/testing"
+import { Duration, Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { eventually } from "./support/Eventually.js"
 import { call, workspaceOf } from "./support/Http.js"
+import { telemetryToReceiver } from "./support/Telemetry.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 
-/** The receiver the suite's server exports to; set when the server's layer is built. */
-const suite: { receiver?: OtlpReceiver } = {}
-
-/**
- * The service's own `TelemetryLive`, aimed at an OTLP/HTTP receiver started with it (and stopped after it, so the
- * last export on shutdown still lands), exporting every 100 ms.
- */
-const TelemetryToReceiver = Layer.unwrapScoped(Effect.gen(function*() {
-  const receiver = yield* OtlpReceiver.make
-  suite.receiver = receiver
-  return TelemetryLive("findry-api").pipe(
-    Layer.provide(NodeHttpClient.layerUndici),
-    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
-      new Map([
-        ["OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url],
-        ["OTEL_BSP_SCHEDULE_DELAY", "100"],
-        ["OTEL_METRIC_EXPORT_INTERVAL", "100"]
-      ])
-    )))
-  )
-})).pipe(Layer.orDie, Layer.merge(Logger.remove(Logger.defaultLogger)))
+const telemetry = telemetryToReceiver()
 
 const BETS_ROUTE = "/v1/workspaces/:workspaceId/projects/:projectId/bets"
 
@@ -56,7 +35,7 @@ const pointOf = (points: ReadonlyArray<ReceivedPoint>, metric: string, attribute
 describe("telemetry", () => {
   layer(
     ApiTestLive({
-      observability: TelemetryToReceiver,
+      observability: telemetry.layer,
       annotations: { baseBackoff: Duration.millis(100), maxBackoff: Duration.millis(600) }
     }),
     {
@@ -68,7 +47,7 @@ describe("telemetry", () => {
       "one trace follows a decision from its HTTP request through the workflow to its Amplitude calls",
       () =>
         Effect.gen(function*() {
-          const receiver = suite.receiver!
+          const receiver = telemetry.receiver()
           const emulator = yield* AmplitudeEmulator
           const amplitude = yield* emulator.createProject({
             id: `telemetry-${process.pid}`,
@@ -207,7 +186,7 @@ describe("telemetry", () => {
 
     it.effect("an unknown path is counted under one route label, not its own", () =>
       Effect.gen(function*() {
-        const receiver = suite.receiver!
+        const receiver = telemetry.receiver()
         const path = `/v1/nowhere/${randomUUID()}`
         assert.strictEqual((yield* call("GET", path, { user: null })).status, 404)
         const point = yield* eventually(
