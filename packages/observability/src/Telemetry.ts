@@ -1,6 +1,6 @@
 import { OtlpMetrics, OtlpSerialization, OtlpTracer } from "@effect/opentelemetry"
 import type { HttpClient } from "@effect/platform"
-import { Config, ConfigError, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import { Config, ConfigError, Duration, Effect, Either, Layer, Option, Redacted, Tracer } from "effect"
 
 /** Where each signal goes; `None`: that signal is not exported. */
 export interface TelemetrySettings {
@@ -14,7 +14,18 @@ export interface TelemetrySettings {
   readonly resourceAttributes: Record<string, string>
   readonly metricInterval: Duration.Duration
   readonly traceInterval: Duration.Duration
+  /** `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`. */
+  readonly sampler: Sampler
+  readonly samplerRatio: number
 }
+
+export type Sampler =
+  | "always_on"
+  | "always_off"
+  | "traceidratio"
+  | "parentbased_always_on"
+  | "parentbased_always_off"
+  | "parentbased_traceidratio"
 
 /** `k1=v1,k2=v2` with percent-encoded values (the W3C Baggage form the OpenTelemetry variables use). */
 const keyValueList = (name: string) =>
@@ -86,7 +97,19 @@ export const telemetryConfig: Config.Config<TelemetrySettings> = Config.all({
   serviceName: Config.option(Config.nonEmptyString("OTEL_SERVICE_NAME")),
   resourceAttributes: keyValueList("OTEL_RESOURCE_ATTRIBUTES"),
   metricInterval: millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000),
-  traceInterval: millis("OTEL_BSP_SCHEDULE_DELAY", 5_000)
+  traceInterval: millis("OTEL_BSP_SCHEDULE_DELAY", 5_000),
+  sampler: Config.literal(
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio"
+  )("OTEL_TRACES_SAMPLER").pipe(Config.withDefault("parentbased_always_on" as const)),
+  samplerRatio: Config.number("OTEL_TRACES_SAMPLER_ARG").pipe(
+    Config.validate({ message: "Expected a ratio from 0 to 1", validation: (ratio) => ratio >= 0 && ratio <= 1 }),
+    Config.withDefault(1)
+  )
 }).pipe(
   Config.map(({ base, disabled, metrics, metricsOn, traces, tracesOn, ...rest }): TelemetrySettings => ({
     ...rest,
@@ -117,7 +140,11 @@ export const TelemetryLive = (
     }
     const tracer = Option.match(settings.tracesUrl, {
       onNone: () => Layer.empty,
-      onSome: (url) => OtlpTracer.layer({ ...common, url, exportInterval: settings.traceInterval })
+      onSome: (url) =>
+        Layer.unwrapScoped(Effect.gen(function*() {
+          const exporting = yield* OtlpTracer.make({ ...common, url, exportInterval: settings.traceInterval })
+          return Layer.setTracer(sampling(settings, exporting, yield* Effect.tracer))
+        }))
     })
     const metrics = Option.match(settings.metricsUrl, {
       onNone: () => Layer.empty,
@@ -129,3 +156,33 @@ export const TelemetryLive = (
       )
     )
   }))
+
+/**
+ * The sampler of `OTEL_TRACES_SAMPLER`: a sampled span goes to `exporting`, any other to `local` (kept in the
+ * process, marked unsampled so that its children, and the cluster messages and requests it sends, stay unsampled).
+ * `parentbased_*` and the ratio samplers decide at a trace's root; `traceidratio` also follows a parent.
+ */
+const sampling = (settings: TelemetrySettings, exporting: Tracer.Tracer, local: Tracer.Tracer): Tracer.Tracer => {
+  const root = settings.sampler.endsWith("always_on")
+    ? () => true
+    : settings.sampler.endsWith("always_off")
+    ? () => false
+    : () => Math.random() < settings.samplerRatio
+  const decide = (parent: Option.Option<Tracer.AnySpan>) =>
+    settings.sampler === "always_on"
+      ? true
+      : settings.sampler === "always_off"
+      ? false
+      : Option.isSome(parent)
+      ? parent.value.sampled
+      : root()
+  return Tracer.make({
+    span(name, parent, context, links, startTime, kind) {
+      if (decide(parent)) return exporting.span(name, parent, context, links, startTime, kind)
+      const span = local.span(name, parent, context, links, startTime, kind)
+      Object.defineProperty(span, "sampled", { value: false })
+      return span
+    },
+    context: exporting.context
+  })
+}

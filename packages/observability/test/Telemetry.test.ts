@@ -1,6 +1,6 @@
 import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Metric } from "effect"
+import { ConfigProvider, Effect, Layer, Metric, Tracer } from "effect"
 import { configErrorLine } from "../src/StartupFailure.js"
 import { TelemetryLive } from "../src/Telemetry.js"
 import { OtlpReceiver } from "../src/Testing.js"
@@ -99,6 +99,23 @@ describe("TelemetryLive", () => {
       assert.strictEqual(receiver.requests.length, 0)
     }))
 
+  it.scoped("samples whole traces with OTEL_TRACES_SAMPLER; metrics are unaffected", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: "0" }
+      yield* runWith({ ...env, OTEL_TRACES_SAMPLER: "parentbased_traceidratio" })
+      assert.deepStrictEqual(receiver.spans(), [])
+      assert.isDefined(receiver.points().find((p) => p.metric === "test.requests"))
+
+      // A remote parent that was sampled keeps its children sampled, whatever the ratio.
+      yield* runWith({ ...env, OTEL_TRACES_SAMPLER: "parentbased_traceidratio" }).pipe(
+        Effect.withParentSpan(Tracer.externalSpan({ traceId: "a".repeat(32), spanId: "b".repeat(16), sampled: true }))
+      )
+      const spans = receiver.spans()
+      assert.sameMembers(spans.map((span) => span.name), ["Things.outer", "Things.inner"])
+      assert.isTrue(spans.every((span) => span.traceId === "a".repeat(32)))
+    }))
+
   it.effect("names malformed variables, without their values", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(
@@ -110,7 +127,8 @@ describe("TelemetryLive", () => {
               ["OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"],
               ["OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"],
               ["OTEL_EXPORTER_OTLP_HEADERS", "x-api-key"],
-              ["OTEL_METRIC_EXPORT_INTERVAL", "0"]
+              ["OTEL_METRIC_EXPORT_INTERVAL", "0"],
+              ["OTEL_TRACES_SAMPLER_ARG", "1.5"]
             ])
           ))
         )
@@ -121,7 +139,8 @@ describe("TelemetryLive", () => {
           "OTEL_EXPORTER_OTLP_ENDPOINT",
           "OTEL_EXPORTER_OTLP_PROTOCOL",
           "OTEL_EXPORTER_OTLP_HEADERS",
-          "OTEL_METRIC_EXPORT_INTERVAL"
+          "OTEL_METRIC_EXPORT_INTERVAL",
+          "OTEL_TRACES_SAMPLER_ARG"
         ]
       ) assert.include(line, `${name} is invalid`)
       assert.notInclude(line, "collector:4318")
