@@ -3,18 +3,23 @@
 // both on PostgreSQL, measured in the same run by the same closed-loop load generator. The API runs twice: as
 // configured by default (a member's view reused until PostgreSQL announces a change to the workspace) and with
 // FINDRY_CONNECTION_VIEW_TTL_MS=0, where every request reads the database as the bare handler does.
-import { Redacted } from "effect"
+// BENCH_TELEMETRY=1 adds a third API, configured by default but exporting traces and metrics over OTLP/HTTP to a
+// receiver in this process, and reports its throughput cost against the first (four rounds instead of two; with
+// OTEL_SDK_DISABLED=true in the environment nothing is exported, which measures the noise between two equal APIs).
+import { Effect, Exit, Redacted, Scope } from "effect"
 import { type ChildProcess, fork, spawn } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
 import { Agent, request } from "node:http"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 import { issueToken } from "../apps/api/src/Jwt.js"
+import { OtlpReceiver } from "../packages/observability/src/Testing.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const seconds = Number(process.env.BENCH_SECONDS ?? 8)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
+const telemetry = process.env.BENCH_TELEMETRY === "1"
 
 const pgFrom = createRequire(`${root}apps/api/package.json`).resolve("@effect/sql-pg/package.json")
 interface PgClient {
@@ -100,6 +105,7 @@ const stop = (child: ChildProcess) =>
   })
 
 const main = async () => {
+  const scope = Effect.runSync(Scope.make())
   const database = `findry_bench_${process.pid}`
   await sql(adminUrl, `CREATE DATABASE ${database}`)
   const url = new URL(adminUrl)
@@ -109,9 +115,13 @@ const main = async () => {
   const apiPort = 3900 + (process.pid % 50)
   const uncachedPort = apiPort + 50
   const barePort = apiPort + 100
+  const exportingPort = apiPort + 150
   const children: Array<ChildProcess> = []
+  const receiver = telemetry
+    ? await Effect.runPromise(OtlpReceiver.make.pipe(Effect.provideService(Scope.Scope, scope)))
+    : undefined
   try {
-    const startApi = async (port: number, viewTtlMillis?: number) => {
+    const startApi = async (port: number, viewTtlMillis?: number, extraEnv: Record<string, string> = {}) => {
       const api = spawn(
         `${root}node_modules/.bin/tsx`,
         ["--conditions=@findry/source", `${root}apps/api/src/main.ts`],
@@ -124,7 +134,8 @@ const main = async () => {
             FINDRY_AUTH_SECRET: authSecret,
             FINDRY_ENCRYPTION_KEYS: `bench:${encryptionKey}`,
             FINDRY_FINGERPRINT_KEY: fingerprintKey,
-            ...(viewTtlMillis === undefined ? {} : { FINDRY_CONNECTION_VIEW_TTL_MS: String(viewTtlMillis) })
+            ...(viewTtlMillis === undefined ? {} : { FINDRY_CONNECTION_VIEW_TTL_MS: String(viewTtlMillis) }),
+            ...extraEnv
           },
           stdio: "ignore"
         }
@@ -136,6 +147,12 @@ const main = async () => {
     const fingerprintKey = randomBytes(32).toString("base64")
     await startApi(apiPort)
     await startApi(uncachedPort, 0)
+    if (receiver !== undefined) {
+      await startApi(exportingPort, undefined, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRIC_EXPORT_INTERVAL: "10000"
+      })
+    }
 
     const workspaceId = randomUUID()
     await sql(databaseUrl, `INSERT INTO workspaces (id, name) VALUES ($1, 'Bench')`, [workspaceId])
@@ -169,22 +186,34 @@ const main = async () => {
     }
     await waitFor(`http://127.0.0.1:${apiPort}${path}`, headers)
     await waitFor(`http://127.0.0.1:${uncachedPort}${path}`, headers)
+    if (receiver !== undefined) await waitFor(`http://127.0.0.1:${exportingPort}${path}`, headers)
 
     console.log(`GET ${path.replace(workspaceId, ":id")}: ${connections} connections, ${seconds} s per run, PostgreSQL`)
     await load(barePort, path, {}, 1500)
     await load(apiPort, path, headers, 1500)
     await load(uncachedPort, path, headers, 1500)
+    if (receiver !== undefined) await load(exportingPort, path, headers, 1500)
     interface Round {
       readonly api: Result
       readonly uncached: Result
       readonly bare: Result
+      readonly exporting?: Result
     }
     const rounds: Array<Round> = []
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < (receiver === undefined ? 2 : 4); round++) {
       const bareResult = await load(barePort, path, {}, (seconds * 1000) / 2)
+      // The exporting API runs right before the default one in odd rounds and right after it in even ones, so that
+      // neither gets the better place in every round.
+      const exportingFirst = receiver !== undefined && round % 2 === 1
+        ? await load(exportingPort, path, headers, (seconds * 1000) / 2)
+        : undefined
       const apiResult = await load(apiPort, path, headers, (seconds * 1000) / 2)
+      const exportingLast = receiver !== undefined && exportingFirst === undefined
+        ? await load(exportingPort, path, headers, (seconds * 1000) / 2)
+        : undefined
       const uncachedResult = await load(uncachedPort, path, headers, (seconds * 1000) / 2)
-      rounds.push({ api: apiResult, uncached: uncachedResult, bare: bareResult })
+      const exporting = receiver === undefined ? {} : { exporting: (exportingFirst ?? exportingLast)! }
+      rounds.push({ api: apiResult, uncached: uncachedResult, bare: bareResult, ...exporting })
     }
     const sum = (pick: (r: Round) => number) => rounds.reduce((total, r) => total + pick(r), 0)
     const apiRate = sum((r) => r.api.perSecond) / rounds.length
@@ -208,8 +237,24 @@ const main = async () => {
     row("bare node:http + pg", bareRate, worst((r) => r.bare.p50), worst((r) => r.bare.p99), sum((r) => r.bare.errors))
     console.log(`ratio (API / bare throughput): ${(apiRate / bareRate).toFixed(2)}  (target ≥ 0.5)`)
     console.log(`ratio without the view cache: ${(uncachedRate / bareRate).toFixed(2)}`)
+    if (receiver !== undefined) {
+      const exportingRate = sum((r) => r.exporting!.perSecond) / rounds.length
+      row(
+        "findry API + OTLP",
+        exportingRate,
+        worst((r) => r.exporting!.p50),
+        worst((r) => r.exporting!.p99),
+        sum((r) => r.exporting!.errors)
+      )
+      const bytes = receiver.requests.reduce((total, request) => total + request.body.length, 0)
+      console.log(
+        `telemetry cost (throughput, API + OTLP vs API): ${((1 - exportingRate / apiRate) * 100).toFixed(1)} %  ` +
+          `(target ≤ 10 %); the receiver got ${receiver.requests.length} exports, ${(bytes / 1e6).toFixed(1)} MB`
+      )
+    }
   } finally {
     await Promise.all(children.map(stop))
+    await Effect.runPromise(Scope.close(scope, Exit.void))
     await sql(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
   }
 }

@@ -2,6 +2,7 @@ import { AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AnnotationsConfig } from "@findry/annotations"
 import { fingerprintKeyConfig, keyringConfig } from "@findry/crypto"
 import { ExperimentSyncSettings } from "@findry/experiment-sync"
+import { telemetryConfig } from "@findry/observability"
 import { sessionTimeoutsConfig } from "@findry/persistence"
 import { Config, Context, Layer, Option, type Redacted } from "effect"
 import { connectionViewTtlConfig } from "./ConnectionViewCache.js"
@@ -69,6 +70,7 @@ export const StartupConfigCheck = Layer.effectDiscard(
     connectionViewTtlConfig,
     usageLimitsConfig,
     pickerAnswerTtlConfig,
-    webDirConfig
+    webDirConfig,
+    telemetryConfig
   ])
 )

@@ -1,7 +1,7 @@
-import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { NodeHttpClient, NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { AnnotationsConfig } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
-import { LoggingLive, reportStartupFailure } from "@findry/observability"
+import { LoggingLive, reportStartupFailure, TelemetryLive } from "@findry/observability"
 import { DatabaseLive, MigrationsLive } from "@findry/persistence"
 import { AmplitudeLive } from "@findry/runtime"
 import { Effect, Layer } from "effect"
@@ -27,6 +27,7 @@ const ServerLive = Layer.merge(HttpApiLive, WebAppAddressLive).pipe(
   Layer.provide(SchedulerLive),
   Layer.provide([SqlLive, CryptoLive, AmplitudeLive, AnnotationsConfig.layerConfig]),
   Layer.provide(ApiConfigLive),
+  Layer.provide(TelemetryLive("findry-api").pipe(Layer.provide(NodeHttpClient.layerUndici))),
   Layer.provide(StartupConfigCheck),
   Layer.provide(LoggingLive)
 )

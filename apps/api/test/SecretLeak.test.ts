@@ -2,9 +2,11 @@ import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { DEMO_PROJECTS } from "@findry/amplitude-emulator"
 import { LoggingLive } from "@findry/observability"
-import { ConfigProvider, Console, Effect, Layer } from "effect"
+import { ConfigProvider, Console, Effect, Layer, LogLevel } from "effect"
 import { Capture } from "./support/Capture.js"
+import { eventually } from "./support/Eventually.js"
 import { call, receivedBodies, receivedHeaders, workspaceOf } from "./support/Http.js"
+import { telemetryToReceiver } from "./support/Telemetry.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us
@@ -50,7 +52,7 @@ const printedAs = (format: "json" | "logfmt", printed: Array<string>) => {
 }
 
 /** Connects, fails to connect, re-keys and disconnects, calling the pickers in between, then searches everything. */
-const exercise = (logs: () => string) =>
+const exercise = (logs: Effect.Effect<string>) =>
   Effect.gen(function*() {
     const admin = freshUser("admin")
     const workspaceId = yield* workspaceOf(admin)
@@ -84,8 +86,9 @@ const exercise = (logs: () => string) =>
 
     assertNoSecret("a response body", receivedBodies.join("\n"))
     assertNoSecret("a response header", receivedHeaders.join("\n"))
-    assert.include(logs(), "Sent HTTP response")
-    assertNoSecret("a log line or span", logs())
+    const logged = yield* logs
+    assert.include(logged, "Sent HTTP response")
+    assertNoSecret("a log line or span", logged)
 
     const sql = yield* SqlClient.SqlClient
     const tables = yield* sql<{ tableName: string }>`
@@ -102,11 +105,42 @@ describe("secrets", () => {
   layer(ApiTestLive({ observability: capture.layer }), { timeout: "120 seconds", excludeTestServices: true })((it) => {
     it.effect("never appear in a response body or header, log line, span, audit entry or database column", () =>
       Effect.gen(function*() {
-        yield* exercise(() => capture.text)
+        yield* exercise(Effect.sync(() => capture.text))
         assert.isAbove(capture.lines.length, 10)
         assert.include(capture.text, "AmplitudeClient.validateCredentials")
       }))
   })
+
+  const telemetry = telemetryToReceiver({ minimumLogLevel: LogLevel.All })
+  layer(ApiTestLive({ observability: telemetry.layer }), { timeout: "120 seconds", excludeTestServices: true })(
+    (it) => {
+      it.effect("never appear in the spans, span events or metrics exported over OTLP", () =>
+        Effect.gen(function*() {
+          // Once the audit log request's span is out, every earlier span is too; then one more metrics export.
+          const exported = eventually(
+            Effect.suspend(() => {
+              const receiver = telemetry.receiver()
+              const spans = receiver.spans()
+              const last = spans.find((span) =>
+                span.name === "http.server GET" &&
+                span.attributes["http.route"] === "/v1/workspaces/:workspaceId/audit-log"
+              )
+              return last === undefined || receiver.points().length === 0
+                ? Effect.fail("not exported yet")
+                : Effect.succeed(receiver.text)
+            }),
+            "20 seconds"
+          ).pipe(Effect.orDie)
+          yield* exercise(exported)
+          const receiver = telemetry.receiver()
+          const names = receiver.spans().map((span) => span.name)
+          assert.include(names, "AmplitudeClient.validateCredentials")
+          assert.include(names, "Amplitude.request")
+          assert.isTrue(receiver.points().some((point) => point.metric === "amplitude.client.request.duration"))
+          assertNoSecret("an OTLP export", receiver.text)
+        }), 90_000)
+    }
+  )
 
   for (const format of ["json", "logfmt"] as const) {
     const printed: Array<string> = []
@@ -116,7 +150,7 @@ describe("secrets", () => {
     })((it) => {
       it.effect(`never appear in the log lines the service prints with LOG_FORMAT=${format}`, () =>
         Effect.gen(function*() {
-          yield* exercise(() => printed.join("\n"))
+          yield* exercise(Effect.sync(() => printed.join("\n")))
           assert.isAbove(printed.length, 10)
           const line = printed.find((printedLine) => printedLine.includes("Sent HTTP response"))!
           if (format === "json") assert.strictEqual(JSON.parse(line).message, "Sent HTTP response")

@@ -30,7 +30,7 @@ describe("start-up configuration", () => {
         assert.strictEqual(lines.length, 1, result.stderr)
         assert.match(lines[0]!, new RegExp(`^Configuration error: .*${name} is not set`))
         assert.strictEqual(result.stdout, "")
-      }), { timeout: 30_000 })
+      }), { timeout: 60_000 })
   }
 
   it.live("names a malformed value without echoing it", () =>
@@ -39,7 +39,8 @@ describe("start-up configuration", () => {
         ...validEnv,
         FINDRY_AUTH_SECRET: "too-short-secret",
         PORT: "not-a-port",
-        FINDRY_WORKSPACES_PER_USER_PER_HOUR: "0"
+        FINDRY_WORKSPACES_PER_USER_PER_HOUR: "0",
+        OTEL_EXPORTER_OTLP_ENDPOINT: "collector-host:4318"
       })
       assert.strictEqual(result.code, 1)
       const lines = result.stderr.trim().split("\n")
@@ -47,6 +48,8 @@ describe("start-up configuration", () => {
       assert.include(lines[0]!, "FINDRY_AUTH_SECRET is invalid")
       assert.include(lines[0]!, "PORT is invalid")
       assert.include(lines[0]!, "FINDRY_WORKSPACES_PER_USER_PER_HOUR is invalid")
+      assert.include(lines[0]!, "OTEL_EXPORTER_OTLP_ENDPOINT is invalid")
       assert.notInclude(lines[0]!, "too-short-secret")
-    }), { timeout: 30_000 })
+      assert.notInclude(lines[0]!, "collector-host")
+    }), { timeout: 60_000 })
 })

@@ -4,12 +4,15 @@
  * `TEST_DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`), against a local emulator that
  * answers every annotation call after 25 ms. Prints the total time, the p50/p99 latency from the committed
  * decision to its annotation being recorded as pushed, and the highest number of concurrent requests the
- * emulator saw for one Amplitude project (Amplitude allows 5).
+ * emulator saw for one Amplitude project (Amplitude allows 5). With `BENCH_TELEMETRY=1` each round runs twice,
+ * the second time with the runners exporting traces and metrics over OTLP/HTTP to a receiver in this process, and
+ * the throughput cost of the export is printed.
  */
 import { SqlClient } from "@effect/sql"
 import { TEST_ENCRYPTION_KEYS } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import type { AnnotationKind } from "@findry/domain"
+import { OtlpReceiver } from "@findry/observability/testing"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
 import { Clock, Config, ConfigProvider, Effect, Layer, Logger, LogLevel, Redacted, Schedule } from "effect"
@@ -32,7 +35,7 @@ export interface RoundResult {
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0
 
-const round = (runners: 1 | 2, adminUrl: string) =>
+const round = (runners: 1 | 2, adminUrl: string, telemetry: Record<string, string> = {}) =>
   Effect.gen(function*() {
     const database = yield* makeTestDatabase.pipe(
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["TEST_DATABASE_URL", adminUrl]])))
@@ -60,7 +63,8 @@ const round = (runners: 1 | 2, adminUrl: string) =>
         FINDRY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
         AMPLITUDE_US_URL: emulator.urls.us,
         AMPLITUDE_EU_URL: emulator.urls.eu,
-        ...(runners === 1 ? { FINDRY_RUNNER_MODE: "single" } : {})
+        ...(runners === 1 ? { FINDRY_RUNNER_MODE: "single" } : {}),
+        ...telemetry
       }
       const started: Array<RunnerProcess> = []
       for (let i = 1; i <= runners; i++) started.push(yield* startRunner(`runner-${i}`, env))
@@ -104,21 +108,36 @@ const benchmark = (print: (line: string) => void) =>
       Config.withDefault("postgres://postgres@127.0.0.1:5432/postgres")
     )
     print(`Annotation push: ${DECISIONS} decisions over ${WORKSPACES} Amplitude projects, ${LATENCY_MS} ms per call`)
-    let ok = true
-    for (const runners of [1, 2] as const) {
-      const result = yield* round(runners, adminUrl)
+    const telemetry = yield* Config.boolean("BENCH_TELEMETRY").pipe(Config.withDefault(false))
+    const receiver = telemetry ? yield* OtlpReceiver.make : undefined
+    const show = (label: string, result: RoundResult) =>
       print(
-        `  ${runners} runner${runners === 1 ? " (SingleRunner)" : "s (socket)  "}  total ${
-          (result.totalMs / 1000).toFixed(1)
-        } s  (${
+        `  ${label}  total ${(result.totalMs / 1000).toFixed(1)} s  (${
           Math.round(DECISIONS / (result.totalMs / 1000))
         }/s)  decision→annotation p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms  ` +
           `max per-project concurrency ${result.maxProjectConcurrency} (limit ${MAX_CONCURRENCY})`
       )
+    let ok = true
+    for (const runners of [1, 2] as const) {
+      const label = `${runners} runner${runners === 1 ? " (SingleRunner)" : "s (socket)  "}`
+      const result = yield* round(runners, adminUrl)
+      show(label, result)
       if (result.maxProjectConcurrency > MAX_CONCURRENCY) ok = false
+      if (receiver !== undefined) {
+        const exported = yield* round(runners, adminUrl, {
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          OTEL_METRIC_EXPORT_INTERVAL: "10000"
+        })
+        show(`${label} + OTLP`, exported)
+        print(
+          `    telemetry cost (throughput): ${((1 - result.totalMs / exported.totalMs) * 100).toFixed(1)} %  ` +
+            `(target ≤ 10 %); exports received so far: ${receiver.requests.length}`
+        )
+        if (exported.maxProjectConcurrency > MAX_CONCURRENCY) ok = false
+      }
     }
     return ok
-  })
+  }).pipe(Effect.scoped)
 
 /** Runs both rounds and reports through `print`; false when a project saw more than 5 concurrent requests. */
 export const runAnnotationsBenchmark = (print: (line: string) => void): Promise<boolean> =>

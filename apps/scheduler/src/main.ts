@@ -1,9 +1,9 @@
-import { NodeRuntime } from "@effect/platform-node"
+import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { AmplitudeConfig } from "@findry/amplitude-adapter"
 import { AnnotationsConfig } from "@findry/annotations"
 import { keyringConfig } from "@findry/crypto"
 import { ExperimentSyncSettings } from "@findry/experiment-sync"
-import { LoggingLive, reportStartupFailure } from "@findry/observability"
+import { LoggingLive, reportStartupFailure, telemetryConfig, TelemetryLive } from "@findry/observability"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { AmplitudeLive, JobsLive } from "@findry/runtime"
 import { Config, Effect, Layer } from "effect"
@@ -32,7 +32,8 @@ const StartupConfigCheck = Layer.effectDiscard(
     AmplitudeConfig.config,
     AnnotationsConfig.config,
     ExperimentSyncSettings.config,
-    RunnerConfig
+    RunnerConfig,
+    telemetryConfig
   ])
 )
 
@@ -40,6 +41,7 @@ const SchedulerLive = JobsLive.pipe(
   Layer.provideMerge(RunnerLive),
   Layer.provide([AmplitudeLive, AnnotationsConfig.layerConfig]),
   Layer.provide(SqlLive),
+  Layer.provide(TelemetryLive("findry-scheduler").pipe(Layer.provide(NodeHttpClient.layerUndici))),
   Layer.provide(StartupConfigCheck),
   Layer.provide(LoggingLive)
 )

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { runMain } from "@findry/observability/testing"
-import { Effect } from "effect"
+import { OtlpReceiver, runMain, spawnMain } from "@findry/observability/testing"
+import { makeTestDatabase } from "@findry/persistence/testing"
+import { Effect, Redacted, Schedule } from "effect"
 import { fileURLToPath } from "node:url"
 
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url))
@@ -37,7 +38,8 @@ describe("scheduler start-up configuration", () => {
         FINDRY_ENCRYPTION_KEYS: keys,
         FINDRY_RUNNER_PORT: "port-99x",
         FINDRY_SYNC_WAVE_SIZE: "0",
-        FINDRY_ANNOTATION_MAX_ATTEMPTS: "0"
+        FINDRY_ANNOTATION_MAX_ATTEMPTS: "0",
+        OTEL_EXPORTER_OTLP_PROTOCOL: "grpc"
       })
       assert.strictEqual(result.code, 1)
       const line = oneLine(result)
@@ -46,8 +48,45 @@ describe("scheduler start-up configuration", () => {
       assert.include(line, "FINDRY_RUNNER_PORT is invalid")
       assert.include(line, "FINDRY_SYNC_WAVE_SIZE")
       assert.include(line, "FINDRY_ANNOTATION_MAX_ATTEMPTS")
+      assert.include(line, "OTEL_EXPORTER_OTLP_PROTOCOL is invalid")
       assert.notInclude(line, keys)
       assert.notInclude(line, Buffer.alloc(16, 5).toString("base64"))
       assert.notInclude(line, "port-99x")
     }), { timeout: 60_000 })
+
+  it.live(
+    "exports traces and metrics as findry-scheduler when OTEL_EXPORTER_OTLP_ENDPOINT is set",
+    () =>
+      Effect.gen(function*() {
+        const receiver = yield* OtlpReceiver.make
+        const database = yield* makeTestDatabase
+        const child = yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            spawnMain(main, {
+              ...validEnv,
+              DATABASE_URL: Redacted.value(database.url),
+              FINDRY_RUNNER_MODE: "single",
+              LOG_LEVEL: "WARN",
+              OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+              OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=test",
+              OTEL_BSP_SCHEDULE_DELAY: "200",
+              OTEL_METRIC_EXPORT_INTERVAL: "200"
+            })
+          ),
+          (child) => Effect.sync(() => child.kill("SIGKILL"))
+        )
+        child.stdout.resume()
+        child.stderr.resume()
+        yield* Effect.suspend(() => {
+          const spans = receiver.spans()
+          const points = receiver.points()
+          return spans.some((span) => span.name === "Migrations.migrate" && span.service === "findry-scheduler") &&
+              points.some((point) => point.metric === "scheduler.backlog.due" && point.service === "findry-scheduler")
+            ? Effect.void
+            : Effect.fail(`not exported yet: ${receiver.requests.length} exports`)
+        }).pipe(Effect.retry({ schedule: Schedule.spaced("200 millis"), times: 400 }))
+        assert.include(receiver.text, "deployment.environment")
+      }).pipe(Effect.scoped),
+    { timeout: 120_000 }
+  )
 })

@@ -1,5 +1,14 @@
 import { RateLimited } from "@findry/domain"
-import { Clock, Context, Duration, Effect, Layer } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Metric } from "effect"
+import { budgetCharged, budgetRefused, budgetUsed, governorWait } from "./internal/Metrics.js"
+
+const waited = (gate: "concurrency" | "budget" | "experiment_pace", priority: Priority | "any") =>
+  governorWait.pipe(Metric.tagged("gate", gate), Metric.tagged("priority", priority))
+const waitedFor = {
+  concurrency: { interactive: waited("concurrency", "interactive"), background: waited("concurrency", "background") },
+  budget: waited("budget", "any"),
+  experimentPace: waited("experiment_pace", "any")
+}
 
 /**
  * Amplitude's documented per-project limits, enforced in this process.
@@ -143,9 +152,10 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
       sweepIfDue(now)
       const gate = gateOf(projectKey)
       const counted = Effect.acquireUseRelease(
-        Effect.sync(() => {
+        Effect.flatMap(Clock.currentTimeMillis, (admitted) => {
           gate.inFlight++
           gate.peak = Math.max(gate.peak, gate.inFlight)
+          return Metric.update(waitedFor.concurrency[priority], (admitted - now) / 1000)
         }),
         () => request,
         () => Effect.sync(() => gate.inFlight--)
@@ -200,43 +210,52 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
     wait: boolean
   ): Effect.Effect<Effect.Effect<void>, RateLimited> => {
     if (cost <= 0) return Effect.succeed(Effect.void)
-    if (cost > limits.queryBudget) return Effect.fail(tooExpensive(cost, limits.queryBudget))
-    const attempt: Effect.Effect<Effect.Effect<void>, RateLimited> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      sweepIfDue(now)
-      const window = windowOf(projectKey)
-      if (slide(window, now) + cost <= limits.queryBudget) {
-        const entry: Charge = { at: now, cost }
-        window.entries.push(entry)
-        window.total += cost
-        return Effect.succeed(Effect.sync(() => {
-          window.total -= entry.cost
-          entry.cost = 0
-        }))
-      }
-      const waitMs = waitFor(window, cost, now)
-      return wait
-        ? Effect.zipRight(Effect.sleep(Duration.millis(waitMs)), attempt)
-        : Effect.fail(budgetExhausted(Math.ceil(waitMs / 1000)))
-    })
-    return attempt
+    if (cost > limits.queryBudget) {
+      return Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(tooExpensive(cost, limits.queryBudget)))
+    }
+    const attempt = (since: number): Effect.Effect<Effect.Effect<void>, RateLimited> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        sweepIfDue(now)
+        const window = windowOf(projectKey)
+        if (slide(window, now) + cost <= limits.queryBudget) {
+          const entry: Charge = { at: now, cost }
+          window.entries.push(entry)
+          window.total += cost
+          const refund = Effect.sync(() => {
+            window.total -= entry.cost
+            entry.cost = 0
+          })
+          return Effect.all([
+            Metric.incrementBy(budgetCharged, cost),
+            Metric.update(budgetUsed, window.total / limits.queryBudget),
+            now > since ? Metric.update(waitedFor.budget, (now - since) / 1000) : Effect.void
+          ], { discard: true }).pipe(Effect.as(refund))
+        }
+        const waitMs = waitFor(window, cost, now)
+        return wait
+          ? Effect.zipRight(Effect.sleep(Duration.millis(waitMs)), attempt(since))
+          : Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(budgetExhausted(Math.ceil(waitMs / 1000))))
+      })
+    return Effect.flatMap(Clock.currentTimeMillis, attempt)
   }
 
   const pace = (projectKey: string): Effect.Effect<void> => {
-    const attempt: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      sweepIfDue(now)
-      let hits = experimentHits.get(projectKey)
-      if (hits === undefined) {
-        hits = []
-        experimentHits.set(projectKey, hits)
-      }
-      while (hits.length > 0 && hits[0]! <= now - 1000) hits.shift()
-      if (hits.length < limits.experimentRequestsPerSecond) {
-        hits.push(now)
-        return Effect.void
-      }
-      return Effect.zipRight(Effect.sleep(Duration.millis(hits[0]! + 1000 - now)), attempt)
-    })
-    return attempt
+    const attempt = (since: number): Effect.Effect<void> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        sweepIfDue(now)
+        let hits = experimentHits.get(projectKey)
+        if (hits === undefined) {
+          hits = []
+          experimentHits.set(projectKey, hits)
+        }
+        while (hits.length > 0 && hits[0]! <= now - 1000) hits.shift()
+        if (hits.length < limits.experimentRequestsPerSecond) {
+          hits.push(now)
+          return now > since ? Metric.update(waitedFor.experimentPace, (now - since) / 1000) : Effect.void
+        }
+        return Effect.zipRight(Effect.sleep(Duration.millis(hits[0]! + 1000 - now)), attempt(since))
+      })
+    return Effect.flatMap(Clock.currentTimeMillis, attempt)
   }
 
   return {

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import type { WorkflowEngine } from "@effect/workflow"
 import { type AnnotationKind, annotationLabel, type BetId, type WorkspaceId } from "@findry/domain"
 import { AnnotationRecordsRepo, type BetRow, BetsRepo, IntegrationsRepo, type OutcomeRow } from "@findry/persistence"
-import { Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option } from "effect"
 import { PushAnnotation } from "./PushAnnotation.js"
 
 export interface BetEvent {
@@ -122,7 +122,13 @@ export const AnnotationSchedulerLive: Layer.Layer<
       }
       const record = yield* records.upsert(target, { status: "pending" })
       const executionId = yield* PushAnnotation.execute(
-        { workspaceId: event.workspaceId, betId: event.betId, kind: event.kind, revision: record.revision },
+        {
+          workspaceId: event.workspaceId,
+          betId: event.betId,
+          kind: event.kind,
+          revision: record.revision,
+          decidedAt: yield* Clock.currentTimeMillis
+        },
         { discard: true }
       ).pipe(Effect.provide(engine))
       yield* records.setExecution(event, record.revision, executionId)

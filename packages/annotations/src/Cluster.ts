@@ -2,6 +2,7 @@ import { ClusterWorkflowEngine, type ShardingConfig, SingleRunner } from "@effec
 import { Duration, Layer } from "effect"
 import { AnnotationPushLive } from "./PushAnnotationWorkflow.js"
 import { RetentionPurgeLive } from "./RetentionPurge.js"
+import { BacklogMetricsLive } from "./SchedulerHealth.js"
 
 /**
  * Sharding settings every node of the cluster must share: runners (single or socket) and client-only
@@ -22,11 +23,11 @@ export const clusterSharding: Partial<ShardingConfig.ShardingConfig["Type"]> = {
 }
 
 /**
- * Every job of this package for a runner: the annotation push (workflow + per-workspace entity) and the
- * retention purge cron. Needs a `WorkflowEngine` on a cluster (`Sharding`), `AmplitudeClient`,
+ * Every job of this package for a runner: the annotation push (workflow + per-workspace entity), the
+ * retention purge cron and the backlog metrics. Needs a `WorkflowEngine` on a cluster (`Sharding`), `AmplitudeClient`,
  * `AnnotationsConfig` and the `SqlClient`.
  */
-export const AnnotationJobsLive = Layer.mergeAll(AnnotationPushLive, RetentionPurgeLive)
+export const AnnotationJobsLive = Layer.mergeAll(AnnotationPushLive, RetentionPurgeLive, BacklogMetricsLive)
 
 /**
  * One process, no sockets: `SingleRunner` with SQL message storage on the given `SqlClient`, plus the

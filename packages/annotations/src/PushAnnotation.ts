@@ -17,7 +17,9 @@ export const PushPayload = Schema.Struct({
   betId: Schema.String,
   kind: AnnotationKind,
   /** The `annotation_records.revision` this event produced. */
-  revision: Schema.Number
+  revision: Schema.Number,
+  /** When the decision was recorded (epoch ms), for the decision→annotation latency; absent on older messages. */
+  decidedAt: Schema.optional(Schema.Number)
 })
 export type PushPayload = typeof PushPayload.Type
 

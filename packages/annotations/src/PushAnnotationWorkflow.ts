@@ -5,6 +5,7 @@ import { Cause, Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { AmplitudeProject, AmplitudeProjectLive, PushFailure, PushRetryable } from "./AmplitudeProject.js"
 import { AnnotationsConfig } from "./AnnotationsConfig.js"
 import { PushAnnotation, type PushPayload, PushResult } from "./PushAnnotation.js"
+import { pushEnded } from "./PushMetrics.js"
 
 /** The `Fail` activity's answer when the push must make another attempt instead of failing. */
 const TryAgain = Schema.Struct({ retry: Schema.Literal(true) })
@@ -119,8 +120,12 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
       )
     })
 
-  return PushAnnotation.toLayer(
-    Effect.fn("PushAnnotation")(function*(payload) {
+  return PushAnnotation.toLayer((payload) =>
+    run(payload).pipe(Effect.tap((result) => pushEnded(payload, result)), Effect.withSpan("PushAnnotation"))
+  )
+
+  function run(payload: PushPayload) {
+    return Effect.gen(function*() {
       let uncertainCreate = false
       for (let number = 1;; number++) {
         const result = yield* Effect.either(attempt(payload, number))
@@ -149,7 +154,7 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
         })
       }
     })
-  )
+  }
 }))
 
 /**

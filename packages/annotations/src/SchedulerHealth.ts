@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { OperatorStatus } from "@findry/persistence"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Layer, Metric, Schedule } from "effect"
 import { AnnotationsConfig } from "./AnnotationsConfig.js"
 import { clusterSharding } from "./Cluster.js"
 
@@ -32,6 +32,20 @@ export class SchedulerHealth extends Effect.Service<SchedulerHealth>()("@findry/
       return rows[0]?.stalled ?? 0
     }).pipe(Effect.orDie, Effect.withSpan("SchedulerHealth.stalledMessages"))
 
+    /** Due, unprocessed messages (workflow runs, entity requests, cron ticks) and the age of the oldest one. */
+    const backlog: Effect.Effect<{ readonly due: number; readonly oldestDueSeconds: number }> = Effect.gen(function*() {
+      const exists = yield* sql<{ present: boolean }>`SELECT to_regclass('cluster_messages') IS NOT NULL AS present`
+      if (exists[0]?.present !== true) return { due: 0, oldestDueSeconds: 0 }
+      const rows = yield* sql<{ due: number; oldestDueSeconds: number }>`
+        SELECT count(*)::int AS due,
+          coalesce(extract(epoch FROM now()) - min(greatest((id >> 22) + ${SNOWFLAKE_EPOCH}, coalesce(deliver_at, 0))) / 1000, 0)::float8
+            AS oldest_due_seconds
+        FROM cluster_messages
+        WHERE NOT processed AND coalesce(deliver_at, 0) <= extract(epoch FROM now()) * 1000`
+      const row = rows[0]
+      return { due: row?.due ?? 0, oldestDueSeconds: Math.max(0, row?.oldestDueSeconds ?? 0) }
+    }).pipe(Effect.orDie, Effect.withSpan("SchedulerHealth.backlog"))
+
     const check: Effect.Effect<"ok" | "failing"> = stalledMessages.pipe(
       Effect.timeout("2 seconds"),
       Effect.map((stalled) => stalled > 0 ? "failing" as const : "ok" as const),
@@ -50,7 +64,33 @@ export class SchedulerHealth extends Effect.Service<SchedulerHealth>()("@findry/
     /** Annotation pushes due now that no runner has taken, and how long the oldest has waited. */
     const duePushes = Effect.map(operator.annotationBacklog, ({ due, oldestDueSeconds }) => ({ due, oldestDueSeconds }))
 
-    return { stalledMessages, check, runnersAlive, duePushes } as const
+    return { stalledMessages, backlog, check, runnersAlive, duePushes } as const
   }),
   dependencies: [OperatorStatus.Default]
 }) {}
+
+/** Due scheduler messages waiting now (all runners), sampled every `BACKLOG_SAMPLE_INTERVAL`. */
+export const dueBacklog = Metric.gauge("scheduler.backlog.due", {
+  description: "Due, unprocessed scheduler messages (workflow runs, entity requests, cron ticks)"
+})
+
+/** Seconds the oldest due, unprocessed message has waited since it became due. */
+export const oldestDueAge: Metric.Metric.Gauge<number> = Metric.gauge("scheduler.backlog.oldest_due_age", {
+  description: "Seconds the oldest due, unprocessed scheduler message has waited"
+}).pipe(Metric.tagged("unit", "s"))
+
+export const BACKLOG_SAMPLE_INTERVAL = Duration.seconds(15)
+
+/** Samples the backlog into `scheduler.backlog.*` while the runner lives; a failed sample is skipped. */
+export const BacklogMetricsLive = Layer.scopedDiscard(Effect.gen(function*() {
+  const health = yield* SchedulerHealth
+  yield* health.backlog.pipe(
+    Effect.timeout("5 seconds"),
+    Effect.flatMap(({ due, oldestDueSeconds }) =>
+      Effect.zipRight(Metric.set(dueBacklog, due), Metric.set(oldestDueAge, oldestDueSeconds))
+    ),
+    Effect.catchAllCause(() => Effect.void),
+    Effect.repeat(Schedule.spaced(BACKLOG_SAMPLE_INTERVAL)),
+    Effect.forkScoped
+  )
+})).pipe(Layer.provide(SchedulerHealth.Default))

@@ -11,5 +11,6 @@ export { AnnotationsConfig, type AnnotationsSettings, DEFAULT_ANNOTATIONS_SETTIN
 export { AnnotationJobsLive, clusterSharding, singleRunner } from "./Cluster.js"
 export { PushAnnotation, PushPayload, PushResult, PushStatus } from "./PushAnnotation.js"
 export { AnnotationPushLive, backoffFor, PushAnnotationLive, settleAttempt } from "./PushAnnotationWorkflow.js"
+export { decisionToAnnotation, pushOutcomes } from "./PushMetrics.js"
 export { purgeFinishedWorkflows, RetentionPurgeLive } from "./RetentionPurge.js"
-export { SchedulerHealth } from "./SchedulerHealth.js"
+export { BacklogMetricsLive, dueBacklog, oldestDueAge, SchedulerHealth } from "./SchedulerHealth.js"

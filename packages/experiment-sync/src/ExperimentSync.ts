@@ -8,7 +8,19 @@ import {
 } from "@findry/amplitude-adapter"
 import type { WorkspaceId } from "@findry/domain"
 import { ExperimentSyncRepo, IntegrationsRepo, type SyncResult, type SyncRunRow } from "@findry/persistence"
-import { Config, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
+import {
+  Clock,
+  Config,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Metric,
+  MetricBoundaries,
+  Option,
+  Schema,
+  Stream
+} from "effect"
 import { experimentFields } from "./ExperimentFields.js"
 
 /** Tuning of the nightly sync; `ExperimentSyncSettings.Default` holds the production values. */
@@ -69,6 +81,19 @@ export class WorkspaceSyncOutcome extends Schema.Class<WorkspaceSyncOutcome>("Wo
   testsSynced: Schema.Number,
   reason: Schema.NullOr(Schema.String)
 }) {}
+
+/** Workspaces the nightly sync ran, by `outcome` (`succeeded`, `failed`, `skipped`); one per workspace and night. */
+export const workspaceSyncs = Metric.counter("experiment_sync.workspaces", {
+  description: "Workspaces synced by the nightly experiment sync, by outcome (succeeded, failed, skipped)",
+  incremental: true
+})
+
+/** How long one workspace's sync took, by outcome. */
+export const workspaceSyncDuration: Metric.Metric.Histogram<number> = Metric.histogram(
+  "experiment_sync.workspace.duration",
+  MetricBoundaries.fromIterable([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]),
+  "Seconds one workspace's nightly experiment sync took, by outcome"
+).pipe(Metric.tagged("unit", "s"))
 
 const outcomeOf = (run: SyncRunRow): WorkspaceSyncOutcome =>
   new WorkspaceSyncOutcome({
@@ -207,8 +232,13 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
         yield* Effect.annotateCurrentSpan({ workspaceId, "sync.date": date })
         const started = yield* runs.begin(workspaceId, date)
         if (started.status !== "running") return outcomeOf(started)
+        const startedAt = yield* Clock.currentTimeMillis
         const result = yield* attempt(workspaceId)
-        return outcomeOf(yield* runs.finish(workspaceId, date, result))
+        const outcome = outcomeOf(yield* runs.finish(workspaceId, date, result))
+        const seconds = ((yield* Clock.currentTimeMillis) - startedAt) / 1000
+        yield* Metric.increment(Metric.tagged(workspaceSyncs, "outcome", outcome.status))
+        yield* Metric.update(Metric.tagged(workspaceSyncDuration, "outcome", outcome.status), seconds)
+        return outcome
       }
     )
 

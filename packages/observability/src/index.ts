@@ -1,2 +1,3 @@
 export * from "./Logging.js"
 export * from "./StartupFailure.js"
+export * from "./Telemetry.js"

@@ -19,7 +19,7 @@ import {
   type OutcomeRunRecord,
   OutcomeRunsRepo
 } from "@findry/persistence"
-import { Cause, Clock, Effect, Option } from "effect"
+import { Cause, Clock, Effect, Metric, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import {
   blocking,
@@ -53,6 +53,18 @@ export interface SweepOptions {
   /** Most bets taken in one sweep (default 10,000); the rest wait for the next one. */
   readonly limit?: number
 }
+
+/** Outcome sweeps run (the hourly cron). */
+export const sweeps = Metric.counter("outcome_sweep.runs", { description: "Outcome sweeps run", incremental: true })
+
+/**
+ * The sweeps' bets, by `result`: `due` (taken), `measured` (runs recorded), `verdicts` (assigned or changed),
+ * `retryLater` (blocked: not connected, rate-limited, …) and `failed` (unexpected errors).
+ */
+export const sweptBets = Metric.counter("outcome_sweep.bets", {
+  description: "Bets handled by outcome sweeps, by result (due, measured, verdicts, retryLater, failed)",
+  incremental: true
+})
 
 export interface SweepReport {
   /** Bets the sweep took (being measured and due). */
@@ -302,6 +314,12 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
         { concurrency: options.projectConcurrency ?? 16, discard: true }
       )
       const report: SweepReport = { due: due.length, ...counts }
+      yield* Effect.forEach(
+        Object.entries(report),
+        ([result, count]) => Metric.incrementBy(Metric.tagged(sweptBets, "result", result), count),
+        { discard: true }
+      )
+      yield* Metric.increment(sweeps)
       yield* Effect.logInfo("Outcome sweep finished").pipe(Effect.annotateLogs({ ...report }))
       return report
     })

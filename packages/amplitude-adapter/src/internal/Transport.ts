@@ -1,11 +1,12 @@
 import type { UrlParams } from "@effect/platform"
 import { HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
 import { type AmplitudeRegion, AmplitudeUnavailable, RateLimited, Unreachable } from "@findry/domain"
-import { Clock, Duration, Effect, Random } from "effect"
+import { Clock, Duration, Effect, Exit, Metric, MetricLabel, Random } from "effect"
 import { AmplitudeConfig } from "../AmplitudeConfig.js"
 import { AmplitudeGovernor } from "../AmplitudeGovernor.js"
 import type { CallPolicy } from "../CallPolicy.js"
 import { authorizationHeader, type Credentials, governorKey } from "./Credentials.js"
+import { callDuration, rateLimitedCalls } from "./Metrics.js"
 import type { Reply } from "./Replies.js"
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE"
@@ -104,9 +105,48 @@ export const makeTransport = Effect.gen(function*() {
           _tag: "Network",
           code: errorCode(error.cause)
         })),
-        Effect.timeoutFail({ duration: config.timeout, onTimeout: (): AttemptFailure => ({ _tag: "Timeout" }) })
+        Effect.timeoutFail({ duration: config.timeout, onTimeout: (): AttemptFailure => ({ _tag: "Timeout" }) }),
+        measured(target, request)
       )
     })
+
+  /** Times the exchange into `amplitude.client.request.duration` and counts 429s; labels are templates and enums. */
+  const measured = (target: Target, request: AmplitudeRequest) => (exchange: Effect.Effect<Reply, AttemptFailure>) =>
+    Effect.flatMap(
+      Clock.currentTimeMillis,
+      (started) =>
+        Effect.onExit(exchange, (exit) =>
+          Effect.flatMap(Clock.currentTimeMillis, (finished) => {
+            if (Exit.isInterrupted(exit)) return Effect.void
+            const status = Exit.isSuccess(exit)
+              ? String(exit.value.status)
+              : Exit.isFailure(exit) && exit.cause._tag === "Fail"
+              ? exit.cause.error._tag === "Timeout" ? "timeout" : "network_error"
+              : "error"
+            const endpoint = MetricLabel.make("amplitude.endpoint", request.endpoint)
+            const observe = Metric.update(
+              Metric.taggedWithLabels(callDuration, [
+                endpoint,
+                MetricLabel.make("http.request.method", request.method),
+                MetricLabel.make("amplitude.host", request.host),
+                MetricLabel.make("amplitude.region", target.region),
+                MetricLabel.make("http.response.status_code", status)
+              ]),
+              (finished - started) / 1000
+            )
+            return status === "429"
+              ? Effect.zipRight(
+                observe,
+                Metric.increment(
+                  Metric.taggedWithLabels(rateLimitedCalls, [
+                    endpoint,
+                    MetricLabel.make("amplitude.policy", target.policy.name)
+                  ])
+                )
+              )
+              : observe
+          }))
+    )
 
   const attempt = (
     target: Target,
