@@ -38,5 +38,4 @@ export const call = (
     } satisfies Answer
   }).pipe(Effect.scoped, Effect.orDie)
 
-export const workspaceOf = (admin: string, name = "Acme") =>
-  call("POST", "/v1/workspaces", { user: admin, body: { name } }).pipe(Effect.map((answer) => answer.body.id as string))
+export { workspaceOf } from "./Client.js"

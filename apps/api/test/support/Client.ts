@@ -1,0 +1,22 @@
+import { FindryClient } from "@findry/client"
+import { Effect, Redacted } from "effect"
+import { tokenFor } from "./TestApi.js"
+
+/**
+ * The typed client of `@findry/client` as `user` (no token when null), over the suite's `HttpClient` (aimed at
+ * the test server). An answer is decoded by its status against the contract, so a success or a tagged error
+ * received also proves the status the contract gives it (201, 204, 404 `NotFound`, …): any other is a failure.
+ */
+export const clientAs = (user: string | null) =>
+  FindryClient.make({ token: user === null ? undefined : Redacted.make(tokenFor(user)) })
+
+/** The typed client sending `token` as it is (tests of forged, expired and malformed tokens). */
+export const clientWithToken = (token: string) => FindryClient.make({ token: Redacted.make(token) })
+
+/** A new workspace named `name` with `admin` as its admin; yields its id. */
+export const workspaceOf = (admin: string, name = "Acme") =>
+  clientAs(admin).pipe(
+    Effect.flatMap((client) => client.workspaces.create({ payload: { name } })),
+    Effect.map((workspace) => workspace.id),
+    Effect.orDie
+  )
