@@ -20,3 +20,9 @@ export const workspaceOf = (admin: string, name = "Acme") =>
     Effect.map((workspace) => workspace.id),
     Effect.orDie
   )
+
+/** The connect payload for a project's keys (an emulator's demo project, or wrong keys on purpose). */
+export const amplitudeKeys = (
+  project: { readonly apiKey: string; readonly secretKey: string },
+  region: "us" | "eu" = "us"
+) => ({ region, apiKey: Redacted.make(project.apiKey), secretKey: Redacted.make(project.secretKey) })
