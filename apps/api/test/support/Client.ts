@@ -1,4 +1,5 @@
-import { FindryClient } from "@findry/client"
+import { type Client, FindryClient } from "@findry/client"
+import type { MappingParams, MetricId, SavedMapping, WorkspaceId } from "@findry/domain"
 import { Effect, Redacted } from "effect"
 import { tokenFor } from "./TestApi.js"
 
@@ -26,3 +27,20 @@ export const amplitudeKeys = (
   project: { readonly apiKey: string; readonly secretKey: string },
   region: "us" | "eu" = "us"
 ) => ({ region, apiKey: Redacted.make(project.apiKey), secretKey: Redacted.make(project.secretKey) })
+
+/**
+ * `metrics.putMapping` for any mapping kind: the derived client types that endpoint as one function per kind of
+ * its union payload, which a caller holding any `MappingParams` cannot call directly.
+ */
+export const putMapping = (
+  client: Client,
+  request: {
+    readonly path: { readonly workspaceId: WorkspaceId; readonly metricId: MetricId }
+    readonly payload: MappingParams
+  }
+) =>
+  (client.metrics.putMapping as unknown as (
+    request: unknown
+  ) => Effect.Effect<typeof SavedMapping.Type, Effect.Effect.Error<ReturnType<Client["metrics"]["getMapping"]>>>)(
+    request
+  )
