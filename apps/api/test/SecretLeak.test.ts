@@ -4,7 +4,8 @@ import { DEMO_PROJECTS } from "@findry/amplitude-emulator"
 import { LoggingLive } from "@findry/observability"
 import { ConfigProvider, Console, Effect, Layer } from "effect"
 import { Capture } from "./support/Capture.js"
-import { call, receivedBodies, receivedHeaders, workspaceOf } from "./support/Http.js"
+import { workspaceOf } from "./support/Client.js"
+import { call, receivedBodies, receivedHeaders } from "./support/Http.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us
