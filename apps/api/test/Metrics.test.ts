@@ -4,7 +4,7 @@ import { AmplitudeEmulator, DEMO_PROJECTS, projectData } from "@findry/amplitude
 import { BetId, type MappingParams, MetricId, type MetricUnit, PropertyFilter, type WorkspaceId } from "@findry/domain"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { amplitudeKeys, clientAs, putMapping, workspaceOf } from "./support/Client.js"
+import { amplitudeKeys, clientAs, putMapping, workspaceOf, workspaceWithMember } from "./support/Client.js"
 import { call } from "./support/Http.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 
@@ -21,12 +21,7 @@ const expectError = (error: { readonly _tag: string; readonly message?: string }
 }
 
 const setup = Effect.gen(function*() {
-  const adminId = freshUser("admin")
-  const memberId = freshUser("member")
-  const [admin, member] = yield* Effect.all([clientAs(adminId), clientAs(memberId)])
-  const workspaceId = yield* workspaceOf(adminId)
-  const path = { workspaceId }
-  yield* admin.workspaces.setMember({ path: { workspaceId, userId: memberId }, payload: { role: "member" } })
+  const { admin, member, memberId, path, workspaceId } = yield* workspaceWithMember
   const connect = (keys: ReturnType<typeof amplitudeKeys>) => admin.amplitudeConnection.connect({ path, payload: keys })
   const metric = (name: string, unit: MetricUnit = "integer") =>
     member.metrics.create({ path, payload: { name, unit } }).pipe(Effect.map((created) => created.id))

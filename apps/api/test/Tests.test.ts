@@ -6,9 +6,9 @@ import { type LinkedExperiment, TestId, type WorkspaceId } from "@findry/domain"
 import { ExperimentSync, ExperimentSyncSettings } from "@findry/experiment-sync"
 import { ConfigProvider, Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
-import { amplitudeKeys, clientAs, workspaceOf } from "./support/Client.js"
+import { amplitudeKeys, clientAs, workspaceWithMember } from "./support/Client.js"
 import { call } from "./support/Http.js"
-import { AmplitudeTestLive, ApiTestLive, freshUser } from "./support/TestApi.js"
+import { AmplitudeTestLive, ApiTestLive } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us
 const usKeys = amplitudeKeys(US)
@@ -23,12 +23,7 @@ const expectError = (error: { readonly _tag: string; readonly message?: string }
 /** A connected workspace (management key optional) with an admin, a member and one project. */
 const setup = (options: { readonly connect?: boolean; readonly managementKey?: boolean } = {}) =>
   Effect.gen(function*() {
-    const adminId = freshUser("admin")
-    const memberId = freshUser("member")
-    const [admin, member] = yield* Effect.all([clientAs(adminId), clientAs(memberId)])
-    const workspaceId = yield* workspaceOf(adminId)
-    const path = { workspaceId }
-    yield* admin.workspaces.setMember({ path: { workspaceId, userId: memberId }, payload: { role: "member" } })
+    const { admin, member, memberId, path, workspaceId } = yield* workspaceWithMember
     const project = yield* admin.workspaces.createProject({ path, payload: { name: "Checkout" } })
     if (options.connect !== false) {
       yield* admin.amplitudeConnection.connect({ path, payload: usKeys })

@@ -1,7 +1,7 @@
 import { type Client, FindryClient } from "@findry/client"
 import type { MappingParams, MetricId, SavedMapping, WorkspaceId } from "@findry/domain"
 import { Effect, Redacted } from "effect"
-import { tokenFor } from "./TestApi.js"
+import { freshUser, tokenFor } from "./TestApi.js"
 
 /**
  * The typed client of `@findry/client` as `user` (no token when null), over the suite's `HttpClient` (aimed at
@@ -21,6 +21,17 @@ export const workspaceOf = (admin: string, name = "Acme") =>
     Effect.map((workspace) => workspace.id),
     Effect.orDie
   )
+
+/** A new workspace with an admin and a member, and the typed client of each. */
+export const workspaceWithMember = Effect.gen(function*() {
+  const adminId = freshUser("admin")
+  const memberId = freshUser("member")
+  const [admin, member] = yield* Effect.all([clientAs(adminId), clientAs(memberId)])
+  const workspaceId = yield* workspaceOf(adminId)
+  const path = { workspaceId }
+  yield* admin.workspaces.setMember({ path: { workspaceId, userId: memberId }, payload: { role: "member" } })
+  return { adminId, memberId, admin, member, workspaceId, path }
+})
 
 /** The connect payload for a project's keys (an emulator's demo project, or wrong keys on purpose). */
 export const amplitudeKeys = (
