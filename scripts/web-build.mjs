@@ -13,7 +13,9 @@ const newestChange = (path) =>
     ? Math.max(0, ...readdirSync(path).map((entry) => newestChange(join(path, entry))))
     : statSync(path).mtimeMs
 
-const sources = ["src", "index.html", "vite.config.ts", "../../packages/domain/src"].map((path) => join(web, path))
+const sources = ["src", "index.html", "vite.config.ts", "../../packages/domain/src", "../../packages/client/src"].map((
+  path
+) => join(web, path))
 const stale = !existsSync(built) || Math.max(...sources.map(newestChange)) > statSync(built).mtimeMs
 
 if (stale) {

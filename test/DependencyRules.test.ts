@@ -94,10 +94,15 @@ describe("dependency rules (docs/architecture.md)", () => {
     assert.notMatch(cryptoIndex, /SecretOpener/, "the opener is not re-exported from @findry/crypto")
   })
 
-  it("the web app reaches the API only through the contract: domain, effect, @effect/platform and React", () => {
+  it("the client depends on the contract, effect and @effect/platform only", () => {
+    const client = byName.get("@findry/client")!
+    assert.sameMembers([...client.dependencies], ["@findry/domain", "effect", "@effect/platform"])
+  })
+
+  it("the web app reaches the API only through the contract's client: domain, client, effect, platform, React", () => {
     const web = byName.get("@findry/web")!
-    assert.sameMembers(findryDeps(web), ["@findry/domain"])
-    const allowed = new Set(["@findry/domain", "effect", "@effect/platform", "react", "react-dom"])
+    assert.sameMembers(findryDeps(web), ["@findry/domain", "@findry/client"])
+    const allowed = new Set(["@findry/domain", "@findry/client", "effect", "@effect/platform", "react", "react-dom"])
     for (const { file, specifier } of importsOf(web)) {
       assert.isTrue(allowed.has(packageOf(specifier)), `${file} imports ${specifier}`)
     }

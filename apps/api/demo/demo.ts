@@ -1,8 +1,10 @@
 // A local walkthrough: the Amplitude emulator, the API on the embedded database, a seeded workspace and the
 // curl commands that show the connect flow and each of its error cases.
-import { NodeRuntime } from "@effect/platform-node"
+import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { AmplitudeEmulator, DEMO_PROJECTS } from "@findry/amplitude-emulator"
-import { Config, Console, Duration, Effect, Schedule } from "effect"
+import { FindryClient } from "@findry/client"
+import { UserId } from "@findry/domain"
+import { Config, Console, Duration, Effect, Redacted, Schedule } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { issueToken } from "../src/Jwt.js"
@@ -25,8 +27,7 @@ const startApi = (env: Record<string, string>) =>
   )
 
 const waitUntilReady = (baseUrl: string) =>
-  Effect.tryPromise(() => fetch(`${baseUrl}/readyz`)).pipe(
-    Effect.filterOrFail((response) => response.ok),
+  Effect.flatMap(FindryClient.make({ baseUrl }), (findry) => findry.health.readyz()).pipe(
     Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo(Duration.seconds(60))))
   )
 
@@ -49,19 +50,11 @@ const program = Effect.gen(function*() {
 
   const admin = issueToken(authSecret, { sub: "demo-admin", ttlSeconds: 12 * 3600 })
   const member = issueToken(authSecret, { sub: "demo-member", ttlSeconds: 12 * 3600 })
-  const workspace = yield* Effect.tryPromise(async () => {
-    const response = await fetch(`${api}/v1/workspaces`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "Demo workspace" })
-    })
-    const created = (await response.json()) as { id: string }
-    await fetch(`${api}/v1/workspaces/${created.id}/members/demo-member`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify({ role: "member" })
-    })
-    return created.id
+  const asAdmin = yield* FindryClient.make({ baseUrl: api, token: Redacted.make(admin) })
+  const { id: workspace } = yield* asAdmin.workspaces.create({ payload: { name: "Demo workspace" } })
+  yield* asAdmin.workspaces.setMember({
+    path: { workspaceId: workspace, userId: UserId.make("demo-member") },
+    payload: { role: "member" }
   })
 
   const us = DEMO_PROJECTS.us
@@ -134,4 +127,4 @@ Ctrl-C stops everything.`)
   return yield* Effect.never
 })
 
-Effect.scoped(program).pipe(NodeRuntime.runMain)
+Effect.scoped(program).pipe(Effect.provide(NodeHttpClient.layerUndici), NodeRuntime.runMain)

@@ -2,8 +2,9 @@ import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS } from "@findry/amplitude-emulator"
 import { Effect } from "effect"
+import { workspaceOf } from "./support/Client.js"
 import { eventually } from "./support/Eventually.js"
-import { type Answer, call, workspaceOf } from "./support/Http.js"
+import { type Answer, call } from "./support/Http.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us

@@ -5,8 +5,9 @@ import { AmplitudeEmulator, type AnnotationView } from "@findry/amplitude-emulat
 import { SecretSealer } from "@findry/crypto"
 import { Duration, Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
+import { workspaceOf } from "./support/Client.js"
 import { eventually } from "./support/Eventually.js"
-import { call, workspaceOf } from "./support/Http.js"
+import { call } from "./support/Http.js"
 import { API_TEST_KEYS, ApiTestLive, freshUser } from "./support/TestApi.js"
 
 let projects = 0

@@ -1,11 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { DEMO_PROJECTS } from "@findry/amplitude-emulator"
-import type { WorkspaceId } from "@findry/domain"
 import { AnnotationRecordsRepo } from "@findry/persistence"
 import { Effect, Fiber } from "effect"
+import { amplitudeKeys, clientAs, workspaceOf } from "./support/Client.js"
 import { eventually } from "./support/Eventually.js"
-import { call, workspaceOf } from "./support/Http.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 import { openTransaction, someoneWaitsOnALock } from "./support/Transactions.js"
 
@@ -20,12 +19,9 @@ describe("concurrent writers of one connection", () => {
         Effect.gen(function*() {
           const admin = freshUser("admin")
           const workspaceId = yield* workspaceOf(admin)
-          const integration = `/v1/workspaces/${workspaceId}/integrations/amplitude`
-          const connected = yield* call("PUT", integration, {
-            user: admin,
-            body: { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
-          })
-          assert.strictEqual(connected.status, 200, connected.text)
+          const path = { workspaceId }
+          const client = yield* clientAs(admin)
+          yield* client.amplitudeConnection.connect({ path, payload: amplitudeKeys(US) })
           const sql = yield* SqlClient.SqlClient
           const records = yield* AnnotationRecordsRepo
 
@@ -34,25 +30,24 @@ describe("concurrent writers of one connection", () => {
             sql`SELECT 1 FROM integrations WHERE workspace_id = ${workspaceId} FOR UPDATE`
           )
           const toggle = yield* Effect.fork(
-            call("PATCH", integration, { user: admin, body: { annotationsEnabled: false } })
+            client.amplitudeConnection.update({ path, payload: { annotationsEnabled: false } })
           )
           yield* eventually(someoneWaitsOnALock, "10 seconds")
           const failedAt = "2026-12-03T09:00:00.000Z"
           yield* scheduler.commit(
-            records.setPushHealth(workspaceId as WorkspaceId, {
+            records.setPushHealth(workspaceId, {
               status: "failing",
               reason: "Amplitude rejected the stored keys",
               failedAt,
               lastPushedAt: null
             })
           )
-          const toggled = yield* Fiber.join(toggle)
-          assert.strictEqual(toggled.status, 200, toggled.text)
+          yield* Fiber.join(toggle)
 
-          const view = yield* call("GET", integration, { user: admin })
-          assert.isFalse(view.body.annotationsEnabled, "the toggle was kept")
-          assert.strictEqual(view.body.annotationPush.status, "failing", "the push health was kept")
-          assert.strictEqual(view.body.annotationPush.failedAt, failedAt)
+          const view = yield* client.amplitudeConnection.get({ path })
+          assert.isFalse(view.annotationsEnabled, "the toggle was kept")
+          assert.strictEqual(view.annotationPush.status, "failing", "the push health was kept")
+          assert.strictEqual(view.annotationPush.failedAt?.toISOString(), failedAt)
         }).pipe(Effect.scoped, Effect.provide(AnnotationRecordsRepo.Default))
     )
   })

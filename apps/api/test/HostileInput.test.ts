@@ -2,7 +2,8 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS } from "@findry/amplitude-emulator"
 import { Effect } from "effect"
-import { call, workspaceOf } from "./support/Http.js"
+import { workspaceOf } from "./support/Client.js"
+import { call } from "./support/Http.js"
 import { ApiTestLive, freshUser, tokenFor } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us

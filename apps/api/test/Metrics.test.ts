@@ -1,9 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS, projectData } from "@findry/amplitude-emulator"
+import { BetId, type MappingParams, MetricId, type MetricUnit, PropertyFilter, type WorkspaceId } from "@findry/domain"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { type Answer, call, workspaceOf } from "./support/Http.js"
+import { amplitudeKeys, clientAs, putMapping, workspaceOf, workspaceWithMember } from "./support/Client.js"
+import { call } from "./support/Http.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us
@@ -12,54 +14,88 @@ const PURCHASERS = US_DATA.cohorts.find((cohort) => cohort.name === "Purchasers"
 const DAILY_BUYERS = US_DATA.charts.find((chart) => chart.name === "Daily buyers")!.id
 const EU = DEMO_PROJECTS.eu
 
-const expectError = (answer: Answer, status: number, tag: string) => {
-  assert.strictEqual(answer.status, status, answer.text)
-  assert.strictEqual(answer.body._tag, tag, answer.text)
-  assert.isString(answer.body.message)
+/** A tagged error of the contract, with the message it must carry. */
+const expectError = (error: { readonly _tag: string; readonly message?: string }, tag: string) => {
+  assert.strictEqual(error._tag, tag, JSON.stringify(error))
+  assert.isString(error.message)
 }
 
 const setup = Effect.gen(function*() {
-  const admin = freshUser("admin")
-  const member = freshUser("member")
-  const workspaceId = yield* workspaceOf(admin)
-  yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, { user: admin, body: { role: "member" } })
-  const metrics = `/v1/workspaces/${workspaceId}/metrics`
-  const connect = (keys: { region: string; apiKey: string; secretKey: string }) =>
-    call("PUT", `/v1/workspaces/${workspaceId}/integrations/amplitude`, { user: admin, body: keys }).pipe(
-      Effect.tap((answer) => assert.strictEqual(answer.status, 200, answer.text))
-    )
-  const metric = (name: string, unit = "integer") =>
-    call("POST", metrics, { user: member, body: { name, unit } }).pipe(
-      Effect.tap((answer) => assert.strictEqual(answer.status, 201, answer.text)),
-      Effect.map((answer) => answer.body.id as string)
-    )
-  return { admin, member, workspaceId, metrics, connect, metric }
+  const { admin, member, memberId, path, workspaceId } = yield* workspaceWithMember
+  const connect = (keys: ReturnType<typeof amplitudeKeys>) => admin.amplitudeConnection.connect({ path, payload: keys })
+  const metric = (name: string, unit: MetricUnit = "integer") =>
+    member.metrics.create({ path, payload: { name, unit } }).pipe(Effect.map((created) => created.id))
+  const mapping = (metricId: MetricId) => ({ workspaceId, metricId })
+  const save = (metricId: MetricId, payload: MappingParams) => putMapping(member, { path: mapping(metricId), payload })
+  return { admin, member, memberId, workspaceId, path, connect, metric, mapping, save }
 })
 
-const usKeys = { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
-const euKeys = { region: "eu", apiKey: EU.apiKey, secretKey: EU.secretKey }
+const usKeys = amplitudeKeys(US, "us")
+const euKeys = amplitudeKeys(EU, "eu")
+const unknownMetric = () => MetricId.make(randomUUID())
 
 describe("metrics and Amplitude mappings", () => {
   layer(ApiTestLive(), { timeout: "120 seconds", excludeTestServices: true })((it) => {
     it.effect("creates, lists and edits metrics; names are unique per workspace ignoring case", () =>
       Effect.gen(function*() {
-        const { member, metrics, workspaceId } = yield* setup
-        const created = yield* call("POST", metrics, {
-          user: member,
-          body: { name: "  Weekly buyers ", unit: "integer", description: "Users who bought" }
+        const { member, memberId, path } = yield* setup
+        const created = yield* member.metrics.create({
+          path,
+          payload: { name: "Weekly buyers", unit: "integer", description: "Users who bought" }
         })
-        assert.strictEqual(created.status, 201, created.text)
-        assert.deepInclude(created.body, { name: "Weekly buyers", unit: "integer", description: "Users who bought" })
+        assert.deepInclude({ ...created }, { name: "Weekly buyers", unit: "integer", description: "Users who bought" })
 
         expectError(
-          yield* call("POST", metrics, { user: member, body: { name: "WEEKLY BUYERS", unit: "decimal" } }),
-          409,
+          yield* Effect.flip(member.metrics.create({ path, payload: { name: "WEEKLY BUYERS", unit: "decimal" } })),
           "MetricNameTaken"
         )
-        const other = yield* call("POST", metrics, { user: member, body: { name: "Conversion", unit: "percent" } })
-        assert.strictEqual(other.status, 201)
-        assert.isNull(other.body.description)
+        const other = yield* member.metrics.create({ path, payload: { name: "Conversion", unit: "percent" } })
+        assert.isNull(other.description)
+        yield* member.metrics.create({ path, payload: { name: "x".repeat(80), unit: "currency" } })
 
+        const renamed = yield* member.metrics.update({
+          path: { ...path, metricId: other.id },
+          payload: { name: "Checkout conversion", description: "Share of carts bought" }
+        })
+        assert.deepStrictEqual({ ...renamed }, {
+          id: other.id,
+          name: "Checkout conversion",
+          unit: "percent",
+          description: "Share of carts bought"
+        })
+        expectError(
+          yield* Effect.flip(
+            member.metrics.update({ path: { ...path, metricId: other.id }, payload: { name: "weekly Buyers" } })
+          ),
+          "MetricNameTaken"
+        )
+        expectError(
+          yield* Effect.flip(
+            member.metrics.update({ path: { ...path, metricId: unknownMetric() }, payload: { unit: "decimal" } })
+          ),
+          "NotFound"
+        )
+
+        const listed = yield* member.metrics.list({ path })
+        assert.deepStrictEqual(
+          listed.metrics.map((m) => [m.name, m.amplitudeMapping]),
+          [["Checkout conversion", null], ["Weekly buyers", null], ["x".repeat(80), null]]
+        )
+        const outsider = yield* clientAs(freshUser("outsider"))
+        expectError(yield* Effect.flip(outsider.metrics.list({ path })), "NotFound")
+        const elsewhere = yield* workspaceOf(freshUser("admin"))
+        expectError(
+          yield* Effect.flip(member.metrics.getMapping({ path: { workspaceId: elsewhere, metricId: other.id } })),
+          "NotFound"
+        )
+
+        // What the typed client cannot send (untrimmed, oversized, unknown units, missing fields): sent raw.
+        const trimmed = yield* call("POST", `/v1/workspaces/${path.workspaceId}/metrics`, {
+          user: memberId,
+          body: { name: "  Daily buyers ", unit: "integer" }
+        })
+        assert.strictEqual(trimmed.status, 201, trimmed.text)
+        assert.strictEqual(trimmed.body.name, "Daily buyers")
         for (
           const body of [
             { name: "x".repeat(81), unit: "integer" },
@@ -68,84 +104,40 @@ describe("metrics and Amplitude mappings", () => {
             { unit: "integer" }
           ]
         ) {
-          const bad = yield* call("POST", metrics, { user: member, body })
+          const bad = yield* call("POST", `/v1/workspaces/${path.workspaceId}/metrics`, { user: memberId, body })
           assert.strictEqual(bad.status, 400, bad.text)
         }
-        assert.strictEqual(
-          (yield* call("POST", metrics, { user: member, body: { name: "x".repeat(80), unit: "currency" } })).status,
-          201
-        )
-
-        const renamed = yield* call("PATCH", `${metrics}/${other.body.id}`, {
-          user: member,
-          body: { name: "Checkout conversion", description: "Share of carts bought" }
-        })
-        assert.strictEqual(renamed.status, 200, renamed.text)
-        assert.deepStrictEqual(renamed.body, {
-          id: other.body.id,
-          name: "Checkout conversion",
-          unit: "percent",
-          description: "Share of carts bought"
-        })
-        expectError(
-          yield* call("PATCH", `${metrics}/${other.body.id}`, { user: member, body: { name: "weekly Buyers" } }),
-          409,
-          "MetricNameTaken"
-        )
-        expectError(
-          yield* call("PATCH", `${metrics}/${randomUUID()}`, { user: member, body: { unit: "decimal" } }),
-          404,
-          "NotFound"
-        )
-
-        const listed = yield* call("GET", metrics, { user: member })
-        assert.deepStrictEqual(
-          listed.body.metrics.map((m: { name: string; amplitudeMapping: unknown }) => [m.name, m.amplitudeMapping]),
-          [["Checkout conversion", null], ["Weekly buyers", null], ["x".repeat(80), null]]
-        )
-        expectError(yield* call("GET", metrics, { user: freshUser("outsider") }), 404, "NotFound")
-        const elsewhere = yield* workspaceOf(freshUser("admin"))
-        expectError(
-          yield* call("GET", `/v1/workspaces/${elsewhere}/metrics/${other.body.id}/amplitude-mapping`, {
-            user: member
-          }),
-          404,
-          "NotFound"
-        )
-        assert.isString(workspaceId)
       }))
 
     it.effect("saves each mapping kind, keeps the id across edits and warns about unknown events", () =>
       Effect.gen(function*() {
-        const { connect, member, metric, metrics } = yield* setup
+        const { connect, mapping, member, metric, path, save } = yield* setup
         yield* connect(usKeys)
         const id = yield* metric("Revenue per buyer", "currency")
-        const path = `${metrics}/${id}/amplitude-mapping`
 
-        const first = yield* call("PUT", path, {
-          user: member,
-          body: {
-            kind: "event",
-            event: "Purchase",
-            aggregation: "average_per_user",
-            property: "revenue",
-            filters: [{ property: "currency", value: "USD" }]
-          }
+        const first = yield* save(id, {
+          kind: "event",
+          event: "Purchase",
+          aggregation: "average_per_user",
+          property: "revenue",
+          filters: [new PropertyFilter({ property: "currency", value: "USD" })]
         })
-        assert.strictEqual(first.status, 200, first.text)
-        assert.deepStrictEqual(first.body.warnings, [])
-        assert.deepInclude(first.body.mapping, {
+        assert.deepStrictEqual(first.warnings, [])
+        assert.deepInclude(first.mapping, {
           metricId: id,
           kind: "event",
           event: "Purchase",
           aggregation: "average_per_user",
           property: "revenue",
-          filters: [{ property: "currency", value: "USD" }],
           needsReview: false
         })
-        const mappingId = first.body.mapping.id
+        assert.deepStrictEqual(
+          "filters" in first.mapping ? first.mapping.filters?.map((filter) => ({ ...filter })) : undefined,
+          [{ property: "currency", value: "USD" }]
+        )
+        const mappingId = first.mapping.id
 
-        const kinds = [
+        const kinds: ReadonlyArray<readonly [MappingParams, ReadonlyArray<string>]> = [
           [{ kind: "chart", chartId: DAILY_BUYERS }, []],
           [{ kind: "funnel", events: ["View Item", "Checkout", "Purchase"], conversionWindowDays: 7 }, [
             "event not recognized: Checkout"
@@ -155,31 +147,31 @@ describe("metrics and Amplitude mappings", () => {
           [{ kind: "template", template: "average_session_length" }, []],
           [{ kind: "event", event: "purchase", aggregation: "count" }, ["event not recognized: purchase"]],
           [{ kind: "event", event: "Debug Ping", aggregation: "uniques" }, ["event not recognized: Debug Ping"]]
-        ] as const
-        for (const [body, warnings] of kinds) {
-          const saved = yield* call("PUT", path, { user: member, body })
-          assert.strictEqual(saved.status, 200, saved.text)
-          assert.deepStrictEqual(saved.body.warnings, warnings)
-          assert.strictEqual(saved.body.mapping.id, mappingId)
-          assert.deepInclude(saved.body.mapping, body)
-          const read = yield* call("GET", path, { user: member })
-          assert.deepStrictEqual(read.body, saved.body.mapping)
+        ]
+        for (const [payload, warnings] of kinds) {
+          const saved = yield* save(id, payload)
+          assert.deepStrictEqual(saved.warnings, warnings)
+          assert.strictEqual(saved.mapping.id, mappingId)
+          assert.deepInclude(saved.mapping, payload)
+          const read = yield* member.metrics.getMapping({ path: mapping(id) })
+          assert.deepStrictEqual(read, saved.mapping)
         }
-        const listed = yield* call("GET", metrics, { user: member })
-        assert.deepInclude(listed.body.metrics[0].amplitudeMapping, { id: mappingId, event: "Debug Ping" })
+        const listed = yield* member.metrics.list({ path })
+        assert.deepInclude(listed.metrics[0]!.amplitudeMapping, { id: mappingId, event: "Debug Ping" })
 
-        assert.strictEqual((yield* call("DELETE", path, { user: member })).status, 204)
-        expectError(yield* call("GET", path, { user: member }), 404, "NotFound")
-        assert.strictEqual((yield* call("DELETE", path, { user: member })).status, 204)
-        const again = yield* call("PUT", path, { user: member, body: { kind: "template", template: "new_users" } })
-        assert.notStrictEqual(again.body.mapping.id, mappingId)
+        // 204 both times: the contract's only success status for it.
+        yield* member.metrics.deleteMapping({ path: mapping(id) })
+        expectError(yield* Effect.flip(member.metrics.getMapping({ path: mapping(id) })), "NotFound")
+        yield* member.metrics.deleteMapping({ path: mapping(id) })
+        const again = yield* save(id, { kind: "template", template: "new_users" })
+        assert.notStrictEqual(again.mapping.id, mappingId)
       }))
 
     it.effect("rejects invalid mapping parameters with 400 and changes nothing", () =>
       Effect.gen(function*() {
-        const { member, metric, metrics } = yield* setup
+        const { mapping, member, memberId, metric, workspaceId, save } = yield* setup
         const id = yield* metric("Buyers")
-        const path = `${metrics}/${id}/amplitude-mapping`
+        // Parameters the contract refuses, so the typed client would not send them: sent raw.
         const bad = [
           { kind: "event", event: "Purchase", aggregation: "sum" },
           { kind: "event", event: "Purchase", aggregation: "average" },
@@ -196,44 +188,33 @@ describe("metrics and Amplitude mappings", () => {
           { kind: "unknown" }
         ]
         for (const body of bad) {
-          const answer = yield* call("PUT", path, { user: member, body })
+          const answer = yield* call("PUT", `/v1/workspaces/${workspaceId}/metrics/${id}/amplitude-mapping`, {
+            user: memberId,
+            body
+          })
           assert.strictEqual(answer.status, 400, `${JSON.stringify(body)}: ${answer.text}`)
         }
-        expectError(yield* call("GET", path, { user: member }), 404, "NotFound")
+        expectError(yield* Effect.flip(member.metrics.getMapping({ path: mapping(id) })), "NotFound")
         expectError(
-          yield* call("PUT", `${metrics}/${randomUUID()}/amplitude-mapping`, {
-            user: member,
-            body: { kind: "template", template: "new_users" }
-          }),
-          404,
+          yield* Effect.flip(save(unknownMetric(), { kind: "template", template: "new_users" })),
           "NotFound"
         )
-        const offline = yield* call("PUT", path, {
-          user: member,
-          body: { kind: "event", event: "Purchase", aggregation: "count" }
-        })
-        assert.deepStrictEqual(offline.body.warnings, ["Amplitude not connected: the mapping could not be checked"])
+        const offline = yield* save(id, { kind: "event", event: "Purchase", aggregation: "count" })
+        assert.deepStrictEqual(offline.warnings, ["Amplitude not connected: the mapping could not be checked"])
       }))
 
     it.effect("a reconnect to another project flags the mappings; the same project clears nothing; saving clears", () =>
       Effect.gen(function*() {
-        const { connect, member, metric, metrics } = yield* setup
+        const { connect, member, metric, path, save } = yield* setup
         yield* connect(usKeys)
         const a = yield* metric("Searches")
         const b = yield* metric("Shares")
-        const save = (metricId: string, event: string) =>
-          call("PUT", `${metrics}/${metricId}/amplitude-mapping`, {
-            user: member,
-            body: { kind: "event", event, aggregation: "count" }
-          })
-        yield* save(a, "Search")
-        yield* save(b, "Share")
-        const flags = call("GET", metrics, { user: member }).pipe(
-          Effect.map((answer) =>
-            answer.body.metrics.map((m: { amplitudeMapping: { needsReview: boolean } }) =>
-              m.amplitudeMapping.needsReview
-            )
-          )
+        const saveEvent = (metricId: MetricId, event: string) =>
+          save(metricId, { kind: "event", event, aggregation: "count" })
+        yield* saveEvent(a, "Search")
+        yield* saveEvent(b, "Share")
+        const flags = member.metrics.list({ path }).pipe(
+          Effect.map((answer) => answer.metrics.map((m) => m.amplitudeMapping?.needsReview))
         )
         yield* connect(usKeys)
         assert.deepStrictEqual(yield* flags, [false, false])
@@ -241,27 +222,23 @@ describe("metrics and Amplitude mappings", () => {
         assert.deepStrictEqual(yield* flags, [true, true])
         yield* connect(euKeys)
         assert.deepStrictEqual(yield* flags, [true, true])
-        const saved = yield* save(a, "Search")
-        assert.isFalse(saved.body.mapping.needsReview)
+        const saved = yield* saveEvent(a, "Search")
+        assert.isFalse(saved.mapping.needsReview)
         assert.deepStrictEqual(yield* flags, [false, true])
       }))
 
     it.effect("Pull metrics: a 200 run computed from Amplitude, scoped to the bet's cohort", () =>
       Effect.gen(function*() {
-        const { connect, member, metric, metrics, workspaceId } = yield* setup
+        const { connect, member, metric, save, workspaceId } = yield* setup
         yield* connect(usKeys)
         const emulator = yield* AmplitudeEmulator
         const { data } = yield* emulator.project(US.id)
         const metricId = yield* metric("Purchases")
-        yield* call("PUT", `${metrics}/${metricId}/amplitude-mapping`, {
-          user: member,
-          body: { kind: "event", event: "Purchase", aggregation: "count" }
-        })
+        yield* save(metricId, { kind: "event", event: "Purchase", aggregation: "count" })
         const betId = yield* insertBet(workspaceId, metricId, { cohortId: PURCHASERS, shipDate: "2026-10-15" })
         const before = (yield* emulator.requests()).reduce((max, r) => Math.max(max, r.seq), 0)
 
-        const pulled = yield* call("POST", `/v1/workspaces/${workspaceId}/bets/${betId}/outcome/pull`, { user: member })
-        assert.strictEqual(pulled.status, 200, pulled.text)
+        const pulled = yield* member.outcomes.pull({ path: { workspaceId, betId } })
         const cohort = new Set(data.cohorts.find((c) => c.id === PURCHASERS)!.userIds)
         const count = (start: string, end: string) =>
           data.events.find((e) => e.name === "Purchase")!.occurrences.filter((o) =>
@@ -269,15 +246,15 @@ describe("metrics and Amplitude mappings", () => {
           ).length
         const baseline = count("2026-10-08", "2026-10-14")
         const observed = count("2026-10-15", "2026-10-21")
-        assert.deepInclude(pulled.body, {
+        assert.deepInclude(pulled, {
           baseline,
           observed,
           varianceAbs: observed - baseline,
           warnings: []
         })
-        assert.closeTo(pulled.body.variancePct, ((observed - baseline) / baseline) * 100, 1e-9)
+        assert.closeTo(pulled.variancePct!, ((observed - baseline) / baseline) * 100, 1e-9)
         const change = ((observed - baseline) / baseline) * 100
-        assert.strictEqual(pulled.body.verdict, change <= 0 ? "miss" : change >= 10 ? "hit" : "inconclusive")
+        assert.strictEqual(pulled.verdict, change <= 0 ? "miss" : change >= 10 ? "hit" : "inconclusive")
         const sent = (yield* emulator.requests({ project: US.id, endpoint: "events.segmentation" }))
           .filter((r) => r.seq > before)
           .map((r) => [r.query["m"], r.query["start"], r.query["end"], r.query["s"]])
@@ -291,20 +268,14 @@ describe("metrics and Amplitude mappings", () => {
 
     it.effect("through the bets endpoints: the pulled run is the outcome's lastRun; the verdict is annotated", () =>
       Effect.gen(function*() {
-        const { admin, connect, member, metric, metrics, workspaceId } = yield* setup
+        const { admin, connect, member, metric, path, save, workspaceId } = yield* setup
         yield* connect(usKeys)
         const metricId = yield* metric("Buyers")
-        yield* call("PUT", `${metrics}/${metricId}/amplitude-mapping`, {
-          user: member,
-          body: { kind: "event", event: "Purchase", aggregation: "uniques" }
-        })
-        const project = yield* call("POST", `/v1/workspaces/${workspaceId}/projects`, {
-          user: admin,
-          body: { name: "Store" }
-        })
-        const bet = yield* call("POST", `/v1/workspaces/${workspaceId}/projects/${project.body.id}/bets`, {
-          user: member,
-          body: {
+        yield* save(metricId, { kind: "event", event: "Purchase", aggregation: "uniques" })
+        const project = yield* admin.workspaces.createProject({ path, payload: { name: "Store" } })
+        const bet = yield* member.bets.create({
+          path: { workspaceId, projectId: project.id },
+          payload: {
             title: "Faster checkout",
             predictedImpact: {
               metricId,
@@ -315,74 +286,65 @@ describe("metrics and Amplitude mappings", () => {
             }
           }
         })
-        assert.strictEqual(bet.status, 201, bet.text)
-        const betPath = `/v1/workspaces/${workspaceId}/bets/${bet.body.id}`
-        expectError(yield* call("POST", `${betPath}/outcome/pull`, { user: member }), 409, "OutcomeNotSet")
-        const logged = yield* call("PUT", `${betPath}/outcome`, {
-          user: member,
-          body: { shipDate: "2026-10-15", whatShipped: "One-page checkout" }
+        const betPath = { workspaceId, betId: bet.id }
+        expectError(yield* Effect.flip(member.outcomes.pull({ path: betPath })), "OutcomeNotSet")
+        const logged = yield* member.bets.logOutcome({
+          path: betPath,
+          payload: { shipDate: "2026-10-15", whatShipped: "One-page checkout" }
         })
-        assert.strictEqual(logged.status, 200, logged.text)
-        assert.isNull(logged.body.lastRun)
+        assert.isNull(logged.lastRun)
 
-        const pulled = yield* call("POST", `${betPath}/outcome/pull`, { user: member })
-        assert.strictEqual(pulled.status, 200, pulled.text)
-        const read = yield* call("GET", betPath, { user: member })
-        assert.deepStrictEqual(read.body.outcome.lastRun, pulled.body)
-        const verdict = pulled.body.varianceAbs > 0 ? "hit" : "miss"
-        assert.strictEqual(pulled.body.verdict, verdict)
-        assert.deepInclude(read.body.outcome, { verdict, verdictSource: "sweep", state: "closed" })
-        const verdictLabel = (answer: Answer) =>
-          answer.body.annotations.find((a: { kind: string }) => a.kind === "verdict")?.label
+        const pulled = yield* member.outcomes.pull({ path: betPath })
+        const read = yield* member.bets.get({ path: betPath })
+        assert.deepStrictEqual(read.outcome?.lastRun, pulled)
+        const verdict = pulled.varianceAbs! > 0 ? "hit" : "miss"
+        assert.strictEqual(pulled.verdict, verdict)
+        assert.deepInclude(read.outcome, { verdict, verdictSource: "sweep", state: "closed" })
+        const verdictLabel = (bet: typeof read) => bet.annotations.find((a) => a.kind === "verdict")?.label
         assert.strictEqual(verdictLabel(read), `● Outcome ${verdict}: Faster checkout`)
 
         // A PM override wins over later measurements, and its label stays.
         const overridden = verdict === "hit" ? "inconclusive" : "hit"
-        const override = yield* call("PUT", `${betPath}/outcome/verdict`, {
-          user: member,
-          body: { verdict: overridden }
-        })
-        assert.strictEqual(override.status, 200, override.text)
-        const again = yield* call("POST", `${betPath}/outcome/pull`, { user: member })
-        assert.strictEqual(again.body.verdict, verdict)
-        const final = yield* call("GET", betPath, { user: member })
-        assert.deepInclude(final.body.outcome, { verdict: overridden, verdictSource: "override" })
-        assert.deepStrictEqual(final.body.outcome.lastRun, again.body)
+        yield* member.bets.overrideVerdict({ path: betPath, payload: { verdict: overridden } })
+        const again = yield* member.outcomes.pull({ path: betPath })
+        assert.strictEqual(again.verdict, verdict)
+        const final = yield* member.bets.get({ path: betPath })
+        assert.deepInclude(final.outcome, { verdict: overridden, verdictSource: "override" })
+        assert.deepStrictEqual(final.outcome?.lastRun, again)
         assert.strictEqual(verdictLabel(final), `● Outcome ${overridden}: Faster checkout`)
       }))
 
     it.effect("Pull metrics degrades to warnings: not connected, no mapping; no outcome is a 409", () =>
       Effect.gen(function*() {
-        const { member, metric, metrics, workspaceId } = yield* setup
+        const { member, memberId, metric, save, workspaceId } = yield* setup
         const mapped = yield* metric("Mapped")
-        yield* call("PUT", `${metrics}/${mapped}/amplitude-mapping`, {
-          user: member,
-          body: { kind: "template", template: "active_users" }
-        })
+        yield* save(mapped, { kind: "template", template: "active_users" })
         const unmapped = yield* metric("Unmapped")
-        const pull = (betId: string) =>
-          call("POST", `/v1/workspaces/${workspaceId}/bets/${betId}/outcome/pull`, { user: member })
+        const pull = (betId: BetId) => member.outcomes.pull({ path: { workspaceId, betId } })
 
         const offline = yield* pull(yield* insertBet(workspaceId, mapped, { shipDate: "2026-10-15" }))
-        assert.strictEqual(offline.status, 200, offline.text)
-        assert.deepInclude(offline.body, { baseline: null, observed: null, verdict: null })
-        assert.deepStrictEqual(offline.body.warnings, ["Amplitude not connected"])
+        assert.deepInclude(offline, { baseline: null, observed: null, verdict: null })
+        assert.deepStrictEqual(offline.warnings, ["Amplitude not connected"])
 
         const nothing = yield* pull(yield* insertBet(workspaceId, unmapped, { shipDate: "2026-10-15" }))
-        assert.strictEqual(nothing.status, 200, nothing.text)
-        assert.deepStrictEqual(nothing.body.warnings, [
+        assert.deepStrictEqual(nothing.warnings, [
           "no Amplitude mapping for metric \"Unmapped\": map the metric to measure it",
           "Amplitude not connected"
         ])
 
-        expectError(yield* pull(yield* insertBet(workspaceId, mapped, { shipDate: null })), 409, "OutcomeNotSet")
-        expectError(yield* pull(randomUUID()), 404, "NotFound")
-        assert.strictEqual((yield* pull("not-a-uuid")).status, 400)
         expectError(
-          yield* call("POST", `/v1/workspaces/${workspaceId}/bets/${randomUUID()}/outcome/pull`, {
-            user: freshUser("outsider")
-          }),
-          404,
+          yield* Effect.flip(pull(yield* insertBet(workspaceId, mapped, { shipDate: null }))),
+          "OutcomeNotSet"
+        )
+        expectError(yield* Effect.flip(pull(BetId.make(randomUUID()))), "NotFound")
+        // A malformed id the typed client cannot send: raw.
+        const malformed = yield* call("POST", `/v1/workspaces/${workspaceId}/bets/not-a-uuid/outcome/pull`, {
+          user: memberId
+        })
+        assert.strictEqual(malformed.status, 400)
+        const outsider = yield* clientAs(freshUser("outsider"))
+        expectError(
+          yield* Effect.flip(outsider.outcomes.pull({ path: { workspaceId, betId: BetId.make(randomUUID()) } })),
           "NotFound"
         )
       }))
@@ -391,14 +353,14 @@ describe("metrics and Amplitude mappings", () => {
 
 /** A bet (and its outcome when `shipDate` is set) written as the bets endpoints store them. */
 const insertBet = (
-  workspaceId: string,
-  metricId: string,
+  workspaceId: WorkspaceId,
+  metricId: MetricId,
   options: { readonly cohortId?: string; readonly shipDate: string | null }
 ) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const projectId = randomUUID()
-    const betId = randomUUID()
+    const betId = BetId.make(randomUUID())
     yield* sql`INSERT INTO projects (id, workspace_id, name) VALUES (${projectId}, ${workspaceId}, 'App')`
     yield* sql`
       INSERT INTO bets (

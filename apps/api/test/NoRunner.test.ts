@@ -6,8 +6,9 @@ import { Effect, Logger, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { startRunner } from "../../scheduler/test/support/Runners.js"
 import { WAITING_FOR_A_SCHEDULER } from "../src/Scheduler.js"
+import { workspaceOf } from "./support/Client.js"
 import { eventually } from "./support/Eventually.js"
-import { call, workspaceOf } from "./support/Http.js"
+import { call } from "./support/Http.js"
 import { API_TEST_KEYS, ApiTestLive, freshUser } from "./support/TestApi.js"
 
 /** What the server logged, as `level message`. */

@@ -2,53 +2,45 @@ import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { amplitudeTestClient, testKeyring } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator, DEMO_PROJECTS, type Experiment } from "@findry/amplitude-emulator"
-import { WorkspaceId } from "@findry/domain"
+import type { WorkspaceId } from "@findry/domain"
+import { type LinkedExperiment, TestId } from "@findry/domain"
 import { ExperimentSync, ExperimentSyncSettings } from "@findry/experiment-sync"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
-import { type Answer, call, workspaceOf } from "./support/Http.js"
-import { API_TEST_KEYS, ApiTestLive, freshUser } from "./support/TestApi.js"
+import { amplitudeKeys, clientAs, workspaceWithMember } from "./support/Client.js"
+import { call } from "./support/Http.js"
+import { API_TEST_KEYS, ApiTestLive } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us
-const usKeys = { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
+const usKeys = amplitudeKeys(US)
+const managementKey = (key: string) => ({ managementKey: Redacted.make(key) })
 
-const expectError = (answer: Answer, status: number, tag: string) => {
-  assert.strictEqual(answer.status, status, answer.text)
-  assert.strictEqual(answer.body._tag, tag, answer.text)
-  assert.isString(answer.body.message)
+/** A tagged error of the contract, with the message it must carry. */
+const expectError = (error: { readonly _tag: string; readonly message?: string }, tag: string) => {
+  assert.strictEqual(error._tag, tag, JSON.stringify(error))
+  assert.isString(error.message)
 }
 
 /** A connected workspace (management key optional) with an admin, a member and one project. */
 const setup = (options: { readonly connect?: boolean; readonly managementKey?: boolean } = {}) =>
   Effect.gen(function*() {
-    const admin = freshUser("admin")
-    const member = freshUser("member")
-    const workspaceId = yield* workspaceOf(admin)
-    yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, { user: admin, body: { role: "member" } })
-    const project = yield* call("POST", `/v1/workspaces/${workspaceId}/projects`, {
-      user: admin,
-      body: { name: "Checkout" }
-    })
-    const integration = `/v1/workspaces/${workspaceId}/integrations/amplitude`
+    const { admin, member, memberId, path, workspaceId } = yield* workspaceWithMember
+    const project = yield* admin.workspaces.createProject({ path, payload: { name: "Checkout" } })
     if (options.connect !== false) {
-      assert.strictEqual((yield* call("PUT", integration, { user: admin, body: usKeys })).status, 200)
+      yield* admin.amplitudeConnection.connect({ path, payload: usKeys })
       if (options.managementKey !== false) {
-        const key = yield* call("PUT", `${integration}/management-key`, {
-          user: admin,
-          body: { managementKey: US.managementKeys[0] }
-        })
-        assert.strictEqual(key.status, 200, key.text)
+        yield* admin.amplitudeConnection.setManagementKey({ path, payload: managementKey(US.managementKeys[0]!) })
       }
     }
-    const projectId = project.body.id as string
     return {
       admin,
       member,
+      memberId,
       workspaceId,
-      projectId,
-      integration,
-      tests: `/v1/workspaces/${workspaceId}/projects/${projectId}/tests`,
-      test: (testId: string) => `/v1/workspaces/${workspaceId}/tests/${testId}`
+      projectId: project.id,
+      path,
+      tests: { workspaceId, projectId: project.id },
+      test: (testId: TestId) => ({ workspaceId, testId })
     }
   })
 
@@ -57,7 +49,8 @@ const seeded = Effect.gen(function*() {
   return (yield* emulator.project(US.id)).data.experiments
 })
 
-const expectLinked = (linked: any, experiment: Experiment) => {
+const expectLinked = (linked: LinkedExperiment | null, experiment: Experiment) => {
+  assert.isNotNull(linked)
   assert.deepInclude(linked, {
     id: experiment.id,
     key: experiment.key,
@@ -72,11 +65,11 @@ const expectLinked = (linked: any, experiment: Experiment) => {
     syncError: null
   })
   assert.deepStrictEqual(
-    linked.variants,
+    linked!.variants.map(({ key, name }) => name === undefined ? { key } : { key, name }),
     experiment.variants.map((variant) => variant.name === undefined ? { key: variant.key } : variant)
       .map(({ key, name }) => name === undefined ? { key } : { key, name })
   )
-  assert.isString(linked.syncedAt)
+  assert.instanceOf(linked!.syncedAt, Date)
 }
 
 const testCount = (workspaceId: string) =>
@@ -87,7 +80,7 @@ const testCount = (workspaceId: string) =>
   }).pipe(Effect.orDie)
 
 /** Runs tonight's sync of one workspace in-process, the way the scheduler's child workflow does. */
-const syncNow = (workspaceId: string, date: string) =>
+const syncNow = (workspaceId: WorkspaceId, date: string) =>
   Effect.gen(function*() {
     // The keyring of `ApiTestLive`, so that the sync opens what the API sealed.
     const amplitude = amplitudeTestClient(AmplitudeEmulator, { timeout: "1500 millis" }).pipe(
@@ -96,7 +89,7 @@ const syncNow = (workspaceId: string, date: string) =>
     const sync = ExperimentSync.Default.pipe(Layer.provide([amplitude, ExperimentSyncSettings.Default]))
     return yield* Effect.flatMap(
       ExperimentSync,
-      (service) => service.syncWorkspace(WorkspaceId.make(workspaceId), date)
+      (service) => service.syncWorkspace(workspaceId, date)
     )
       .pipe(Effect.provide(sync))
   })
@@ -105,30 +98,34 @@ describe("tests linked to Amplitude experiments", () => {
   layer(ApiTestLive(), { timeout: "120 seconds", excludeTestServices: true })((it) => {
     it.effect("creates tests with and without a linked experiment, validated in Amplitude", () =>
       Effect.gen(function*() {
-        const { member, test, tests, workspaceId } = yield* setup()
+        const { member, memberId, test, tests, workspaceId } = yield* setup()
         const experiments = yield* seeded
         const running = experiments.find((e) => e.state === "running" && !e.archived)!
 
-        const plain = yield* call("POST", tests, { user: member, body: { name: " Pricing copy ", type: "other" } })
+        // Untrimmed input, which the typed client would refuse to send: raw.
+        const plain = yield* call("POST", `/v1/workspaces/${workspaceId}/projects/${tests.projectId}/tests`, {
+          user: memberId,
+          body: { name: " Pricing copy ", type: "other" }
+        })
         assert.strictEqual(plain.status, 201, plain.text)
         assert.deepInclude(plain.body, { name: "Pricing copy", type: "other", amplitudeExperiment: null })
 
-        const linked = yield* call("POST", tests, {
-          user: member,
-          body: { name: "Checkout CTA", type: "ab_experiment", amplitudeExperimentId: ` ${running.id} ` }
+        const linked = yield* member.tests.create({
+          path: tests,
+          payload: { name: "Checkout CTA", type: "ab_experiment", amplitudeExperimentId: running.id }
         })
-        assert.strictEqual(linked.status, 201, linked.text)
-        expectLinked(linked.body.amplitudeExperiment, running)
+        expectLinked(linked.amplitudeExperiment, running)
 
-        const read = yield* call("GET", test(linked.body.id), { user: member })
-        assert.strictEqual(read.status, 200)
-        assert.deepStrictEqual(read.body, linked.body)
-        const listed = yield* call("GET", tests, { user: member })
-        assert.deepStrictEqual(listed.body.tests.map((t: { id: string }) => t.id), [plain.body.id, linked.body.id])
+        const read = yield* member.tests.get({ path: test(linked.id) })
+        assert.deepStrictEqual(read, linked)
+        const listed = yield* member.tests.list({ path: tests })
+        assert.deepStrictEqual(listed.tests.map((t) => t.id), [plain.body.id, linked.id])
 
-        const unlinkedAb = yield* call("POST", tests, { user: member, body: { name: "Later", type: "ab_experiment" } })
-        assert.strictEqual(unlinkedAb.status, 201)
-        assert.isNull(unlinkedAb.body.amplitudeExperiment)
+        const unlinkedAb = yield* member.tests.create({
+          path: tests,
+          payload: { name: "Later", type: "ab_experiment" }
+        })
+        assert.isNull(unlinkedAb.amplitudeExperiment)
         assert.strictEqual(yield* testCount(workspaceId), 3)
       }))
 
@@ -137,31 +134,29 @@ describe("tests linked to Amplitude experiments", () => {
         const emulator = yield* AmplitudeEmulator
         const full = yield* setup()
         const before = (yield* emulator.requests({ host: "experimentUs" })).length
-        const unknown = yield* call("POST", full.tests, {
-          user: full.member,
-          body: { name: "Ghost", type: "ab_experiment", amplitudeExperimentId: "999999999" }
-        })
-        expectError(unknown, 422, "ExperimentNotFound")
-        assert.strictEqual(unknown.body.experimentId, "999999999")
+        const unknown = yield* Effect.flip(full.member.tests.create({
+          path: full.tests,
+          payload: { name: "Ghost", type: "ab_experiment", amplitudeExperimentId: "999999999" }
+        }))
+        expectError(unknown, "ExperimentNotFound")
+        assert.strictEqual(unknown._tag === "ExperimentNotFound" && unknown.experimentId, "999999999")
         assert.strictEqual((yield* emulator.requests({ host: "experimentUs" })).length, before + 1)
 
         const noKey = yield* setup({ managementKey: false })
         const experimentId = (yield* seeded)[0]!.id
         expectError(
-          yield* call("POST", noKey.tests, {
-            user: noKey.member,
-            body: { name: "A", type: "ab_experiment", amplitudeExperimentId: experimentId }
-          }),
-          409,
+          yield* Effect.flip(noKey.member.tests.create({
+            path: noKey.tests,
+            payload: { name: "A", type: "ab_experiment", amplitudeExperimentId: experimentId }
+          })),
           "ManagementKeyRequired"
         )
         const notConnected = yield* setup({ connect: false })
         expectError(
-          yield* call("POST", notConnected.tests, {
-            user: notConnected.member,
-            body: { name: "A", type: "ab_experiment", amplitudeExperimentId: experimentId }
-          }),
-          409,
+          yield* Effect.flip(notConnected.member.tests.create({
+            path: notConnected.tests,
+            payload: { name: "A", type: "ab_experiment", amplitudeExperimentId: experimentId }
+          })),
           "NotConnected"
         )
         for (const workspace of [full, noKey, notConnected]) {
@@ -169,9 +164,11 @@ describe("tests linked to Amplitude experiments", () => {
         }
       }))
 
+    // Malformed requests the typed client refuses to send: raw, except the well-formed link of a non-A/B test.
     it.effect("answers 400 to bad input and changes nothing", () =>
       Effect.gen(function*() {
-        const { member, projectId, test, tests, workspaceId } = yield* setup()
+        const { member, memberId, projectId, test, tests, workspaceId } = yield* setup()
+        const testsUrl = `/v1/workspaces/${workspaceId}/projects/${projectId}/tests`
         const experimentId = (yield* seeded)[0]!.id
         const bad = [
           {},
@@ -181,29 +178,40 @@ describe("tests linked to Amplitude experiments", () => {
           { name: "A", type: "usability" },
           { name: "A", type: "ab_experiment", amplitudeExperimentId: "" },
           { name: "A", type: "ab_experiment", amplitudeExperimentId: "../../admin" },
-          { name: "A", type: "ab_experiment", amplitudeExperimentId: 42 },
-          { name: "A", type: "other", amplitudeExperimentId: experimentId }
+          { name: "A", type: "ab_experiment", amplitudeExperimentId: 42 }
         ]
         for (const body of bad) {
-          const answer = yield* call("POST", tests, { user: member, body })
+          const answer = yield* call("POST", testsUrl, { user: memberId, body })
           assert.strictEqual(answer.status, 400, `${JSON.stringify(body)} → ${answer.text}`)
         }
-        const other = yield* call("POST", tests, { user: member, body: { name: "Survey", type: "other" } })
-        const link = (testId: string, body: unknown) =>
-          call("PUT", `${test(testId)}/amplitude-experiment`, { user: member, body })
-        expectError(yield* link(other.body.id, { experimentId }), 400, "ValidationError")
-        assert.strictEqual((yield* link(other.body.id, { experimentId: "a b" })).status, 400)
-        assert.strictEqual((yield* link(other.body.id, {})).status, 400)
-        assert.strictEqual((yield* call("GET", test("not-a-uuid"), { user: member })).status, 400)
+        expectError(
+          yield* Effect.flip(member.tests.create({
+            path: tests,
+            payload: { name: "A", type: "other", amplitudeExperimentId: experimentId }
+          })),
+          "ValidationError"
+        )
+        const other = yield* member.tests.create({ path: tests, payload: { name: "Survey", type: "other" } })
+        expectError(
+          yield* Effect.flip(member.tests.linkExperiment({ path: test(other.id), payload: { experimentId } })),
+          "ValidationError"
+        )
+        const linkUrl = `/v1/workspaces/${workspaceId}/tests/${other.id}/amplitude-experiment`
+        assert.strictEqual((yield* call("PUT", linkUrl, { user: memberId, body: { experimentId: "a b" } })).status, 400)
+        assert.strictEqual((yield* call("PUT", linkUrl, { user: memberId, body: {} })).status, 400)
         assert.strictEqual(
-          (yield* call("POST", `/v1/workspaces/${workspaceId}/projects/${projectId}x/tests`, {
-            user: member,
+          (yield* call("GET", `/v1/workspaces/${workspaceId}/tests/not-a-uuid`, { user: memberId })).status,
+          400
+        )
+        assert.strictEqual(
+          (yield* call("POST", `${testsUrl.replace(projectId, `${projectId}x`)}`, {
+            user: memberId,
             body: { name: "A", type: "other" }
           })).status,
           400
         )
         assert.strictEqual(yield* testCount(workspaceId), 1)
-        assert.isNull((yield* call("GET", test(other.body.id), { user: member })).body.amplitudeExperiment)
+        assert.isNull((yield* member.tests.get({ path: test(other.id) })).amplitudeExperiment)
       }))
 
     it.effect("links and re-links a test; archived experiments show as archived", () =>
@@ -212,61 +220,49 @@ describe("tests linked to Amplitude experiments", () => {
         const experiments = yield* seeded
         const [first, second] = experiments.filter((e) => !e.archived)
         const archived = experiments.find((e) => e.archived)!
-        const created = yield* call("POST", tests, { user: member, body: { name: "Hero", type: "ab_experiment" } })
-        const path = `${test(created.body.id)}/amplitude-experiment`
+        const created = yield* member.tests.create({ path: tests, payload: { name: "Hero", type: "ab_experiment" } })
+        const link = (experimentId: string) =>
+          member.tests.linkExperiment({ path: test(created.id), payload: { experimentId } })
 
-        const linked = yield* call("PUT", path, { user: member, body: { experimentId: first!.id } })
-        assert.strictEqual(linked.status, 200, linked.text)
-        expectLinked(linked.body.amplitudeExperiment, first!)
-        const relinked = yield* call("PUT", path, { user: member, body: { experimentId: second!.id } })
-        expectLinked(relinked.body.amplitudeExperiment, second!)
-        const toArchived = yield* call("PUT", path, { user: member, body: { experimentId: archived.id } })
-        assert.strictEqual(toArchived.status, 200, toArchived.text)
-        expectLinked(toArchived.body.amplitudeExperiment, archived)
-        assert.strictEqual(toArchived.body.amplitudeExperiment.state, "archived")
+        expectLinked((yield* link(first!.id)).amplitudeExperiment, first!)
+        expectLinked((yield* link(second!.id)).amplitudeExperiment, second!)
+        const toArchived = yield* link(archived.id)
+        expectLinked(toArchived.amplitudeExperiment, archived)
+        assert.strictEqual(toArchived.amplitudeExperiment?.state, "archived")
 
-        const missing = yield* call("PUT", path, { user: member, body: { experimentId: "123" } })
-        expectError(missing, 422, "ExperimentNotFound")
-        assert.strictEqual(
-          (yield* call("GET", test(created.body.id), { user: member })).body.amplitudeExperiment.id,
-          archived.id
-        )
+        expectError(yield* Effect.flip(link("123")), "ExperimentNotFound")
+        assert.strictEqual((yield* member.tests.get({ path: test(created.id) })).amplitudeExperiment?.id, archived.id)
       }))
 
     it.effect("keeps tests private to their workspace", () =>
       Effect.gen(function*() {
         const mine = yield* setup()
         const theirs = yield* setup({ connect: false })
-        const created = yield* call("POST", mine.tests, { user: mine.member, body: { name: "A", type: "other" } })
-        expectError(yield* call("GET", mine.test(created.body.id), { user: theirs.member }), 404, "NotFound")
+        const created = yield* mine.member.tests.create({ path: mine.tests, payload: { name: "A", type: "other" } })
+        expectError(yield* Effect.flip(theirs.member.tests.get({ path: mine.test(created.id) })), "NotFound")
+        expectError(yield* Effect.flip(theirs.member.tests.get({ path: theirs.test(created.id) })), "NotFound")
         expectError(
-          yield* call("GET", `/v1/workspaces/${theirs.workspaceId}/tests/${created.body.id}`, { user: theirs.member }),
-          404,
+          yield* Effect.flip(mine.member.tests.create({
+            path: { workspaceId: mine.workspaceId, projectId: theirs.projectId },
+            payload: { name: "A", type: "other" }
+          })),
           "NotFound"
         )
         expectError(
-          yield* call("POST", `/v1/workspaces/${mine.workspaceId}/projects/${theirs.projectId}/tests`, {
-            user: mine.member,
-            body: { name: "A", type: "other" }
-          }),
-          404,
+          yield* Effect.flip(mine.member.tests.linkExperiment({
+            path: mine.test(TestId.make(randomUUID())),
+            payload: { experimentId: "1" }
+          })),
           "NotFound"
         )
-        expectError(
-          yield* call("PUT", `${mine.test(randomUUID())}/amplitude-experiment`, {
-            user: mine.member,
-            body: { experimentId: "1" }
-          }),
-          404,
-          "NotFound"
-        )
-        expectError(yield* call("GET", mine.tests, { user: null }), 401, "Unauthorized")
+        const anonymous = yield* clientAs(null)
+        expectError(yield* Effect.flip(anonymous.tests.list({ path: mine.tests })), "Unauthorized")
       }))
 
     it.effect("reports Amplitude trouble while linking as a typed error, not a 500", () =>
       Effect.gen(function*() {
         const emulator = yield* AmplitudeEmulator
-        const { member, tests } = yield* setup()
+        const { memberId, projectId, workspaceId } = yield* setup()
         const experimentId = (yield* seeded)[0]!.id
         yield* emulator.injectFault({
           project: US.id,
@@ -275,17 +271,19 @@ describe("tests linked to Amplitude experiments", () => {
           status: 503,
           times: 3
         })
-        const down = yield* call("POST", tests, {
-          user: member,
-          body: { name: "A", type: "ab_experiment", amplitudeExperimentId: experimentId }
+        const member = yield* clientAs(memberId)
+        const create = member.tests.create({
+          path: { workspaceId, projectId },
+          payload: { name: "A", type: "ab_experiment", amplitudeExperimentId: experimentId }
         })
-        expectError(down, 502, "AmplitudeUnavailable")
+        expectError(yield* Effect.flip(create), "AmplitudeUnavailable")
         yield* emulator.injectFault({ project: US.id, endpoint: "experiments.get", kind: "status", status: 429 })
-        const limited = yield* call("POST", tests, {
-          user: member,
+        // Raw, to read the Retry-After header next to the typed body.
+        const limited = yield* call("POST", `/v1/workspaces/${workspaceId}/projects/${projectId}/tests`, {
+          user: memberId,
           body: { name: "A", type: "ab_experiment", amplitudeExperimentId: experimentId }
         })
-        expectError(limited, 429, "RateLimited")
+        assert.deepStrictEqual([limited.status, limited.body._tag], [429, "RateLimited"], limited.text)
         assert.isString(limited.headers["retry-after"])
         yield* emulator.clearFaults
       }))
@@ -293,71 +291,65 @@ describe("tests linked to Amplitude experiments", () => {
     it.effect("rejects a revoked management key; the picker pages past 1,000 and leaves archived out unless asked", () =>
       Effect.gen(function*() {
         const emulator = yield* AmplitudeEmulator
-        const { admin, integration, member, workspaceId } = yield* setup({ managementKey: false })
+        const { admin, member, memberId, path, workspaceId } = yield* setup({ managementKey: false })
         const revokedKey = `ampex_revoked${randomUUID().replaceAll("-", "")}`
         yield* emulator.createProject({
           id: `revoked-${randomUUID()}`,
           managementKeys: [{ key: revokedKey, revoked: true }],
           data: { users: 3, days: 2, experiments: 2 }
         })
-        const revoked = yield* call("PUT", `${integration}/management-key`, {
-          user: admin,
-          body: { managementKey: revokedKey }
-        })
-        expectError(revoked, 422, "InvalidCredentials")
-        assert.notInclude(revoked.text, revokedKey)
-        assert.isNull((yield* call("GET", integration, { user: member })).body.managementKeyPrefix)
+        const revoked = yield* Effect.flip(
+          admin.amplitudeConnection.setManagementKey({ path, payload: managementKey(revokedKey) })
+        )
+        expectError(revoked, "InvalidCredentials")
+        assert.notInclude(JSON.stringify(revoked), revokedKey)
+        assert.isNull((yield* member.amplitudeConnection.get({ path })).managementKeyPrefix)
 
-        yield* call("PUT", `${integration}/management-key`, {
-          user: admin,
-          body: { managementKey: US.managementKeys[0] }
-        })
+        yield* admin.amplitudeConnection.setManagementKey({ path, payload: managementKey(US.managementKeys[0]!) })
         const experiments = yield* seeded
-        const picker = `/v1/workspaces/${workspaceId}/amplitude/experiments`
         yield* emulator.setSwitches({ experimentsLastPageCursor: "absent" })
-        const active = yield* call("GET", picker, { user: member }).pipe(
+        const active = yield* member.amplitudeConnection.experiments({ path, urlParams: {} }).pipe(
           Effect.ensuring(emulator.setSwitches({ experimentsLastPageCursor: "null" }))
         )
-        assert.strictEqual(active.body.available, true)
+        assert.strictEqual(active.available, true)
         assert.deepStrictEqual(
-          active.body.experiments.map((e: { id: string }) => e.id),
+          active.experiments.map((e) => e.id),
           experiments.filter((e) => !e.archived).map((e) => e.id)
         )
-        const all = yield* call("GET", `${picker}?includeArchived=true`, { user: member })
-        assert.strictEqual(all.body.experiments.length, experiments.length)
-        assert.isAbove(all.body.experiments.length, 1000)
+        const all = yield* member.amplitudeConnection.experiments({ path, urlParams: { includeArchived: true } })
+        assert.strictEqual(all.experiments.length, experiments.length)
+        assert.isAbove(all.experiments.length, 1000)
         const archivedIds = new Set(experiments.filter((e) => e.archived).map((e) => e.id))
-        assert.isTrue(
-          all.body.experiments.every((e: { id: string; state: string }) =>
-            archivedIds.has(e.id) === (e.state === "archived")
-          )
-        )
-        assert.strictEqual((yield* call("GET", `${picker}?includeArchived=maybe`, { user: member })).status, 400)
+        assert.isTrue(all.experiments.every((e) => archivedIds.has(e.id) === (e.state === "archived")))
+        // Not a boolean: the typed client cannot send it.
+        const maybe = yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/experiments?includeArchived=maybe`, {
+          user: memberId
+        })
+        assert.strictEqual(maybe.status, 400)
       }))
 
     it.effect("shows the nightly sync's refresh on the test and the workspace's last run", () =>
       Effect.gen(function*() {
-        const { member, test, tests, workspaceId } = yield* setup()
+        const { member, path, test, tests, workspaceId } = yield* setup()
         const experiment = (yield* seeded).find((e) => e.decision !== null)!
-        const sync = `/v1/workspaces/${workspaceId}/amplitude/experiment-sync`
-        assert.deepStrictEqual((yield* call("GET", sync, { user: member })).body, { lastRun: null })
-        const created = yield* call("POST", tests, {
-          user: member,
-          body: { name: "Decided", type: "ab_experiment", amplitudeExperimentId: experiment.id }
+        assert.deepStrictEqual({ ...(yield* member.tests.experimentSync({ path })) }, { lastRun: null })
+        const created = yield* member.tests.create({
+          path: tests,
+          payload: { name: "Decided", type: "ab_experiment", amplitudeExperimentId: experiment.id }
         })
         const sql = yield* SqlClient.SqlClient
         yield* sql`
           UPDATE experiment_snapshots SET state = 'planning', decision = NULL, synced_at = now() - interval '1 day'
-          WHERE test_id = ${created.body.id}`.pipe(Effect.orDie)
-        const stale = (yield* call("GET", test(created.body.id), { user: member })).body.amplitudeExperiment
+          WHERE test_id = ${created.id}`.pipe(Effect.orDie)
+        const stale = (yield* member.tests.get({ path: test(created.id) })).amplitudeExperiment!
         assert.strictEqual(stale.state, "planning")
 
         const outcome = yield* syncNow(workspaceId, "2026-11-28")
         assert.deepInclude(outcome, { status: "succeeded", testsTotal: 1, testsSynced: 1 })
-        const fresh = (yield* call("GET", test(created.body.id), { user: member })).body.amplitudeExperiment
+        const fresh = (yield* member.tests.get({ path: test(created.id) })).amplitudeExperiment
         expectLinked(fresh, experiment)
-        assert.isAbove(Date.parse(fresh.syncedAt), Date.parse(stale.syncedAt))
-        const run = (yield* call("GET", sync, { user: member })).body.lastRun
+        assert.isAbove(fresh!.syncedAt.getTime(), stale.syncedAt.getTime())
+        const run = (yield* member.tests.experimentSync({ path })).lastRun
         assert.deepInclude(run, { date: "2026-11-28", status: "succeeded", testsTotal: 1, testsSynced: 1 })
       }))
   })

@@ -1,7 +1,8 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS } from "@findry/amplitude-emulator"
 import { Effect } from "effect"
-import { type Answer, call, workspaceOf } from "./support/Http.js"
+import { workspaceOf } from "./support/Client.js"
+import { type Answer, call } from "./support/Http.js"
 import { ApiTestLive, freshUser, startReplica } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us

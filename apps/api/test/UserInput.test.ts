@@ -3,7 +3,8 @@ import { assert, describe, layer } from "@effect/vitest"
 import { DEMO_PROJECTS, projectData } from "@findry/amplitude-emulator"
 import { Effect } from "effect"
 import * as NodeHttp from "node:http"
-import { call, workspaceOf } from "./support/Http.js"
+import { workspaceOf } from "./support/Client.js"
+import { call } from "./support/Http.js"
 import { ApiTestLive, freshUser, tokenFor } from "./support/TestApi.js"
 
 const nastyBodies: ReadonlyArray<string> = [

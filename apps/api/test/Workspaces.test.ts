@@ -1,27 +1,34 @@
 import { assert, describe, layer } from "@effect/vitest"
+import { WorkspaceId } from "@findry/domain"
 import { Effect, Redacted } from "effect"
 import { issueToken } from "../src/Jwt.js"
-import { call, workspaceOf } from "./support/Http.js"
+import { clientAs, clientWithToken, workspaceOf } from "./support/Client.js"
+import { call } from "./support/Http.js"
 import { ApiTestLive, freshUser, TEST_AUTH_SECRET } from "./support/TestApi.js"
 
 describe("workspaces, members and projects", () => {
   layer(ApiTestLive(), { timeout: "90 seconds", excludeTestServices: true })((it) => {
     it.effect("creating a workspace makes the caller its admin", () =>
       Effect.gen(function*() {
-        const admin = freshUser("admin")
-        const created = yield* call("POST", "/v1/workspaces", { user: admin, body: { name: "  Acme  " } })
+        const admin = yield* clientAs(freshUser("admin"))
+        const created = yield* admin.workspaces.create({ payload: { name: "Acme" } })
+        assert.strictEqual(created.name, "Acme")
+        assert.strictEqual(created.role, "admin")
+        const read = yield* admin.workspaces.get({ path: { workspaceId: created.id } })
+        assert.deepStrictEqual(read, created)
+      }))
+
+    it.effect("trims the name it is given (sent raw: the typed client only sends trimmed names)", () =>
+      Effect.gen(function*() {
+        const created = yield* call("POST", "/v1/workspaces", { user: freshUser("admin"), body: { name: "  Acme  " } })
         assert.strictEqual(created.status, 201)
         assert.strictEqual(created.body.name, "Acme")
-        assert.strictEqual(created.body.role, "admin")
-        const read = yield* call("GET", `/v1/workspaces/${created.body.id}`, { user: admin })
-        assert.deepStrictEqual(read.body, created.body)
       }))
 
     it.effect("rejects missing, malformed, badly signed and expired tokens with 401 Unauthorized", () =>
       Effect.gen(function*() {
         const admin = freshUser("admin")
-        const id = yield* workspaceOf(admin)
-        const path = `/v1/workspaces/${id}`
+        const workspaceId = yield* workspaceOf(admin)
         const forged = issueToken(TEST_AUTH_SECRET, { sub: admin, ttlSeconds: 60 }).slice(0, -4) + "AAAA"
         const expired = issueToken(TEST_AUTH_SECRET, { sub: admin, ttlSeconds: 60, now: Date.now() - 3_600_000 })
         const otherSecret = issueToken(Redacted.make("another-secret-that-is-long-enough-0000"), {
@@ -29,81 +36,99 @@ describe("workspaces, members and projects", () => {
           ttlSeconds: 60
         })
         for (const token of [undefined, "not-a-jwt", forged, expired, otherSecret]) {
-          const answer = yield* call("GET", path, token === undefined ? { user: null } : { user: null, token })
-          assert.strictEqual(answer.status, 401, String(token))
-          assert.strictEqual(answer.body._tag, "Unauthorized")
-          assert.isString(answer.body.message)
+          const client = yield* (token === undefined ? clientAs(null) : clientWithToken(token))
+          const error = yield* Effect.flip(client.workspaces.get({ path: { workspaceId } }))
+          assert.strictEqual(error._tag, "Unauthorized", String(token))
+          assert.isString(error.message)
         }
       }))
 
     it.effect("hides a workspace from outsiders (404) and keeps admin actions from members (403)", () =>
       Effect.gen(function*() {
-        const admin = freshUser("admin")
-        const member = freshUser("member")
-        const outsider = freshUser("outsider")
-        const id = yield* workspaceOf(admin)
-        const added = yield* call("PUT", `/v1/workspaces/${id}/members/${member}`, {
-          user: admin,
-          body: { role: "member" }
+        const adminId = freshUser("admin")
+        const memberId = freshUser("member")
+        const outsiderId = freshUser("outsider")
+        const [admin, member, outsider] = yield* Effect.all([
+          clientAs(adminId),
+          clientAs(memberId),
+          clientAs(outsiderId)
+        ])
+        const workspaceId = yield* workspaceOf(adminId)
+        const added = yield* admin.workspaces.setMember({
+          path: { workspaceId, userId: memberId },
+          payload: { role: "member" }
         })
-        assert.deepStrictEqual(added.body, { userId: member, role: "member" })
+        assert.deepStrictEqual({ ...added }, { userId: memberId, role: "member" })
 
-        const outsiderRead = yield* call("GET", `/v1/workspaces/${id}`, { user: outsider })
-        assert.strictEqual(outsiderRead.status, 404)
-        assert.strictEqual(outsiderRead.body._tag, "NotFound")
-        const unknown = yield* call("GET", `/v1/workspaces/00000000-0000-4000-8000-000000000000`, { user: admin })
-        assert.deepStrictEqual([unknown.status, unknown.body._tag], [404, "NotFound"])
+        const outsiderRead = yield* Effect.flip(outsider.workspaces.get({ path: { workspaceId } }))
+        assert.strictEqual(outsiderRead._tag, "NotFound")
+        const unknown = yield* Effect.flip(admin.workspaces.get({
+          path: { workspaceId: WorkspaceId.make("00000000-0000-4000-8000-000000000000") }
+        }))
+        assert.strictEqual(unknown._tag, "NotFound")
 
-        const memberRead = yield* call("GET", `/v1/workspaces/${id}`, { user: member })
-        assert.strictEqual(memberRead.body.role, "member")
-        for (
-          const [method, path, body] of [
-            ["PUT", `/v1/workspaces/${id}/members/${outsider}`, { role: "member" }],
-            ["DELETE", `/v1/workspaces/${id}/members/${admin}`, undefined],
-            ["POST", `/v1/workspaces/${id}/projects`, { name: "Growth" }]
-          ] as const
-        ) {
-          const answer = yield* call(method, path, { user: member, body })
-          assert.deepStrictEqual([answer.status, answer.body._tag], [403, "Forbidden"], `${method} ${path}`)
-          const asOutsider = yield* call(method, path, { user: outsider, body })
-          assert.deepStrictEqual([asOutsider.status, asOutsider.body._tag], [404, "NotFound"], `${method} ${path}`)
+        const memberRead = yield* member.workspaces.get({ path: { workspaceId } })
+        assert.strictEqual(memberRead.role, "member")
+        const adminActions = [
+          [
+            "setMember",
+            (client: typeof admin) =>
+              client.workspaces.setMember({ path: { workspaceId, userId: outsiderId }, payload: { role: "member" } })
+          ],
+          [
+            "removeMember",
+            (client: typeof admin) => client.workspaces.removeMember({ path: { workspaceId, userId: adminId } })
+          ],
+          [
+            "createProject",
+            (client: typeof admin) =>
+              client.workspaces.createProject({ path: { workspaceId }, payload: { name: "Growth" } })
+          ]
+        ] as const
+        for (const [name, action] of adminActions) {
+          const asMember = yield* Effect.flip(action(member))
+          assert.strictEqual(asMember._tag, "Forbidden", name)
+          const asOutsider = yield* Effect.flip(action(outsider))
+          assert.strictEqual(asOutsider._tag, "NotFound", name)
         }
       }))
 
     it.effect("lists projects to members and lets only admins create them", () =>
       Effect.gen(function*() {
-        const admin = freshUser("admin")
-        const member = freshUser("member")
-        const id = yield* workspaceOf(admin)
-        yield* call("PUT", `/v1/workspaces/${id}/members/${member}`, { user: admin, body: { role: "member" } })
-        const created = yield* call("POST", `/v1/workspaces/${id}/projects`, { user: admin, body: { name: "Growth" } })
-        assert.strictEqual(created.status, 201)
-        const listed = yield* call("GET", `/v1/workspaces/${id}/projects`, { user: member })
-        assert.deepStrictEqual(listed.body, { projects: [{ id: created.body.id, name: "Growth" }] })
+        const adminId = freshUser("admin")
+        const memberId = freshUser("member")
+        const [admin, member] = yield* Effect.all([clientAs(adminId), clientAs(memberId)])
+        const workspaceId = yield* workspaceOf(adminId)
+        yield* admin.workspaces.setMember({ path: { workspaceId, userId: memberId }, payload: { role: "member" } })
+        const created = yield* admin.workspaces.createProject({ path: { workspaceId }, payload: { name: "Growth" } })
+        const listed = yield* member.workspaces.listProjects({ path: { workspaceId } })
+        assert.deepStrictEqual(listed.projects.map((project) => ({ ...project })), [{ id: created.id, name: "Growth" }])
       }))
 
     it.effect("never leaves a workspace without an admin", () =>
       Effect.gen(function*() {
-        const admin = freshUser("admin")
-        const other = freshUser("other")
-        const id = yield* workspaceOf(admin)
-        const demote = yield* call("PUT", `/v1/workspaces/${id}/members/${admin}`, {
-          user: admin,
-          body: { role: "member" }
-        })
-        assert.deepStrictEqual([demote.status, demote.body._tag], [409, "LastAdmin"])
-        const leave = yield* call("DELETE", `/v1/workspaces/${id}/members/${admin}`, { user: admin })
-        assert.deepStrictEqual([leave.status, leave.body._tag], [409, "LastAdmin"])
+        const adminId = freshUser("admin")
+        const otherId = freshUser("other")
+        const [admin, other] = yield* Effect.all([clientAs(adminId), clientAs(otherId)])
+        const workspaceId = yield* workspaceOf(adminId)
+        const demote = yield* Effect.flip(admin.workspaces.setMember({
+          path: { workspaceId, userId: adminId },
+          payload: { role: "member" }
+        }))
+        assert.strictEqual(demote._tag, "LastAdmin")
+        const leave = yield* Effect.flip(admin.workspaces.removeMember({ path: { workspaceId, userId: adminId } }))
+        assert.strictEqual(leave._tag, "LastAdmin")
 
-        yield* call("PUT", `/v1/workspaces/${id}/members/${other}`, { user: admin, body: { role: "admin" } })
-        const removed = yield* call("DELETE", `/v1/workspaces/${id}/members/${admin}`, { user: other })
-        assert.strictEqual(removed.status, 204)
-        const gone = yield* call("GET", `/v1/workspaces/${id}`, { user: admin })
-        assert.strictEqual(gone.status, 404)
-        const missing = yield* call("DELETE", `/v1/workspaces/${id}/members/${admin}`, { user: other })
-        assert.deepStrictEqual([missing.status, missing.body._tag], [404, "NotFound"])
+        yield* admin.workspaces.setMember({ path: { workspaceId, userId: otherId }, payload: { role: "admin" } })
+        // 204: the contract's only success status for it.
+        yield* other.workspaces.removeMember({ path: { workspaceId, userId: adminId } })
+        const gone = yield* Effect.flip(admin.workspaces.get({ path: { workspaceId } }))
+        assert.strictEqual(gone._tag, "NotFound")
+        const missing = yield* Effect.flip(other.workspaces.removeMember({ path: { workspaceId, userId: adminId } }))
+        assert.strictEqual(missing._tag, "NotFound")
       }))
 
+    // Malformed requests the typed client refuses to send: sent raw.
     it.effect("rejects bad input with 400 and changes nothing", () =>
       Effect.gen(function*() {
         const admin = freshUser("admin")

@@ -1,18 +1,17 @@
-// The one place the page creates its API client: derived from the contract, so every call and every failure
-// is typed. When a shared client package exists, this module is what moves there.
-import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { FindryApi } from "@findry/domain"
-import { Effect, Either } from "effect"
+// The one place the page creates its API client: @findry/client, derived from the contract, so every call and
+// every failure is typed. Here it runs over the browser's fetch, against the origin that served the page.
+import { FetchHttpClient } from "@effect/platform"
+import { type Client, FindryClient as Findry } from "@findry/client"
+import { Effect, Either, Redacted } from "effect"
 
-const makeClient = (token: string) =>
-  HttpApiClient.make(FindryApi, {
-    baseUrl: window.location.origin,
-    transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(token))
-  }).pipe(Effect.provide(FetchHttpClient.layer))
+export type FindryClient = Client
 
-export type FindryClient = Effect.Effect.Success<ReturnType<typeof makeClient>>
-
-export const clientFor = (token: string): FindryClient => Effect.runSync(makeClient(token))
+export const clientFor = (token: string): FindryClient =>
+  Effect.runSync(
+    Findry.make({ baseUrl: window.location.origin, token: Redacted.make(token) }).pipe(
+      Effect.provide(FetchHttpClient.layer)
+    )
+  )
 
 /** A failed call as the page shows it: the `_tag` picks the words, the other fields fill them in. */
 export interface Failure {

@@ -9,10 +9,9 @@ export interface Answer {
   readonly text: string
 }
 
-/** Every raw body the tests received, so the leak test can search all of them. */
-export const receivedBodies: Array<string> = []
-/** Every response's headers, as JSON, for the same search. */
-export const receivedHeaders: Array<string> = []
+import { receivedBodies, receivedHeaders } from "./Received.js"
+
+export { receivedBodies, receivedHeaders } from "./Received.js"
 
 /** Sends a JSON request to the test server as `user` (no token when `user` is null) and reads the answer. */
 export const call = (
@@ -37,6 +36,3 @@ export const call = (
       body: text === "" ? undefined : JSON.parse(text)
     } satisfies Answer
   }).pipe(Effect.scoped, Effect.orDie)
-
-export const workspaceOf = (admin: string, name = "Acme") =>
-  call("POST", "/v1/workspaces", { user: admin, body: { name } }).pipe(Effect.map((answer) => answer.body.id as string))

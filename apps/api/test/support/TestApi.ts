@@ -5,6 +5,7 @@ import { amplitudeTestClient } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator, type EmulatorOptions } from "@findry/amplitude-emulator"
 import { AnnotationsConfig, type AnnotationsSettings } from "@findry/annotations"
 import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
+import { UserId } from "@findry/domain"
 import { MigrationsLive, PgLive, WorkspaceChanges, WorkspaceChangesFromPostgres } from "@findry/persistence"
 import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
 import { ConfigProvider, Context, type Duration, Effect, Layer, Logger, Redacted } from "effect"
@@ -122,4 +123,4 @@ export const tokenFor = (userId: string, ttlSeconds = 3600) => issueToken(TEST_A
 
 let counter = 0
 /** A user id no other test uses. */
-export const freshUser = (label: string) => `${label}-${process.pid}-${++counter}`
+export const freshUser = (label: string): UserId => UserId.make(`${label}-${process.pid}-${++counter}`)
