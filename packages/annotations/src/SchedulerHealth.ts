@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { OperatorStatus } from "@findry/persistence"
 import { Duration, Effect, Layer, Metric, Schedule } from "effect"
 import { AnnotationsConfig } from "./AnnotationsConfig.js"
-import { clusterSharding } from "./Cluster.js"
+import { clusterSharding } from "./ClusterSharding.js"
 
 /** A runner is alive while its heartbeat is younger than its shard locks' expiry. */
 const ALIVE_WITHIN_SECONDS = Math.ceil(Duration.toSeconds(clusterSharding.shardLockExpiration ?? Duration.seconds(6)))
