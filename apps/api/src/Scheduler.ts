@@ -18,7 +18,7 @@ const EmbeddedPresence = Layer.succeed(SchedulerPresence, { mode: "embedded", no
 export const WAITING_FOR_A_SCHEDULER = "Waiting for a scheduler: no scheduler process is running to push it"
 
 /**
- * External mode: warns at start when no runner is alive, and every `interval` while annotation pushes wait
+ * External mode: warns at start when no runner is alive, and every `interval` while due jobs wait
  * with none alive (the API keeps recording decisions, nobody pushes them).
  */
 export const externalPresence = (interval: Parameters<typeof Schedule.spaced>[0] = "1 minute") =>
@@ -30,12 +30,12 @@ export const externalPresence = (interval: Parameters<typeof Schedule.spaced>[0]
       const warn = (atStart: boolean) =>
         Effect.gen(function*() {
           if ((yield* health.runnersAlive) > 0) return
-          const { due, oldestDueSeconds } = yield* health.duePushes
+          const { due, oldestDueSeconds } = yield* health.backlog
           if (!atStart && due === 0) return
           yield* Effect.logWarning(
             "No scheduler runner is alive (FINDRY_SCHEDULER=external): decisions are recorded, and their Amplitude " +
               "annotations wait until a runner of apps/scheduler starts"
-          ).pipe(Effect.annotateLogs({ duePushes: due, oldestDueSeconds: oldestDueSeconds ?? 0 }))
+          ).pipe(Effect.annotateLogs({ dueMessages: due, oldestDueSeconds }))
         }).pipe(Effect.catchAllCause((cause) => Effect.logDebug("Could not check the scheduler runners", cause)))
       yield* warn(true)
       yield* warn(false).pipe(Effect.repeat(Schedule.spaced(interval)), Effect.delay(interval), Effect.forkScoped)

@@ -61,10 +61,7 @@ export class SchedulerHealth extends Effect.Service<SchedulerHealth>()("@findry/
       Effect.withSpan("SchedulerHealth.runnersAlive")
     )
 
-    /** Annotation pushes due now that no runner has taken, and how long the oldest has waited. */
-    const duePushes = Effect.map(operator.annotationBacklog, ({ due, oldestDueSeconds }) => ({ due, oldestDueSeconds }))
-
-    return { stalledMessages, backlog, check, runnersAlive, duePushes } as const
+    return { stalledMessages, backlog, check, runnersAlive } as const
   }),
   dependencies: [OperatorStatus.Default]
 }) {}
