@@ -1,15 +1,13 @@
-import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { TestDatabase } from "@findry/persistence/testing"
 import { Effect, Logger, Redacted } from "effect"
-import { randomUUID } from "node:crypto"
 import { startRunner } from "../../scheduler/test/support/Runners.js"
 import { WAITING_FOR_A_SCHEDULER } from "../src/Scheduler.js"
-import { workspaceOf } from "./support/Client.js"
+import { connectedWorkspace } from "./support/Decision.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
-import { API_TEST_KEYS, ApiTestLive, freshUser } from "./support/TestApi.js"
+import { API_TEST_KEYS, ApiTestLive } from "./support/TestApi.js"
 
 /** What the server logged, as `level message`. */
 const logged: Array<string> = []
@@ -19,14 +17,6 @@ const CapturedLogs = Logger.replace(
     logged.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
   })
 )
-
-const insertMetric = (workspaceId: string) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const id = randomUUID()
-    yield* sql`INSERT INTO metrics (id, workspace_id, name, unit) VALUES (${id}, ${workspaceId}, 'Conversion', 'percent')`
-    return id
-  }).pipe(Effect.orDie)
 
 /**
  * An API-only deployment (`FINDRY_SCHEDULER=external`) with no scheduler runner: nothing it enqueues moves, and
@@ -47,35 +37,8 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("an API with no sch
             `a warning at start: ${logged.join("\n")}`
           )
           const emulator = yield* AmplitudeEmulator
-          const amplitude = yield* emulator.createProject({
-            id: `no-runner-${process.pid}`,
-            data: { users: 5, days: 7, experiments: 0 }
-          })
-          const admin = freshUser("admin")
-          const workspaceId = yield* workspaceOf(admin)
-          const connected = yield* call("PUT", `/v1/workspaces/${workspaceId}/integrations/amplitude`, {
-            user: admin,
-            body: { region: "us", apiKey: amplitude.apiKey, secretKey: amplitude.secretKey }
-          })
-          assert.strictEqual(connected.status, 200, connected.text)
-          const project = yield* call("POST", `/v1/workspaces/${workspaceId}/projects`, {
-            user: admin,
-            body: { name: "Web" }
-          })
-          const metricId = yield* insertMetric(workspaceId)
-          const created = yield* call("POST", `/v1/workspaces/${workspaceId}/projects/${project.body.id}/bets`, {
-            user: admin,
-            body: {
-              title: "Waits for a runner",
-              predictedImpact: {
-                metricId,
-                direction: "increase",
-                magnitude: 5,
-                magnitudeUnit: "percent",
-                timeframeDays: 14
-              }
-            }
-          })
+          const { admin, amplitude, decide, workspaceId } = yield* connectedWorkspace(`no-runner-${process.pid}`)
+          const created = yield* decide("Waits for a runner")
           assert.strictEqual(created.status, 201, created.text)
           const betPath = `/v1/workspaces/${workspaceId}/bets/${created.body.id}`
 

@@ -1,14 +1,13 @@
-import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import type { ReceivedPoint, ReceivedSpan } from "@findry/observability/testing"
 import { Duration, Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { workspaceOf } from "./support/Client.js"
+import { connectedWorkspace } from "./support/Decision.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
 import { telemetryToReceiver } from "./support/Telemetry.js"
-import { ApiTestLive, freshUser } from "./support/TestApi.js"
+import { ApiTestLive } from "./support/TestApi.js"
 
 const telemetry = telemetryToReceiver()
 
@@ -50,24 +49,9 @@ describe("telemetry", () => {
         Effect.gen(function*() {
           const receiver = telemetry.receiver()
           const emulator = yield* AmplitudeEmulator
-          const amplitude = yield* emulator.createProject({
-            id: `telemetry-${process.pid}`,
-            data: { users: 5, days: 7, experiments: 0 }
-          })
-          const admin = freshUser("admin")
-          const workspaceId = yield* workspaceOf(admin)
-          const connected = yield* call("PUT", `/v1/workspaces/${workspaceId}/integrations/amplitude`, {
-            user: admin,
-            body: { region: "us", apiKey: amplitude.apiKey, secretKey: amplitude.secretKey }
-          })
-          assert.strictEqual(connected.status, 200, connected.text)
-          const project = yield* call("POST", `/v1/workspaces/${workspaceId}/projects`, {
-            user: admin,
-            body: { name: "Web" }
-          })
-          const metricId = randomUUID()
-          const sql = yield* SqlClient.SqlClient
-          yield* sql`INSERT INTO metrics (id, workspace_id, name, unit) VALUES (${metricId}, ${workspaceId}, 'conversion', 'percent')`
+          const { amplitude, decide, metricId, projectId, workspaceId } = yield* connectedWorkspace(
+            `telemetry-${process.pid}`
+          )
           // The first annotation call is refused once: the push retries, and the 429 is counted.
           yield* emulator.injectFault({
             project: amplitude.id,
@@ -77,19 +61,7 @@ describe("telemetry", () => {
             times: 1
           })
 
-          const bet = yield* call("POST", `/v1/workspaces/${workspaceId}/projects/${project.body.id}/bets`, {
-            user: admin,
-            body: {
-              title: "Traced checkout",
-              predictedImpact: {
-                metricId,
-                direction: "increase",
-                magnitude: 5,
-                magnitudeUnit: "percent",
-                timeframeDays: 14
-              }
-            }
-          })
+          const bet = yield* decide("Traced checkout")
           assert.strictEqual(bet.status, 201, bet.text)
           const betId: string = bet.body.id
 
@@ -177,7 +149,7 @@ describe("telemetry", () => {
 
           // Bounded labels: templates and enums, never an id or a raw path.
           const labelValues = points.flatMap((point) => Object.values(point.attributes))
-          for (const id of [workspaceId, betId, String(project.body.id), metricId]) {
+          for (const id of [workspaceId, betId, projectId, metricId]) {
             assert.isFalse(labelValues.some((value) => value.includes(id)), `a metric label carries the id ${id}`)
           }
           assert.isFalse(labelValues.some((value) => value.startsWith("/v1/workspaces/") && !value.includes(":")))
