@@ -14,6 +14,7 @@ import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 import { issueToken } from "../apps/api/src/Jwt.js"
 import { OtlpReceiver } from "../packages/observability/src/Testing.js"
+import { processTreeCpuMillis } from "./support/ProcessCpu.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -55,11 +56,20 @@ interface Result {
   readonly perSecond: number
   readonly p50: number
   readonly p99: number
+  /** CPU time of the serving process (and its children) per answered request, in microseconds. */
+  readonly cpuMicrosPerRequest: number
+}
+
+interface Server {
+  readonly pid: number
+  readonly port: number
 }
 
 /** `connections` keep-alive loops, each sending the next request when the previous answer arrives. */
-const load = (port: number, path: string, headers: Record<string, string>, durationMs: number) =>
+const load = (server: Server, path: string, headers: Record<string, string>, durationMs: number) =>
   new Promise<Result>((resolve) => {
+    const { pid, port } = server
+    const cpuBefore = processTreeCpuMillis(pid)
     const agent = new Agent({ keepAlive: true, maxSockets: connections })
     const latencies: Array<number> = []
     let errors = 0
@@ -76,7 +86,8 @@ const load = (port: number, path: string, headers: Record<string, string>, durat
             errors,
             perSecond: latencies.length / (durationMs / 1000),
             p50: at(0.5),
-            p99: at(0.99)
+            p99: at(0.99),
+            cpuMicrosPerRequest: ((processTreeCpuMillis(pid) - cpuBefore) * 1000) / Math.max(1, latencies.length)
           })
         }
         return
@@ -142,17 +153,16 @@ const main = async () => {
       )
       children.push(api)
       await waitFor(`http://127.0.0.1:${port}/readyz`)
+      return { pid: api.pid!, port }
     }
     const encryptionKey = randomBytes(32).toString("base64")
     const fingerprintKey = randomBytes(32).toString("base64")
-    await startApi(apiPort)
-    await startApi(uncachedPort, 0)
-    if (receiver !== undefined) {
-      await startApi(exportingPort, undefined, {
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_METRIC_EXPORT_INTERVAL: "10000"
-      })
-    }
+    const api = await startApi(apiPort)
+    const uncached = await startApi(uncachedPort, 0)
+    const exportingApi = receiver === undefined ? undefined : await startApi(exportingPort, undefined, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_METRIC_EXPORT_INTERVAL: "10000"
+    })
 
     const workspaceId = randomUUID()
     await sql(databaseUrl, `INSERT INTO workspaces (id, name) VALUES ($1, 'Bench')`, [workspaceId])
@@ -179,6 +189,7 @@ const main = async () => {
     })
     children.push(bare)
     await new Promise((resolve) => bare.once("message", resolve))
+    const bareServer = { pid: bare.pid!, port: barePort }
 
     const path = `/v1/workspaces/${workspaceId}/integrations/amplitude`
     const headers = {
@@ -189,10 +200,10 @@ const main = async () => {
     if (receiver !== undefined) await waitFor(`http://127.0.0.1:${exportingPort}${path}`, headers)
 
     console.log(`GET ${path.replace(workspaceId, ":id")}: ${connections} connections, ${seconds} s per run, PostgreSQL`)
-    await load(barePort, path, {}, 1500)
-    await load(apiPort, path, headers, 1500)
-    await load(uncachedPort, path, headers, 1500)
-    if (receiver !== undefined) await load(exportingPort, path, headers, 1500)
+    await load(bareServer, path, {}, 1500)
+    await load(api, path, headers, 1500)
+    await load(uncached, path, headers, 1500)
+    if (exportingApi !== undefined) await load(exportingApi, path, headers, 1500)
     interface Round {
       readonly api: Result
       readonly uncached: Result
@@ -201,17 +212,17 @@ const main = async () => {
     }
     const rounds: Array<Round> = []
     for (let round = 0; round < (receiver === undefined ? 2 : 4); round++) {
-      const bareResult = await load(barePort, path, {}, (seconds * 1000) / 2)
+      const bareResult = await load(bareServer, path, {}, (seconds * 1000) / 2)
       // The exporting API runs right before the default one in odd rounds and right after it in even ones, so that
       // neither gets the better place in every round.
       const exportingFirst = receiver !== undefined && round % 2 === 1
-        ? await load(exportingPort, path, headers, (seconds * 1000) / 2)
+        ? await load(exportingApi!, path, headers, (seconds * 1000) / 2)
         : undefined
-      const apiResult = await load(apiPort, path, headers, (seconds * 1000) / 2)
+      const apiResult = await load(api, path, headers, (seconds * 1000) / 2)
       const exportingLast = receiver !== undefined && exportingFirst === undefined
-        ? await load(exportingPort, path, headers, (seconds * 1000) / 2)
+        ? await load(exportingApi!, path, headers, (seconds * 1000) / 2)
         : undefined
-      const uncachedResult = await load(uncachedPort, path, headers, (seconds * 1000) / 2)
+      const uncachedResult = await load(uncached, path, headers, (seconds * 1000) / 2)
       const exporting = receiver === undefined ? {} : { exporting: (exportingFirst ?? exportingLast)! }
       rounds.push({ api: apiResult, uncached: uncachedResult, bare: bareResult, ...exporting })
     }
@@ -220,36 +231,32 @@ const main = async () => {
     const uncachedRate = sum((r) => r.uncached.perSecond) / rounds.length
     const bareRate = sum((r) => r.bare.perSecond) / rounds.length
     const worst = (pick: (r: Round) => number) => Math.max(...rounds.map(pick))
-    const row = (name: string, rate: number, p50: number, p99: number, errors: number) =>
+    const row = (name: string, pick: (r: Round) => Result) => {
+      const rate = sum((r) => pick(r).perSecond) / rounds.length
+      const cpu = sum((r) => pick(r).cpuMicrosPerRequest) / rounds.length
       console.log(
-        `${name.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s   p50 ${p50.toFixed(2).padStart(6)} ms   p99 ${
-          p99.toFixed(2).padStart(6)
-        } ms   errors ${errors}`
+        `${name.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s   p50 ${
+          worst((r) => pick(r).p50).toFixed(2).padStart(6)
+        } ms   p99 ${worst((r) => pick(r).p99).toFixed(2).padStart(6)} ms   CPU ${
+          cpu.toFixed(0).padStart(5)
+        } µs/request   errors ${sum((r) => pick(r).errors)}`
       )
-    row("findry API", apiRate, worst((r) => r.api.p50), worst((r) => r.api.p99), sum((r) => r.api.errors))
-    row(
-      "findry API, no cache",
-      uncachedRate,
-      worst((r) => r.uncached.p50),
-      worst((r) => r.uncached.p99),
-      sum((r) => r.uncached.errors)
-    )
-    row("bare node:http + pg", bareRate, worst((r) => r.bare.p50), worst((r) => r.bare.p99), sum((r) => r.bare.errors))
+      return { rate, cpu }
+    }
+    const cached = row("findry API", (r) => r.api)
+    row("findry API, no cache", (r) => r.uncached)
+    row("bare node:http + pg", (r) => r.bare)
     console.log(`ratio (API / bare throughput): ${(apiRate / bareRate).toFixed(2)}  (target ≥ 0.5)`)
     console.log(`ratio without the view cache: ${(uncachedRate / bareRate).toFixed(2)}`)
     if (receiver !== undefined) {
-      const exportingRate = sum((r) => r.exporting!.perSecond) / rounds.length
-      row(
-        "findry API + OTLP",
-        exportingRate,
-        worst((r) => r.exporting!.p50),
-        worst((r) => r.exporting!.p99),
-        sum((r) => r.exporting!.errors)
-      )
+      const exporting = row("findry API + OTLP", (r) => r.exporting!)
       const bytes = receiver.requests.reduce((total, request) => total + request.body.length, 0)
       console.log(
-        `telemetry cost (throughput, API + OTLP vs API): ${((1 - exportingRate / apiRate) * 100).toFixed(1)} %  ` +
-          `(target ≤ 10 %); the receiver got ${receiver.requests.length} exports, ${(bytes / 1e6).toFixed(1)} MB`
+        `telemetry cost: throughput ${((1 - exporting.rate / cached.rate) * 100).toFixed(1)} %, CPU per request ${
+          ((exporting.cpu / cached.cpu - 1) * 100).toFixed(1)
+        } % (API + OTLP vs API; target ≤ 10 %); the receiver got ${receiver.requests.length} exports, ${
+          (bytes / 1e6).toFixed(1)
+        } MB`
       )
     }
   } finally {

@@ -1,4 +1,4 @@
-import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
 import { FindryApi } from "@findry/domain"
 import { Layer } from "effect"
 import { accessLog } from "./AccessLog.js"
@@ -13,6 +13,7 @@ import { HealthHttpLive } from "./HealthHttp.js"
 import { MetricsHttpLive } from "./MetricsHttp.js"
 import { OutcomesHttpLive } from "./OutcomesHttp.js"
 import { RequestDeadlineLive } from "./RequestDeadline.js"
+import { serverSpan } from "./ServerSpan.js"
 import { StorableTextLive } from "./StorableText.js"
 import { TestsHttpLive } from "./TestsHttp.js"
 import { WebAppLive } from "./WebApp.js"
@@ -37,7 +38,8 @@ export const ApiLive = Layer.provide(HttpApiBuilder.api(FindryApi), [
  * Amplitude adapter's `AmplitudeClient` (with an `HttpClient` and `AmplitudeConfig`), `AnnotationsConfig` and a
  * `WorkflowEngine` (the in-process runner, or a client-only node of the scheduler's cluster).
  */
-export const HttpApiLive = HttpApiBuilder.serve((app) => accessLog(bodyLimit(app))).pipe(
+export const HttpApiLive = HttpApiBuilder.serve((app) => serverSpan(accessLog(bodyLimit(app)))).pipe(
+  HttpMiddleware.withTracerDisabledWhen(() => true),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(WebAppLive),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
