@@ -157,34 +157,23 @@ export type AnyEndpointError = typeof AnyEndpointError.Type
 export const WorkspaceAccessError = Schema.Union(NotFound, Forbidden)
 export type WorkspaceAccessError = typeof WorkspaceAccessError.Type
 
+/**
+ * What any call to Amplitude can fail with, whichever keys it carries: the keys were refused, Amplitude could not be
+ * reached, rate-limited us, or answered with a server error. The sets below add what their calls can also answer.
+ */
+export const AnyAmplitudeCallError = Schema.Union(InvalidCredentials, Unreachable, RateLimited, AmplitudeUnavailable)
+export type AnyAmplitudeCallError = typeof AnyAmplitudeCallError.Type
+
 /** Validating a project's API and secret keys with Amplitude (connect, re-key) failed. */
-export const KeyValidationError = Schema.Union(
-  InvalidCredentials,
-  WrongRegion,
-  Unreachable,
-  RateLimited,
-  AmplitudeUnavailable
-)
+export const KeyValidationError = Schema.Union(...AnyAmplitudeCallError.members, WrongRegion)
 export type KeyValidationError = typeof KeyValidationError.Type
 
 /** Validating a Management API key with Amplitude Experiment failed. */
-export const ManagementKeyValidationError = Schema.Union(
-  InvalidCredentials,
-  NoExperimentAccess,
-  Unreachable,
-  RateLimited,
-  AmplitudeUnavailable
-)
+export const ManagementKeyValidationError = Schema.Union(...AnyAmplitudeCallError.members, NoExperimentAccess)
 export type ManagementKeyValidationError = typeof ManagementKeyValidationError.Type
 
 /** Amplitude did not answer a call made with a connected project's keys with a result. */
-export const AmplitudeCallError = Schema.Union(
-  InvalidCredentials,
-  RateLimited,
-  Unreachable,
-  AmplitudeUnavailable,
-  AmplitudeRejected
-)
+export const AmplitudeCallError = Schema.Union(...AnyAmplitudeCallError.members, AmplitudeRejected)
 export type AmplitudeCallError = typeof AmplitudeCallError.Type
 
 /** An Amplitude Experiment call made with the connection's Management API key failed. */
