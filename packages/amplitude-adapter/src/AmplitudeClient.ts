@@ -3,9 +3,9 @@ import {
   type AmplitudeRegion,
   AmplitudeUnavailable,
   InvalidCredentials,
+  type KeyValidationError,
+  type ManagementKeyValidationError,
   NoExperimentAccess,
-  type RateLimited,
-  type Unreachable,
   WrongRegion
 } from "@findry/domain"
 import { Effect, type Redacted, Schema } from "effect"
@@ -39,19 +39,11 @@ export interface ValidatedProject {
   readonly appId: number | null
 }
 
-export type ValidationFailure =
-  | InvalidCredentials
-  | WrongRegion
-  | Unreachable
-  | RateLimited
-  | AmplitudeUnavailable
+/** What `validateCredentials` fails with: the connect endpoint's Amplitude errors. */
+export type ValidationFailure = KeyValidationError
 
-export type ManagementKeyFailure =
-  | InvalidCredentials
-  | NoExperimentAccess
-  | Unreachable
-  | RateLimited
-  | AmplitudeUnavailable
+/** What `validateManagementKey` fails with: the management key endpoint's Amplitude errors. */
+export type ManagementKeyFailure = ManagementKeyValidationError
 
 export interface ConnectionOptions {
   /** Default `CallPolicy.interactive`; the scheduler passes `CallPolicy.background`. */

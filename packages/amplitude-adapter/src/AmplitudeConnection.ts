@@ -1,11 +1,5 @@
 import type { SecretOpener } from "@findry/crypto/opener"
-import type {
-  AmplitudeRegion,
-  AmplitudeUnavailable,
-  NoExperimentAccess,
-  RateLimited,
-  Unreachable
-} from "@findry/domain"
+import type { AmplitudeCallError, AmplitudeRegion, ExperimentCallError } from "@findry/domain"
 import { AmplitudeRejected, InvalidCredentials } from "@findry/domain"
 import { Cause, Chunk, Effect, Exit, Option, type Schema, Stream } from "effect"
 import {
@@ -80,16 +74,11 @@ export interface StoredConnection {
   readonly managementKey: Uint8Array | null
 }
 
-/** What a call on a stored connection can fail with. */
-export type AmplitudeCallFailure =
-  | InvalidCredentials
-  | RateLimited
-  | Unreachable
-  | AmplitudeUnavailable
-  | AmplitudeRejected
-  | CredentialsUnreadable
+/** What a call on a stored connection can fail with: Amplitude's answer, or keys that could not be opened. */
+export type AmplitudeCallFailure = AmplitudeCallError | CredentialsUnreadable
 
-export type ExperimentCallFailure = AmplitudeCallFailure | NoExperimentAccess
+/** What an Experiment Management API call on a stored connection can fail with. */
+export type ExperimentCallFailure = ExperimentCallError | CredentialsUnreadable
 
 /** Experiment Management API calls; present only when the connection has a management key. */
 export interface AmplitudeExperiments {

@@ -1,20 +1,10 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { ParseResult, Redacted, Schema } from "effect"
-import { Authentication } from "./Auth.js"
 import { BetId } from "./BetsApi.js"
-import {
-  AmplitudeUnavailable,
-  Forbidden,
-  InvalidCredentials,
-  NoExperimentAccess,
-  NotConnected,
-  NotFound,
-  RateLimited,
-  Unreachable,
-  WrongRegion
-} from "./Errors.js"
+import { KeyValidationError, ManagementKeyValidationError, NotConnected, RateLimited } from "./Errors.js"
 import { AmplitudeRegion } from "./Ids.js"
-import { DisplayText, WorkspacePath } from "./WorkspacesApi.js"
+import { withWorkspaceAccess, WorkspacePath } from "./WorkspaceEndpoint.js"
+import { DisplayText } from "./WorkspacesApi.js"
 
 /**
  * A secret typed by a user: trimmed, 1–256 characters, no control characters, and `Redacted` from here on.
@@ -142,11 +132,7 @@ export class AmplitudeConnectionApi extends HttpApiGroup.make("amplitudeConnecti
       .setPath(WorkspacePath)
       .setPayload(ConnectAmplitude)
       .addSuccess(AmplitudeConnection)
-      .addError(InvalidCredentials)
-      .addError(WrongRegion)
-      .addError(Unreachable)
-      .addError(RateLimited)
-      .addError(AmplitudeUnavailable)
+      .addError(KeyValidationError)
   )
   .add(
     HttpApiEndpoint.patch("update", "/v1/workspaces/:workspaceId/integrations/amplitude")
@@ -166,11 +152,7 @@ export class AmplitudeConnectionApi extends HttpApiGroup.make("amplitudeConnecti
       .setPayload(Schema.Struct({ managementKey: SecretInput("Management API key") }))
       .addSuccess(AmplitudeConnection)
       .addError(NotConnected)
-      .addError(InvalidCredentials)
-      .addError(NoExperimentAccess)
-      .addError(Unreachable)
-      .addError(RateLimited)
-      .addError(AmplitudeUnavailable)
+      .addError(ManagementKeyValidationError)
   )
   .add(
     HttpApiEndpoint.del("removeManagementKey", "/v1/workspaces/:workspaceId/integrations/amplitude/management-key")
@@ -210,7 +192,5 @@ export class AmplitudeConnectionApi extends HttpApiGroup.make("amplitudeConnecti
       .addSuccess(EventPicker)
       .addError(RateLimited)
   )
-  .addError(NotFound)
-  .addError(Forbidden)
-  .middleware(Authentication)
+  .pipe(withWorkspaceAccess)
 {}

@@ -2,7 +2,7 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AmplitudeConnectionApi } from "./AmplitudeApi.js"
 import { AuditApi } from "./AuditApi.js"
 import { BetsApi } from "./BetsApi.js"
-import { InternalError, PayloadTooLarge, ServiceUnavailable, ValidationError } from "./Errors.js"
+import { AnyEndpointError } from "./Errors.js"
 import { HealthApi } from "./HealthApi.js"
 import { MetricsApi } from "./MetricsApi.js"
 import { OutcomesApi } from "./OutcomesApi.js"
@@ -18,10 +18,7 @@ export class FindryApi extends HttpApi.make("findry")
   .add(OutcomesApi)
   .add(BetsApi)
   .add(TestsApi)
-  .addError(ValidationError)
-  .addError(PayloadTooLarge)
-  .addError(ServiceUnavailable)
-  .addError(InternalError)
+  .addError(AnyEndpointError)
   .annotate(OpenApi.Title, "Findry × Amplitude integration API")
   .annotate(OpenApi.Version, "1")
 {}

@@ -1,8 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "./Auth.js"
-import { Forbidden, NotFound } from "./Errors.js"
-import { WorkspacePath } from "./WorkspacesApi.js"
+import { withWorkspaceAccess, WorkspacePath } from "./WorkspaceEndpoint.js"
 
 export class AuditEntry extends Schema.Class<AuditEntry>("AuditEntry")({
   id: Schema.String,
@@ -27,7 +25,5 @@ export class AuditApi extends HttpApiGroup.make("audit")
       }))
       .addSuccess(AuditPage)
   )
-  .addError(NotFound)
-  .addError(Forbidden)
-  .middleware(Authentication)
+  .pipe(withWorkspaceAccess)
 {}

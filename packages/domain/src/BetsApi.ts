@@ -1,8 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "./Auth.js"
-import { Forbidden, NotFound } from "./Errors.js"
-import { MetricId, OutcomeRunId, ProjectId, WorkspaceId } from "./Ids.js"
+import { MetricId, OutcomeRunId, ProjectId } from "./Ids.js"
+import { ProjectPath, withWorkspaceAccess, WorkspacePath } from "./WorkspaceEndpoint.js"
 import { DisplayText } from "./WorkspacesApi.js"
 
 export const BetId = Schema.UUID.pipe(Schema.brand("BetId"))
@@ -119,7 +118,7 @@ export class OutcomeNotSet extends Schema.TaggedError<OutcomeNotSet>()(
   HttpApiSchema.annotations({ status: 409 })
 ) {}
 
-export const BetPath = Schema.Struct({ workspaceId: WorkspaceId, betId: BetId })
+export const BetPath = Schema.Struct({ ...WorkspacePath.fields, betId: BetId })
 
 export const CreateBet = Schema.Struct({
   title: DisplayText(BET_TITLE_MAX),
@@ -139,7 +138,7 @@ export const LogOutcome = Schema.Struct({
 export class BetsApi extends HttpApiGroup.make("bets")
   .add(
     HttpApiEndpoint.post("create", "/v1/workspaces/:workspaceId/projects/:projectId/bets")
-      .setPath(Schema.Struct({ workspaceId: WorkspaceId, projectId: ProjectId }))
+      .setPath(ProjectPath)
       .setPayload(CreateBet)
       .addSuccess(Bet, { status: 201 })
   )
@@ -175,15 +174,13 @@ export class BetsApi extends HttpApiGroup.make("bets")
   )
   .add(
     HttpApiEndpoint.get("annotations", "/v1/workspaces/:workspaceId/amplitude/annotations")
-      .setPath(Schema.Struct({ workspaceId: WorkspaceId }))
+      .setPath(WorkspacePath)
       .setUrlParams(Schema.Struct({
         limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)))
       }))
       .addSuccess(Schema.Struct({ annotations: Schema.Array(AnnotationActivity) }))
   )
-  .addError(NotFound)
-  .addError(Forbidden)
-  .middleware(Authentication)
+  .pipe(withWorkspaceAccess)
 {}
 
 /** The product's labels, exactly: `▲ {title}`, `▲ Shipped: {title}`, `● Outcome {verdict}: {title}`. */

@@ -144,12 +144,38 @@ export class AmplitudeRejected extends Schema.TaggedError<AmplitudeRejected>()(
   HttpApiSchema.annotations({ status: 422 })
 ) {}
 
-export const AmplitudeFailure = Schema.Union(
-  InvalidCredentials,
-  WrongRegion,
-  Unreachable,
-  RateLimited,
-  AmplitudeUnavailable,
-  AmplitudeRejected
-)
-export type AmplitudeFailure = typeof AmplitudeFailure.Type
+/*
+ * Error sets: each declared once, added to endpoints with one `.addError(set)` (an endpoint's errors are the union of
+ * its members, each answered with its own status), and used as the failure types of the Amplitude adapter.
+ */
+
+/** What any endpoint may answer, whatever it does: a body that does not validate, is too large, or a server fault. */
+export const AnyEndpointError = Schema.Union(ValidationError, PayloadTooLarge, ServiceUnavailable, InternalError)
+export type AnyEndpointError = typeof AnyEndpointError.Type
+
+/** The caller is not a member of the workspace (or it does not exist), or the endpoint is for admins only. */
+export const WorkspaceAccessError = Schema.Union(NotFound, Forbidden)
+export type WorkspaceAccessError = typeof WorkspaceAccessError.Type
+
+/**
+ * What any call to Amplitude can fail with, whichever keys it carries: the keys were refused, Amplitude could not be
+ * reached, rate-limited us, or answered with a server error. The sets below add what their calls can also answer.
+ */
+export const AnyAmplitudeCallError = Schema.Union(InvalidCredentials, Unreachable, RateLimited, AmplitudeUnavailable)
+export type AnyAmplitudeCallError = typeof AnyAmplitudeCallError.Type
+
+/** Validating a project's API and secret keys with Amplitude (connect, re-key) failed. */
+export const KeyValidationError = Schema.Union(...AnyAmplitudeCallError.members, WrongRegion)
+export type KeyValidationError = typeof KeyValidationError.Type
+
+/** Validating a Management API key with Amplitude Experiment failed. */
+export const ManagementKeyValidationError = Schema.Union(...AnyAmplitudeCallError.members, NoExperimentAccess)
+export type ManagementKeyValidationError = typeof ManagementKeyValidationError.Type
+
+/** Amplitude did not answer a call made with a connected project's keys with a result. */
+export const AmplitudeCallError = Schema.Union(...AnyAmplitudeCallError.members, AmplitudeRejected)
+export type AmplitudeCallError = typeof AmplitudeCallError.Type
+
+/** An Amplitude Experiment call made with the connection's Management API key failed. */
+export const ExperimentCallError = Schema.Union(...AmplitudeCallError.members, NoExperimentAccess)
+export type ExperimentCallError = typeof ExperimentCallError.Type

@@ -1,8 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "./Auth.js"
-import { Forbidden, NotFound } from "./Errors.js"
-import { MetricId, MetricMappingId, WorkspaceId } from "./Ids.js"
+import { MetricId, MetricMappingId } from "./Ids.js"
+import { withWorkspaceAccess, WorkspacePath } from "./WorkspaceEndpoint.js"
 import { DisplayText } from "./WorkspacesApi.js"
 
 export const MetricUnit = Schema.Literal("percent", "decimal", "integer", "currency")
@@ -161,8 +160,7 @@ export const SavedMapping = Schema.Struct({
   warnings: Schema.Array(Schema.String)
 })
 
-export const MetricPath = Schema.Struct({ workspaceId: WorkspaceId, metricId: MetricId })
-const WorkspaceOnlyPath = Schema.Struct({ workspaceId: WorkspaceId })
+export const MetricPath = Schema.Struct({ ...WorkspacePath.fields, metricId: MetricId })
 
 export const CreateMetric = Schema.Struct({
   name: DisplayText(METRIC_NAME_MAX),
@@ -179,14 +177,14 @@ export const UpdateMetric = Schema.Struct({
 export class MetricsApi extends HttpApiGroup.make("metrics")
   .add(
     HttpApiEndpoint.post("create", "/v1/workspaces/:workspaceId/metrics")
-      .setPath(WorkspaceOnlyPath)
+      .setPath(WorkspacePath)
       .setPayload(CreateMetric)
       .addSuccess(Metric, { status: 201 })
       .addError(MetricNameTaken)
   )
   .add(
     HttpApiEndpoint.get("list", "/v1/workspaces/:workspaceId/metrics")
-      .setPath(WorkspaceOnlyPath)
+      .setPath(WorkspacePath)
       .addSuccess(Schema.Struct({ metrics: Schema.Array(MetricWithMapping) }))
   )
   .add(
@@ -212,7 +210,5 @@ export class MetricsApi extends HttpApiGroup.make("metrics")
       .setPath(MetricPath)
       .addSuccess(HttpApiSchema.NoContent)
   )
-  .addError(NotFound)
-  .addError(Forbidden)
-  .middleware(Authentication)
+  .pipe(withWorkspaceAccess)
 {}

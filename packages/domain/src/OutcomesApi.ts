@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
-import { Authentication } from "./Auth.js"
 import { BetPath, OutcomeNotSet, OutcomeRun } from "./BetsApi.js"
-import { Forbidden, NotFound, RateLimited } from "./Errors.js"
+import { RateLimited } from "./Errors.js"
+import { withWorkspaceAccess } from "./WorkspaceEndpoint.js"
 
 /**
  * "Pull metrics": measures a bet's outcome from Amplitude now. Always a 200 run once the outcome is logged:
@@ -16,7 +16,5 @@ export class OutcomesApi extends HttpApiGroup.make("outcomes")
       .addError(OutcomeNotSet)
       .addError(RateLimited)
   )
-  .addError(NotFound)
-  .addError(Forbidden)
-  .middleware(Authentication)
+  .pipe(withWorkspaceAccess)
 {}

@@ -1,20 +1,9 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import { ExperimentVariant } from "./AmplitudeApi.js"
-import { Authentication } from "./Auth.js"
-import {
-  AmplitudeRejected,
-  AmplitudeUnavailable,
-  Forbidden,
-  InvalidCredentials,
-  NoExperimentAccess,
-  NotConnected,
-  NotFound,
-  RateLimited,
-  Unreachable,
-  ValidationError
-} from "./Errors.js"
-import { ProjectId, WorkspaceId } from "./Ids.js"
+import { ExperimentCallError, NotConnected } from "./Errors.js"
+import { ProjectId } from "./Ids.js"
+import { ProjectPath, withWorkspaceAccess, WorkspacePath } from "./WorkspaceEndpoint.js"
 import { DisplayText } from "./WorkspacesApi.js"
 
 export const TestId = Schema.UUID.pipe(Schema.brand("TestId"))
@@ -110,8 +99,19 @@ export class ExperimentSyncRun extends Schema.Class<ExperimentSyncRun>("Experime
   finishedAt: Schema.NullOr(Schema.Date)
 }) {}
 
-export const TestPath = Schema.Struct({ workspaceId: WorkspaceId, testId: TestId })
-export const ProjectPath = Schema.Struct({ workspaceId: WorkspaceId, projectId: ProjectId })
+export const TestPath = Schema.Struct({ ...WorkspacePath.fields, testId: TestId })
+
+/**
+ * Creating a test linked to an experiment, or linking one, failed: no live connection, no Management API key,
+ * an unknown experiment, or Amplitude's answer to the look-up.
+ */
+export const ExperimentLinkError = Schema.Union(
+  NotConnected,
+  ManagementKeyRequired,
+  ExperimentNotFound,
+  ...ExperimentCallError.members
+)
+export type ExperimentLinkError = typeof ExperimentLinkError.Type
 
 export class TestsApi extends HttpApiGroup.make("tests")
   .add(
@@ -119,16 +119,7 @@ export class TestsApi extends HttpApiGroup.make("tests")
       .setPath(ProjectPath)
       .setPayload(CreateTest)
       .addSuccess(Test, { status: 201 })
-      .addError(ValidationError)
-      .addError(NotConnected)
-      .addError(ManagementKeyRequired)
-      .addError(ExperimentNotFound)
-      .addError(InvalidCredentials)
-      .addError(NoExperimentAccess)
-      .addError(AmplitudeRejected)
-      .addError(Unreachable)
-      .addError(RateLimited)
-      .addError(AmplitudeUnavailable)
+      .addError(ExperimentLinkError)
   )
   .add(
     HttpApiEndpoint.get("list", "/v1/workspaces/:workspaceId/projects/:projectId/tests")
@@ -145,23 +136,12 @@ export class TestsApi extends HttpApiGroup.make("tests")
       .setPath(TestPath)
       .setPayload(Schema.Struct({ experimentId: ExperimentIdInput }))
       .addSuccess(Test)
-      .addError(ValidationError)
-      .addError(NotConnected)
-      .addError(ManagementKeyRequired)
-      .addError(ExperimentNotFound)
-      .addError(InvalidCredentials)
-      .addError(NoExperimentAccess)
-      .addError(AmplitudeRejected)
-      .addError(Unreachable)
-      .addError(RateLimited)
-      .addError(AmplitudeUnavailable)
+      .addError(ExperimentLinkError)
   )
   .add(
     HttpApiEndpoint.get("experimentSync", "/v1/workspaces/:workspaceId/amplitude/experiment-sync")
-      .setPath(Schema.Struct({ workspaceId: WorkspaceId }))
+      .setPath(WorkspacePath)
       .addSuccess(Schema.Struct({ lastRun: Schema.NullOr(ExperimentSyncRun) }))
   )
-  .addError(NotFound)
-  .addError(Forbidden)
-  .middleware(Authentication)
+  .pipe(withWorkspaceAccess)
 {}

@@ -1,8 +1,8 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "./Auth.js"
-import { Forbidden, NotFound, RateLimited } from "./Errors.js"
+import { RateLimited } from "./Errors.js"
 import { ProjectId, UserId, WorkspaceId } from "./Ids.js"
+import { withWorkspaceAccess, WorkspacePath } from "./WorkspaceEndpoint.js"
 
 const hasNoControlCharacters = (text: string) => !/\p{Cc}/u.test(text)
 
@@ -47,8 +47,7 @@ export class LastAdmin extends Schema.TaggedError<LastAdmin>()(
   HttpApiSchema.annotations({ status: 409 })
 ) {}
 
-export const WorkspacePath = Schema.Struct({ workspaceId: WorkspaceId })
-export const MemberPath = Schema.Struct({ workspaceId: WorkspaceId, userId: UserId })
+export const MemberPath = Schema.Struct({ ...WorkspacePath.fields, userId: UserId })
 
 export class WorkspacesApi extends HttpApiGroup.make("workspaces")
   .add(
@@ -86,7 +85,5 @@ export class WorkspacesApi extends HttpApiGroup.make("workspaces")
       .setPath(WorkspacePath)
       .addSuccess(Schema.Struct({ projects: Schema.Array(Project) }))
   )
-  .addError(NotFound)
-  .addError(Forbidden)
-  .middleware(Authentication)
+  .pipe(withWorkspaceAccess)
 {}
