@@ -1,8 +1,10 @@
 import { SqlClient } from "@effect/sql"
+import { ConnectionResolver, failureReason, type LiveConnection } from "@findry/amplitude-access"
 import {
   AMPLITUDE_PROVIDER,
   AmplitudeClient,
-  type AmplitudeConnection as AdapterConnection,
+  credentialBinding,
+  type ExperimentCallFailure,
   type ValidationFailure
 } from "@findry/amplitude-adapter"
 import { AnnotationScheduler } from "@findry/annotations"
@@ -18,6 +20,7 @@ import {
   type ConnectAmplitude,
   ExperimentSummary,
   ExperimentVariant,
+  type ManagementKeyRequired,
   NotConnected,
   NotFound,
   regionLabel,
@@ -35,8 +38,6 @@ import {
 import { Chunk, Effect, Option, type Redacted, Stream } from "effect"
 import { type Picker, type SharedPicker, SharedPickers } from "./SharedPickers.js"
 import { UsageLimits } from "./UsageLimits.js"
-
-const SLOT = { apiKey: 1, secretKey: 2, managementKey: 3 } as const
 
 /** Views are built from decoded rows: re-validating them on every read would only cost time. */
 const trusted = { disableValidation: true } as const
@@ -93,8 +94,6 @@ const derivedDisplayName = (region: AmplitudeRegion, appId: number | null) =>
 
 const unavailable = <A>(reason: string): Picker<A> => ({ available: false, reason, items: [] })
 
-type Trouble = { readonly _tag: string; readonly message: string }
-
 /** The workspace's Amplitude connection: connect, re-key, toggle, management key, disconnect, pickers. */
 export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()("@findry/api/AmplitudeConnections", {
   effect: Effect.gen(function*() {
@@ -109,13 +108,9 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const pickers = yield* SharedPickers
     const scheduler = yield* AnnotationScheduler
     const bets = yield* BetsRepo
+    const resolver = yield* ConnectionResolver
 
     const find = (workspaceId: WorkspaceId) => integrations.find(workspaceId, AMPLITUDE_PROVIDER)
-    const binding = (workspaceId: WorkspaceId, slot: number) => ({
-      workspaceId,
-      provider: AMPLITUDE_PROVIDER,
-      slot
-    })
 
     /** The connection as a member sees it, authorized and read in one statement; outsiders get `NotFound`. */
     const getForMember = (workspaceId: WorkspaceId, userId: UserId) =>
@@ -144,8 +139,8 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
         const fingerprint = fingerprinter.fingerprint(input.apiKey)
         const previous = Option.getOrUndefined(existing)
         const sameProject = previous?.projectFingerprint === fingerprint
-        const apiKey = yield* sealer.seal(input.apiKey, binding(workspaceId, SLOT.apiKey))
-        const secretKey = yield* sealer.seal(input.secretKey, binding(workspaceId, SLOT.secretKey))
+        const apiKey = yield* sealer.seal(input.apiKey, credentialBinding(workspaceId, "apiKey"))
+        const secretKey = yield* sealer.seal(input.secretKey, credentialBinding(workspaceId, "secretKey"))
         const keepsAdminName = sameProject && previous?.settings.displayNameByAdmin === true
         const displayName = input.displayName ??
           (keepsAdminName && previous?.displayName
@@ -198,14 +193,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       }
     )
 
-    const requireConnected = (workspaceId: WorkspaceId) =>
-      Effect.flatMap(
-        find(workspaceId),
-        (record) =>
-          Option.isSome(record) && record.value.status === "connected"
-            ? Effect.succeed(record.value)
-            : Effect.fail(new NotConnected())
-      )
+    const requireConnected = (workspaceId: WorkspaceId) => Effect.map(resolver.live(workspaceId), (live) => live.record)
 
     const setAnnotationsEnabled = Effect.fn("AmplitudeConnections.setAnnotationsEnabled")(
       function*(workspaceId: WorkspaceId, actorId: string, enabled: boolean) {
@@ -239,7 +227,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
             })
           )
         )
-        const sealed = yield* sealer.seal(managementKey, binding(workspaceId, SLOT.managementKey))
+        const sealed = yield* sealer.seal(managementKey, credentialBinding(workspaceId, "managementKey"))
         const updated = yield* integrations.setCredential3(workspaceId, AMPLITUDE_PROVIDER, sealed)
         if (Option.isNone(updated)) return yield* new NotConnected()
         yield* audit.record({
@@ -291,35 +279,35 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
       }
     )
 
-    const trouble = (error: Trouble) =>
+    const trouble = (error: ExperimentCallFailure) =>
       Effect.logWarning("Amplitude picker unavailable").pipe(
         Effect.annotateLogs("reason", error._tag),
-        Effect.as(error.message)
+        Effect.as(failureReason(error))
       )
 
     /**
-     * A picker of the workspace's live connection, answered through `shared`: `list` reads the items from
-     * Amplitude, or names why this connection cannot. Amplitude trouble makes the picker unavailable.
+     * A picker of the workspace's live connection (`resolved`), answered through `shared`: `list` reads the
+     * items from Amplitude. No connection (or no management key) and Amplitude trouble make it unavailable.
      */
-    const picker = <A, E extends Trouble>(
-      workspaceId: WorkspaceId,
+    const picker = <A, L extends LiveConnection>(
+      resolved: Effect.Effect<L, NotConnected | ManagementKeyRequired>,
       shared: SharedPicker<A>,
-      list: (connection: AdapterConnection) => Effect.Effect<ReadonlyArray<A>, E> | { readonly unavailable: string }
+      list: (live: L) => Effect.Effect<ReadonlyArray<A>, ExperimentCallFailure>
     ) =>
-      Effect.gen(function*() {
-        const credentials = Option.getOrUndefined(yield* find(workspaceId))?.connectedCredentials
-        if (credentials === undefined) return unavailable<A>("not_connected")
-        const items = list(amplitude.connection(credentials))
-        if ("unavailable" in items) return unavailable<A>(items.unavailable)
-        return yield* shared(
-          workspaceId,
-          credentials,
-          items.pipe(
+      Effect.flatMap(resolved, (live) =>
+        shared(
+          live.record.workspaceId,
+          live.credentials,
+          list(live).pipe(
             Effect.map((items): Picker<A> => ({ available: true, items })),
             Effect.catchAll((error) => Effect.map(trouble(error), unavailable<A>))
           )
+        )).pipe(
+          Effect.catchTags({
+            NotConnected: () => Effect.succeed(unavailable<A>("not_connected")),
+            ManagementKeyRequired: () => Effect.succeed(unavailable<A>("no_management_key"))
+          })
         )
-      })
 
     const sharedCohorts = pickers.make("cohorts", Cohort)
     const sharedEvents = pickers.make("events", AmplitudeEvent)
@@ -327,7 +315,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     const sharedExperimentsWithArchived = pickers.make("experiments-with-archived", ExperimentSummary)
 
     const cohorts = (workspaceId: WorkspaceId) =>
-      picker(workspaceId, sharedCohorts, (connection) =>
+      picker(resolver.live(workspaceId), sharedCohorts, ({ connection }) =>
         connection.listCohorts().pipe(
           Effect.map((list) =>
             list.map((cohort) =>
@@ -343,7 +331,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
         )).pipe(Effect.withSpan("AmplitudeConnections.cohorts"))
 
     const events = (workspaceId: WorkspaceId) =>
-      picker(workspaceId, sharedEvents, (connection) =>
+      picker(resolver.live(workspaceId), sharedEvents, ({ connection }) =>
         connection.listEvents().pipe(
           Effect.map((list) =>
             list.filter((event) => !event.hidden && !event.deleted).map((event) =>
@@ -356,34 +344,30 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
 
     const experiments = (workspaceId: WorkspaceId, includeArchived: boolean) =>
       picker(
-        workspaceId,
+        resolver.withExperiments(workspaceId),
         includeArchived ? sharedExperimentsWithArchived : sharedExperiments,
-        (connection) =>
-          Option.match(connection.experiments, {
-            onNone: () => ({ unavailable: "no_management_key" }),
-            onSome: (experiments) =>
-              experiments.list({ includeArchived }).pipe(
-                Stream.filter((experiment) => !experiment.deleted),
-                Stream.map((experiment) =>
-                  new ExperimentSummary({
-                    id: experiment.id,
-                    key: experiment.key,
-                    name: experiment.name,
-                    state: experiment.archived ? "archived" : experiment.state,
-                    decision: experiment.decision,
-                    startDate: experiment.startDate,
-                    endDate: experiment.endDate,
-                    variants: experiment.variants.map((variant) =>
-                      new ExperimentVariant(
-                        variant.name == null ? { key: variant.key } : { key: variant.key, name: variant.name }
-                      )
-                    )
-                  })
-                ),
-                Stream.runCollect,
-                Effect.map((chunk) => Chunk.toReadonlyArray(chunk))
-              )
-          })
+        ({ experiments }) =>
+          experiments.list({ includeArchived }).pipe(
+            Stream.filter((experiment) => !experiment.deleted),
+            Stream.map((experiment) =>
+              new ExperimentSummary({
+                id: experiment.id,
+                key: experiment.key,
+                name: experiment.name,
+                state: experiment.archived ? "archived" : experiment.state,
+                decision: experiment.decision,
+                startDate: experiment.startDate,
+                endDate: experiment.endDate,
+                variants: experiment.variants.map((variant) =>
+                  new ExperimentVariant(
+                    variant.name == null ? { key: variant.key } : { key: variant.key, name: variant.name }
+                  )
+                )
+              })
+            ),
+            Stream.runCollect,
+            Effect.map((chunk) => Chunk.toReadonlyArray(chunk))
+          )
       ).pipe(Effect.withSpan("AmplitudeConnections.experiments"))
 
     return {
@@ -405,6 +389,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
     BetsRepo.Default,
     MetricsRepo.Default,
     UsageLimits.Default,
-    SharedPickers.Default
+    SharedPickers.Default,
+    ConnectionResolver.Default
   ]
 }) {}

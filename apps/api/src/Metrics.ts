@@ -1,4 +1,5 @@
-import { AMPLITUDE_PROVIDER, AmplitudeClient, CallPolicy } from "@findry/amplitude-adapter"
+import { ConnectionResolver, failureReason } from "@findry/amplitude-access"
+import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
 import {
   type Mapping,
   type MappingParams,
@@ -9,8 +10,8 @@ import {
   NotFound,
   type WorkspaceId
 } from "@findry/domain"
-import { failureNote, liveConnection, projectLookups } from "@findry/outcomes"
-import { AuditLog, IntegrationsRepo, type MetricRow, MetricsRepo } from "@findry/persistence"
+import { projectLookups } from "@findry/outcomes"
+import { AuditLog, type MetricRow, MetricsRepo } from "@findry/persistence"
 import { Effect, Option } from "effect"
 
 const toMetric = (row: MetricRow) =>
@@ -24,8 +25,7 @@ export class Metrics extends Effect.Service<Metrics>()("@findry/api/Metrics", {
   effect: Effect.gen(function*() {
     const repo = yield* MetricsRepo
     const audit = yield* AuditLog
-    const integrations = yield* IntegrationsRepo
-    const amplitude = yield* AmplitudeClient
+    const resolver = yield* ConnectionResolver
 
     const requireMetric = (workspaceId: WorkspaceId, metricId: MetricId) =>
       Effect.flatMap(
@@ -83,13 +83,9 @@ export class Metrics extends Effect.Service<Metrics>()("@findry/api/Metrics", {
       Effect.gen(function*() {
         const events = eventNamesOf(params)
         if (events.length === 0 && params.kind !== "cohort_size") return []
-        const connection = liveConnection(
-          amplitude,
-          yield* integrations.find(workspaceId, AMPLITUDE_PROVIDER),
-          CallPolicy.interactive
-        )
-        if (connection === undefined) return ["Amplitude not connected: the mapping could not be checked"]
-        const lookups = yield* projectLookups(connection)
+        const live = yield* Effect.option(resolver.live(workspaceId))
+        if (Option.isNone(live)) return ["Amplitude not connected: the mapping could not be checked"]
+        const lookups = yield* projectLookups(live.value.connection)
         const warnings: Array<string> = []
         if (events.length > 0) {
           const known = yield* lookups.eventNames
@@ -100,7 +96,7 @@ export class Metrics extends Effect.Service<Metrics>()("@findry/api/Metrics", {
         }
         return warnings
       }).pipe(
-        Effect.catchAll((error) => Effect.succeed([`the mapping could not be checked: ${failureNote(error).text}`]))
+        Effect.catchAll((error) => Effect.succeed([`the mapping could not be checked: ${failureReason(error)}`]))
       )
 
     /** Creates or replaces (same id) the metric's Amplitude mapping; saving again clears `needsReview`. */
@@ -136,7 +132,7 @@ export class Metrics extends Effect.Service<Metrics>()("@findry/api/Metrics", {
 
     return { create, list, update, saveMapping, getMapping, deleteMapping } as const
   }),
-  dependencies: [MetricsRepo.Default, AuditLog.Default, IntegrationsRepo.Default]
+  dependencies: [MetricsRepo.Default, AuditLog.Default, ConnectionResolver.Default]
 }) {}
 
 const emptyToNull = (text: string | null | undefined) =>

@@ -1,12 +1,11 @@
-import { AMPLITUDE_PROVIDER, AmplitudeClient, type ExperimentCallFailure } from "@findry/amplitude-adapter"
+import { ConnectionResolver } from "@findry/amplitude-access"
+import type { ExperimentCallFailure } from "@findry/amplitude-adapter"
 import {
   type CreateTest,
   ExperimentNotFound,
   ExperimentSyncRun,
   FieldProblem,
   InvalidCredentials,
-  ManagementKeyRequired,
-  NotConnected,
   NotFound,
   type ProjectId,
   Test,
@@ -15,14 +14,7 @@ import {
   type WorkspaceId
 } from "@findry/domain"
 import { experimentFields, linkedExperiment } from "@findry/experiment-sync"
-import {
-  type ExperimentFields,
-  ExperimentSyncRepo,
-  IntegrationsRepo,
-  type TestRow,
-  TestsRepo,
-  WorkspacesRepo
-} from "@findry/persistence"
+import { type ExperimentFields, ExperimentSyncRepo, type TestRow, TestsRepo, WorkspacesRepo } from "@findry/persistence"
 import { Effect, Option } from "effect"
 import { UsageLimits } from "./UsageLimits.js"
 
@@ -45,22 +37,15 @@ export class Tests extends Effect.Service<Tests>()("@findry/api/Tests", {
   effect: Effect.gen(function*() {
     const tests = yield* TestsRepo
     const workspaces = yield* WorkspacesRepo
-    const integrations = yield* IntegrationsRepo
     const syncRuns = yield* ExperimentSyncRepo
-    const amplitude = yield* AmplitudeClient
+    const resolver = yield* ConnectionResolver
     const limits = yield* UsageLimits
 
     /** The experiment as Amplitude has it now, checked through the workspace's management key. */
     const lookUp = Effect.fn("Tests.lookUpExperiment")(function*(workspaceId: WorkspaceId, experimentId: string) {
-      const record = yield* integrations.find(workspaceId, AMPLITUDE_PROVIDER)
-      if (Option.isNone(record) || record.value.status !== "connected") return yield* new NotConnected()
-      const credentials = record.value.connectedCredentials
-      if (credentials === undefined) return yield* new NotConnected()
-      if (credentials.managementKey === null) return yield* new ManagementKeyRequired()
-      const connection = amplitude.connection(credentials)
-      if (Option.isNone(connection.experiments)) return yield* new ManagementKeyRequired()
+      const { experiments } = yield* resolver.withExperiments(workspaceId)
       yield* limits.amplitudeCall(workspaceId)
-      const found = yield* connection.experiments.value.get(experimentId).pipe(
+      const found = yield* experiments.get(experimentId).pipe(
         Effect.catchTag(
           "CredentialsUnreadable",
           (error): Effect.Effect<never, Exclude<ExperimentCallFailure, { _tag: "CredentialsUnreadable" }>> =>
@@ -147,8 +132,8 @@ export class Tests extends Effect.Service<Tests>()("@findry/api/Tests", {
   dependencies: [
     TestsRepo.Default,
     WorkspacesRepo.Default,
-    IntegrationsRepo.Default,
     ExperimentSyncRepo.Default,
-    UsageLimits.Default
+    UsageLimits.Default,
+    ConnectionResolver.Default
   ]
 }) {}

@@ -22,6 +22,7 @@ import {
 } from "./Annotations.js"
 import type { CallPolicy } from "./CallPolicy.js"
 import { type Cohort, CohortListReply, CohortReply, toCohort } from "./Cohorts.js"
+import { credentialBinding } from "./CredentialSlots.js"
 import { type CredentialSlot, CredentialsUnreadable } from "./CredentialsUnreadable.js"
 import {
   type EventCategory,
@@ -138,10 +139,6 @@ export interface AmplitudeConnection {
   readonly experiments: Option.Option<AmplitudeExperiments>
 }
 
-export const AMPLITUDE_PROVIDER = "amplitude"
-
-const SLOTS: Readonly<Record<CredentialSlot, number>> = { apiKey: 1, secretKey: 2, managementKey: 3 }
-
 /**
  * Runs `effect` once and replays its result (an interruption is not kept); a concurrent first use may run it
  * twice, which is harmless for opening credentials.
@@ -175,7 +172,7 @@ export const makeConnection = (
   const { region } = stored
 
   const open = (sealed: Uint8Array, slot: CredentialSlot) =>
-    opener.open(sealed, { workspaceId: stored.workspaceId, provider: AMPLITUDE_PROVIDER, slot: SLOTS[slot] }).pipe(
+    opener.open(sealed, credentialBinding(stored.workspaceId, slot)).pipe(
       Effect.mapError((error) => new CredentialsUnreadable({ slot, reason: error.reason }))
     )
 

@@ -15,7 +15,6 @@ export {
   DEFAULT_AMPLITUDE_URLS
 } from "./AmplitudeConfig.js"
 export {
-  AMPLITUDE_PROVIDER,
   type AmplitudeCallFailure,
   type AmplitudeConnection,
   type AmplitudeExperiments,
@@ -32,6 +31,7 @@ export {
 export type { Annotation, AnnotationCategory, AnnotationFilter, AnnotationPatch, NewAnnotation } from "./Annotations.js"
 export { CallPolicy } from "./CallPolicy.js"
 export type { Cohort } from "./Cohorts.js"
+export { AMPLITUDE_PROVIDER, credentialBinding } from "./CredentialSlots.js"
 export { CredentialSlot, CredentialsUnreadable } from "./CredentialsUnreadable.js"
 export { compactDay, type DayInput, daysInRange, toDay } from "./Dates.js"
 export type { EventCategory, EventSummary, TaxonomyEvent } from "./Events.js"

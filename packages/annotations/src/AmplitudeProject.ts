@@ -1,16 +1,15 @@
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
+import { ConnectionResolver, failureReason } from "@findry/amplitude-access"
 import {
-  AMPLITUDE_PROVIDER,
   type AmplitudeCallFailure,
-  AmplitudeClient,
   type AmplitudeConnection,
   type Annotation,
   CallPolicy
 } from "@findry/amplitude-adapter"
 import type { WorkspaceId } from "@findry/domain"
 import { annotationMarker, BetId } from "@findry/domain"
-import { type AnnotationRecord, AnnotationRecordsRepo, IntegrationsRepo } from "@findry/persistence"
+import { type AnnotationRecord, AnnotationRecordsRepo } from "@findry/persistence"
 import { Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { SKIP_REASONS } from "./AnnotationScheduler.js"
 import { AnnotationsConfig } from "./AnnotationsConfig.js"
@@ -72,34 +71,18 @@ export const pushPolicy = CallPolicy.make(CallPolicy.background, {
 const DAY = 24 * 60 * 60 * 1000
 
 const classify = (error: AmplitudeCallFailure, during: "create" | "other"): PushFailure => {
+  const reason = failureReason(error)
   switch (error._tag) {
     case "RateLimited":
-      return new PushRetryable({
-        reason: "Amplitude rate-limited the push (429)",
-        retryAfterMs: error.retryAfterSeconds * 1000,
-        uncertainCreate: false
-      })
+      return new PushRetryable({ reason, retryAfterMs: error.retryAfterSeconds * 1000, uncertainCreate: false })
     case "Unreachable":
-      return new PushRetryable({
-        reason: `Couldn't reach Amplitude (${error.reason})`,
-        retryAfterMs: 0,
-        uncertainCreate: during === "create"
-      })
     case "AmplitudeUnavailable":
-      return new PushRetryable({
-        reason: `Amplitude answered ${error.status}`,
-        retryAfterMs: 0,
-        uncertainCreate: during === "create"
-      })
+      return new PushRetryable({ reason, retryAfterMs: 0, uncertainCreate: during === "create" })
     case "InvalidCredentials":
-      return new PushFatal({
-        reason: "Amplitude rejected the stored keys (revoked or regenerated?): reconnect Amplitude with fresh keys",
-        retryable: true
-      })
     case "CredentialsUnreadable":
-      return new PushFatal({ reason: error.message, retryable: true })
+      return new PushFatal({ reason, retryable: true })
     case "AmplitudeRejected":
-      return new PushFatal({ reason: `Amplitude refused the annotation (${error.status}): ${error.message}` })
+      return new PushFatal({ reason })
   }
 }
 
@@ -107,9 +90,8 @@ const sameInstant = (a: Date, b: Date) => Math.abs(a.getTime() - b.getTime()) < 
 
 /** The entity's handlers; needs the Amplitude client, the repositories and `AnnotationsConfig`. */
 export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
-  const amplitude = yield* AmplitudeClient
+  const resolver = yield* ConnectionResolver
   const records = yield* AnnotationRecordsRepo
-  const integrations = yield* IntegrationsRepo
   const config = yield* AnnotationsConfig
   /** Pushes running at once in this runner, whatever the workspace (bounded fan-out). */
   const fanOut = yield* Effect.makeSemaphore(config.pushConcurrency)
@@ -165,23 +147,21 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
 
       /** The workspace's connection as stored now; `fingerprint` names its Amplitude project. */
       const connectionFor = (workspaceId: WorkspaceId) =>
-        Effect.map(integrations.find(workspaceId, AMPLITUDE_PROVIDER), (found) => {
-          const row = Option.getOrUndefined(found)
-          const credentials = row?.connectedCredentials
-          if (row === undefined || credentials === undefined) {
-            return { skip: SKIP_REASONS.notConnected, fingerprint: null } as const
-          }
-          const fingerprint = row.projectFingerprint
-          if (!row.settings.annotationsEnabled) return { skip: SKIP_REASONS.disabled, fingerprint } as const
-          const connection = amplitude.connection(credentials, { policy: pushPolicy })
-          return {
-            connection,
-            fingerprint,
-            keysAt: row.lastValidatedAt,
-            categoryId: row.settings.annotationCategoryId,
-            health: row.settings.annotationPush
-          } as const
-        })
+        resolver.live(workspaceId, { policy: pushPolicy }).pipe(
+          Effect.map(({ connection, record }) => {
+            const fingerprint = record.projectFingerprint
+            if (!record.settings.annotationsEnabled) return { skip: SKIP_REASONS.disabled, fingerprint } as const
+            return {
+              connection,
+              fingerprint,
+              keysAt: record.lastValidatedAt,
+              categoryId: record.settings.annotationCategoryId,
+              health: record.settings.annotationPush
+            } as const
+          }),
+          Effect.catchTag("NotConnected", () =>
+            Effect.succeed({ skip: SKIP_REASONS.notConnected, fingerprint: null } as const))
+        )
 
       /**
        * Re-reads the connection right before an Amplitude call: the same project goes on with the keys stored

@@ -1,6 +1,7 @@
 import { Activity, DurableClock } from "@effect/workflow"
+import { ConnectionResolver } from "@findry/amplitude-access"
 import { BetId, WorkspaceId } from "@findry/domain"
-import { AnnotationRecordsRepo, IntegrationsRepo } from "@findry/persistence"
+import { AnnotationRecordsRepo } from "@findry/persistence"
 import { Cause, Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { AmplitudeProject, AmplitudeProjectLive, PushFailure, PushRetryable } from "./AmplitudeProject.js"
 import { AnnotationsConfig } from "./AnnotationsConfig.js"
@@ -163,5 +164,5 @@ export const PushAnnotationLive = Layer.unwrapEffect(Effect.gen(function*() {
  * and the `SqlClient`.
  */
 export const AnnotationPushLive = Layer.mergeAll(PushAnnotationLive, AmplitudeProjectLive).pipe(
-  Layer.provide([AnnotationRecordsRepo.Default, IntegrationsRepo.Default])
+  Layer.provide([AnnotationRecordsRepo.Default, ConnectionResolver.Default])
 )

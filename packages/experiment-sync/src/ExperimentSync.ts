@@ -1,19 +1,14 @@
-import {
-  AMPLITUDE_PROVIDER,
-  AmplitudeClient,
-  type AmplitudeExperiments,
-  CallPolicy,
-  type Experiment,
-  type ExperimentCallFailure
-} from "@findry/amplitude-adapter"
+import { ConnectionResolver, failureReason } from "@findry/amplitude-access"
+import { type AmplitudeExperiments, CallPolicy, type Experiment } from "@findry/amplitude-adapter"
 import type { WorkspaceId } from "@findry/domain"
-import { ExperimentSyncRepo, IntegrationsRepo, type SyncResult, type SyncRunRow } from "@findry/persistence"
+import { ExperimentSyncRepo, type SyncResult, type SyncRunRow } from "@findry/persistence"
 import {
   Clock,
   Config,
   Context,
   Duration,
   Effect,
+  Either,
   Layer,
   Metric,
   MetricBoundaries,
@@ -131,9 +126,8 @@ const emptyResult = (status: SyncResult["status"], reason: string | null, messag
  */
 export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/experiment-sync/ExperimentSync", {
   effect: Effect.gen(function*() {
-    const integrations = yield* IntegrationsRepo
+    const resolver = yield* ConnectionResolver
     const runs = yield* ExperimentSyncRepo
-    const amplitude = yield* AmplitudeClient
     const settings = yield* ExperimentSyncSettings
 
     /** Looks each id up; 404 (or `deleted: true`) means gone. */
@@ -177,18 +171,15 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
       })
 
     const attempt = Effect.fn("ExperimentSync.attempt")(function*(workspaceId: WorkspaceId) {
-      const record = yield* integrations.find(workspaceId, AMPLITUDE_PROVIDER)
-      if (Option.isNone(record) || record.value.status !== "connected") {
-        return emptyResult("skipped", "not_connected", "Amplitude is not connected.")
+      const resolved = yield* Effect.either(resolver.withExperiments(workspaceId, { policy: settings.policy }))
+      if (Either.isLeft(resolved)) {
+        return resolved.left._tag === "NotConnected"
+          ? emptyResult("skipped", "not_connected", "Amplitude is not connected.")
+          : emptyResult("skipped", "no_management_key", "No Amplitude Management API key.")
       }
-      const credentials = record.value.connectedCredentials
-      if (credentials === undefined || credentials.managementKey === null) {
-        return emptyResult("skipped", "no_management_key", "No Amplitude Management API key.")
-      }
+      const { experiments } = resolved.right
       const tests = yield* runs.linkedTests(workspaceId)
       if (tests.length === 0) return emptyResult("succeeded", null, null)
-      const connection = amplitude.connection(credentials, { policy: settings.policy })
-      const experiments = Option.getOrThrow(connection.experiments)
       const ids = [...new Set(tests.map((test) => test.experimentId))]
       yield* Effect.annotateCurrentSpan({ "sync.tests": tests.length, "sync.experiments": ids.length })
 
@@ -204,14 +195,15 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
           }),
           Effect.either
         )
-      if (fetched._tag === "Left") {
-        const error: ExperimentCallFailure | SyncTimeout = fetched.left
+      if (Either.isLeft(fetched)) {
+        const error = fetched.left
+        const message = error._tag === "SyncTimeout" ? error.message : failureReason(error)
         yield* Effect.logWarning("Experiment sync failed for a workspace").pipe(
           Effect.annotateLogs({ workspaceId, reason: error._tag })
         )
         return {
-          ...emptyResult("failed", error._tag, error.message),
-          failed: ids.map((experimentId) => ({ experimentId, error: error.message })),
+          ...emptyResult("failed", error._tag, message),
+          failed: ids.map((experimentId) => ({ experimentId, error: message })),
           testsTotal: tests.length
         } satisfies SyncResult
       }
@@ -244,5 +236,5 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
 
     return { syncWorkspace } as const
   }),
-  dependencies: [IntegrationsRepo.Default, ExperimentSyncRepo.Default]
+  dependencies: [ConnectionResolver.Default, ExperimentSyncRepo.Default]
 }) {}

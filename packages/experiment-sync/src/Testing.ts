@@ -1,4 +1,4 @@
-import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
+import { AMPLITUDE_PROVIDER, credentialBinding } from "@findry/amplitude-adapter"
 import { SecretSealer } from "@findry/crypto"
 import { type ProjectId, UserId, type WorkspaceId } from "@findry/domain"
 import { type IntegrationSettings, IntegrationsRepo, TestsRepo, WorkspacesRepo } from "@findry/persistence"
@@ -45,7 +45,6 @@ export const seedSyncWorkspace = (project: SyncProjectKeys, links: ReadonlyArray
     const sealer = yield* SecretSealer
     const workspace = yield* workspaces.create("Sync", UserId.make("sync-admin"))
     const projectRow = yield* workspaces.createProject(workspace.id, "Main")
-    const binding = (slot: number) => ({ workspaceId: workspace.id, provider: AMPLITUDE_PROVIDER, slot })
     const settings: IntegrationSettings = {
       annotationsEnabled: true,
       capabilities: { taxonomy: true, experiments: true },
@@ -56,8 +55,8 @@ export const seedSyncWorkspace = (project: SyncProjectKeys, links: ReadonlyArray
       workspaceId: workspace.id,
       provider: AMPLITUDE_PROVIDER,
       region: project.region,
-      credential1: yield* sealer.seal(Redacted.make(project.apiKey), binding(1)),
-      credential2: yield* sealer.seal(Redacted.make(project.secretKey), binding(2)),
+      credential1: yield* sealer.seal(Redacted.make(project.apiKey), credentialBinding(workspace.id, "apiKey")),
+      credential2: yield* sealer.seal(Redacted.make(project.secretKey), credentialBinding(workspace.id, "secretKey")),
       projectFingerprint: `fp-${project.id}`,
       displayName: project.name,
       settings,
@@ -66,7 +65,7 @@ export const seedSyncWorkspace = (project: SyncProjectKeys, links: ReadonlyArray
     yield* integrations.setCredential3(
       workspace.id,
       AMPLITUDE_PROVIDER,
-      yield* sealer.seal(Redacted.make(project.managementKey), binding(3))
+      yield* sealer.seal(Redacted.make(project.managementKey), credentialBinding(workspace.id, "managementKey"))
     )
     const testIds: Array<string> = []
     for (const [index, link] of links.entries()) {

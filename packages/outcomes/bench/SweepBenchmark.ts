@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { WorkflowEngine } from "@effect/workflow"
+import { ConnectionResolver } from "@findry/amplitude-access"
 import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
 import { amplitudeTestClient, KeyringTest } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
@@ -212,7 +213,7 @@ export const runSweepBenchmark = (log: (line: string) => void, overrides: Partia
     Effect.provide(
       OutcomeMeasurement.DefaultWithoutDependencies.pipe(
         Layer.provide(AnnotationsLive),
-        Layer.provide([OutcomeRunsRepo.Default, IntegrationsRepo.Default]),
+        Layer.provide([OutcomeRunsRepo.Default, IntegrationsRepo.Default, ConnectionResolver.Default]),
         Layer.provideMerge(
           Layer.mergeAll(
             amplitudeTestClient(AmplitudeEmulator, { timeout: "10 seconds" }),

@@ -283,24 +283,6 @@ export const measureMapping = (
     }
   })
 
-/** What a failed Amplitude call means for a run: a blocking note; the sweep retries later. */
-export const failureNote = (error: AmplitudeCallFailure): Note => {
-  switch (error._tag) {
-    case "RateLimited":
-      return blocking(`Amplitude rate limit reached (429): retry in ${error.retryAfterSeconds} seconds`)
-    case "Unreachable":
-      return blocking("Couldn't reach Amplitude: network timeout")
-    case "AmplitudeUnavailable":
-      return blocking(`Amplitude is unavailable (status ${error.status}): try again later`)
-    case "InvalidCredentials":
-      return blocking("Amplitude rejected the stored API key: reconnect Amplitude")
-    case "CredentialsUnreadable":
-      return blocking("The stored Amplitude keys cannot be read: reconnect Amplitude")
-    case "AmplitudeRejected":
-      return blocking(`Amplitude refused the query (${error.status}): ${error.message}`)
-  }
-}
-
 /** Days the observed window covers so far, for the "window open" note. */
 export const coverage = (observed: DayRange | undefined, timeframeDays: number) =>
   observed === undefined ? 0 : Math.min(timeframeDays, daysIn(observed))

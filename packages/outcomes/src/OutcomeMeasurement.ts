@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import { AMPLITUDE_PROVIDER, AmplitudeClient, type AmplitudeConnection, CallPolicy } from "@findry/amplitude-adapter"
+import { ConnectionResolver, failureReason } from "@findry/amplitude-access"
+import { AMPLITUDE_PROVIDER, type AmplitudeConnection, CallPolicy } from "@findry/amplitude-adapter"
 import { AnnotationScheduler } from "@findry/annotations"
 import {
   BetId,
@@ -12,8 +13,6 @@ import {
   type WorkspaceId
 } from "@findry/domain"
 import {
-  type IntegrationRecord,
-  IntegrationsRepo,
   type MeasurementSubject,
   type NewOutcomeRun,
   type OutcomeRunRecord,
@@ -24,7 +23,6 @@ import { randomUUID } from "node:crypto"
 import {
   blocking,
   coverage,
-  failureNote,
   type Measured,
   measureMapping,
   type Note,
@@ -79,18 +77,6 @@ export interface SweepReport {
   readonly failed: number
 }
 
-/** A handle on the workspace's Amplitude project when the integration row is connected with both keys. */
-export const liveConnection = (
-  amplitude: AmplitudeClient,
-  record: Option.Option<IntegrationRecord>,
-  policy: CallPolicy
-): AmplitudeConnection | undefined => {
-  const credentials = Option.getOrUndefined(record)?.connectedCredentials
-  return credentials === undefined
-    ? undefined
-    : amplitude.connection({ ...credentials, managementKey: null }, { policy })
-}
-
 /** A bet measured while its window is open is measured again by the sweep after this long. */
 export const REMEASURE_AFTER_MS = 20 * 3_600_000
 
@@ -131,19 +117,18 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const runs = yield* OutcomeRunsRepo
-    const integrations = yield* IntegrationsRepo
-    const amplitude = yield* AmplitudeClient
+    const resolver = yield* ConnectionResolver
     const annotations = yield* AnnotationScheduler
 
     const accessFor = (workspaceId: WorkspaceId, policy: CallPolicy): Effect.Effect<Access | undefined> =>
       Effect.gen(function*() {
-        const record = yield* integrations.find(workspaceId, AMPLITUDE_PROVIDER)
-        const connection = liveConnection(amplitude, record, policy)
-        if (connection === undefined || Option.isNone(record)) return undefined
+        const live = yield* Effect.option(resolver.live(workspaceId, { policy }))
+        if (Option.isNone(live)) return undefined
+        const { connection, record } = live.value
         return {
           connection,
           lookups: yield* projectLookups(connection),
-          project: record.value.projectFingerprint ?? `workspace:${workspaceId}`
+          project: record.projectFingerprint ?? `workspace:${workspaceId}`
         }
       })
 
@@ -184,7 +169,12 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
           beforeShip: today <= shipDate
         }).pipe(
           Effect.catchAll((error) =>
-            Effect.succeed<Measured>({ baseline: null, observed: null, sample: null, notes: [failureNote(error)] })
+            Effect.succeed<Measured>({
+              baseline: null,
+              observed: null,
+              sample: null,
+              notes: [blocking(failureReason(error))]
+            })
           )
         )
         notes.push(...measured.notes)
@@ -326,5 +316,5 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
 
     return { pull, sweep } as const
   }),
-  dependencies: [OutcomeRunsRepo.Default, IntegrationsRepo.Default]
+  dependencies: [OutcomeRunsRepo.Default, ConnectionResolver.Default]
 }) {}

@@ -1,4 +1,5 @@
 import { WorkflowEngine } from "@effect/workflow"
+import { ConnectionResolver } from "@findry/amplitude-access"
 import type { Project } from "@findry/amplitude-emulator"
 import { AnnotationSchedulerLive, PushAnnotation, PushResult } from "@findry/annotations"
 import { SecretSealer } from "@findry/crypto"
@@ -37,6 +38,7 @@ const AnnotationsTest = AnnotationSchedulerLive.pipe(
 export const MeasurementTestLive = OutcomeMeasurement.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(AnnotationsTest),
   Layer.provideMerge(Layer.mergeAll(
+    ConnectionResolver.Default,
     MetricsRepo.Default,
     BetsRepo.Default,
     AnnotationRecordsRepo.Default,

@@ -1,0 +1,2 @@
+export * from "./ConnectionResolver.js"
+export * from "./FailureReason.js"
