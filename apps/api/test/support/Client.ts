@@ -60,24 +60,30 @@ export const answered = <A, E, R>(typedCall: Effect.Effect<A, E, R>) =>
     return { ...cell.answer, result } satisfies Answered<A, E>
   })
 
-/** Asserts that the answer is the tagged error `tag` with `status` and a message; yields that error. */
+/**
+ * Asserts that the answer is the tagged error `tag` with `status` and a message; yields that error. `what` names
+ * the call in the failure message.
+ */
 export const expectFailure = <A, E extends { readonly _tag: string }, T extends E["_tag"]>(
   answer: Answered<A, E>,
   tag: T,
-  status: number
+  status: number,
+  what = ""
 ): Extract<E, { readonly _tag: T }> => {
-  assert.strictEqual(answer.status, status, answer.text)
-  assert.isTrue(Either.isLeft(answer.result), answer.text)
+  const context = `${what} ${answer.text}`
+  assert.strictEqual(answer.status, status, context)
+  assert.isTrue(Either.isLeft(answer.result), context)
   const error = (answer.result as Either.Left<E, A>).left
-  assert.strictEqual(error._tag, tag, answer.text)
-  assert.isString((error as { readonly message?: unknown }).message, answer.text)
+  assert.strictEqual(error._tag, tag, context)
+  assert.isString((error as { readonly message?: unknown }).message, context)
   return error as Extract<E, { readonly _tag: T }>
 }
 
 /** Asserts that the answer is a success with `status`; yields the decoded value. */
-export const expectSuccess = <A, E>(answer: Answered<A, E>, status: number): A => {
-  assert.strictEqual(answer.status, status, answer.text)
-  assert.isTrue(Either.isRight(answer.result), answer.text)
+export const expectSuccess = <A, E>(answer: Answered<A, E>, status: number, what = ""): A => {
+  const context = `${what} ${answer.text}`
+  assert.strictEqual(answer.status, status, context)
+  assert.isTrue(Either.isRight(answer.result), context)
   return (answer.result as Either.Right<E, A>).right
 }
 
