@@ -3,17 +3,25 @@ import { assert, describe, layer } from "@effect/vitest"
 import { testKeyring } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator, type AnnotationView } from "@findry/amplitude-emulator"
 import { SecretSealer } from "@findry/crypto"
+import { type Bet, BetId, MetricId, type WorkspaceId } from "@findry/domain"
 import { Duration, Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
-import { workspaceOf } from "./support/Client.js"
+import {
+  amplitudeKeys,
+  answered,
+  clientAs,
+  expectFailure,
+  expectSuccess,
+  workspaceWithMember
+} from "./support/Client.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
-import { API_TEST_KEYS, ApiTestLive, freshUser } from "./support/TestApi.js"
+import { API_TEST_KEYS, ApiTestLive } from "./support/TestApi.js"
 
 let projects = 0
 
 /** Amplitude keeps annotation times to the second. */
-const toSecond = (iso: string) => Math.floor(Date.parse(iso) / 1000) * 1000
+const toSecond = (date: Date) => Math.floor(date.getTime() / 1000) * 1000
 
 /** The test server's keyring, to seal a value as if an admin had saved it. */
 const SealerLive = SecretSealer.DefaultWithoutDependencies.pipe(Layer.provide(testKeyring(API_TEST_KEYS)))
@@ -25,33 +33,26 @@ const setup = Effect.gen(function*() {
     id: `annotations-${process.pid}-${++projects}`,
     data: { users: 5, days: 7, experiments: 0 }
   })
-  const admin = freshUser("admin")
-  const member = freshUser("member")
-  const workspaceId = yield* workspaceOf(admin)
-  yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, { user: admin, body: { role: "member" } })
-  const connected = yield* call("PUT", `/v1/workspaces/${workspaceId}/integrations/amplitude`, {
-    user: admin,
-    body: { region: "us", apiKey: amplitude.apiKey, secretKey: amplitude.secretKey }
-  })
-  assert.strictEqual(connected.status, 200, connected.text)
-  const project = yield* call("POST", `/v1/workspaces/${workspaceId}/projects`, { user: admin, body: { name: "Web" } })
+  const { admin, adminId, member, memberId, path, workspaceId } = yield* workspaceWithMember
+  yield* admin.amplitudeConnection.connect({ path, payload: amplitudeKeys(amplitude) })
+  const project = yield* admin.workspaces.createProject({ path, payload: { name: "Web" } })
   const metricId = yield* insertMetric(workspaceId)
-  return { admin, member, workspaceId, projectId: project.body.id as string, metricId, amplitude }
-})
+  return { admin, adminId, member, memberId, workspaceId, path, projectId: project.id, metricId, amplitude }
+}).pipe(Effect.orDie)
 
 const insertMetric = (workspaceId: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const id = randomUUID()
+    const id = MetricId.make(randomUUID())
     yield* sql`INSERT INTO metrics (id, workspace_id, name, unit) VALUES (${id}, ${workspaceId}, ${`m-${id}`}, 'percent')`
     return id
   }).pipe(Effect.orDie)
 
-const impact = (metricId: string) => ({
+const impact = (metricId: MetricId) => ({
   metricId,
-  direction: "increase",
+  direction: "increase" as const,
   magnitude: 5,
-  magnitudeUnit: "percent",
+  magnitudeUnit: "percent" as const,
   timeframeDays: 14
 })
 
@@ -63,7 +64,7 @@ const revokeStoredKeys = (s: Setup) =>
     const sql = yield* SqlClient.SqlClient
     const sealer = yield* SecretSealer
     const revoked = yield* sealer.seal(Redacted.make("regenerated-secret-000000000000000"), {
-      workspaceId: s.workspaceId as any,
+      workspaceId: s.workspaceId,
       provider: "amplitude",
       slot: 2
     })
@@ -71,42 +72,31 @@ const revokeStoredKeys = (s: Setup) =>
   }).pipe(Effect.provide(SealerLive), Effect.orDie)
 
 const createBet = (s: Setup, title = "Faster checkout") =>
-  call("POST", `/v1/workspaces/${s.workspaceId}/projects/${s.projectId}/bets`, {
-    user: s.member,
-    body: { title, predictedImpact: impact(s.metricId) }
-  }).pipe(
-    Effect.tap((answer) => assert.strictEqual(answer.status, 201, answer.text)),
-    Effect.map((answer) => answer.body)
-  )
+  s.member.bets.create({
+    path: { workspaceId: s.workspaceId, projectId: s.projectId },
+    payload: { title, predictedImpact: impact(s.metricId) }
+  })
 
-const betPath = (s: Setup, betId: string) => `/v1/workspaces/${s.workspaceId}/bets/${betId}`
-const retryPath = (s: Setup) => `/v1/workspaces/${s.workspaceId}/amplitude/annotations/retry`
+const betPath = (s: { readonly workspaceId: WorkspaceId }, betId: BetId) => ({ workspaceId: s.workspaceId, betId })
 
 /** Waits until the bet's annotations of `kinds` have all settled (not pending), and returns the bet. */
 const settled = (
   s: Setup,
-  betId: string,
+  betId: BetId,
   kinds: ReadonlyArray<string>,
   deadline: Duration.DurationInput = "20 seconds"
 ) =>
   eventually(
-    call("GET", betPath(s, betId), { user: s.member }).pipe(
+    s.member.bets.get({ path: betPath(s, betId) }).pipe(
       Effect.filterOrFail(
-        (answer) =>
-          kinds.every((kind) =>
-            (answer.body.annotations as Array<{ kind: string; status: string }>).some((a) =>
-              a.kind === kind && a.status !== "pending"
-            )
-          ),
-        (answer) => `not settled: ${answer.text}`
-      ),
-      Effect.map((answer) => answer.body)
+        (bet) => kinds.every((kind) => bet.annotations.some((a) => a.kind === kind && a.status !== "pending")),
+        (bet) => `not settled: ${JSON.stringify(bet.annotations)}`
+      )
     ),
     deadline
   )
 
-const annotationOf = (bet: any, kind: string) =>
-  (bet.annotations as Array<Record<string, any>>).find((annotation) => annotation.kind === kind)!
+const annotationOf = (bet: Bet, kind: string) => bet.annotations.find((annotation) => annotation.kind === kind)!
 
 /** The emulator's annotations carrying the bet's marker for `kind`. */
 const inAmplitude = (s: Setup, betId: string, kind: string) =>
@@ -135,10 +125,16 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
     it.effect("promoting a bet creates `▲ {title}` at the promotion time, in the Findry category, with marker and link", () =>
       Effect.gen(function*() {
         const s = yield* setup
-        const created = yield* createBet(s, "  Faster checkout  ")
+        // Untrimmed, which the typed client would refuse to send: raw.
+        const sent = yield* call("POST", `/v1/workspaces/${s.workspaceId}/projects/${s.projectId}/bets`, {
+          user: s.memberId,
+          body: { title: "  Faster checkout  ", predictedImpact: impact(s.metricId) }
+        })
+        assert.strictEqual(sent.status, 201, sent.text)
+        const created = yield* s.member.bets.get({ path: betPath(s, BetId.make(sent.body.id)) })
         assert.strictEqual(created.title, "Faster checkout")
         assert.strictEqual(created.status, "promoted")
-        assert.deepStrictEqual(created.annotations.map((a: any) => [a.kind, a.label]), [[
+        assert.deepStrictEqual(created.annotations.map((a) => [a.kind, a.label]), [[
           "promoted",
           "▲ Faster checkout"
         ]])
@@ -146,7 +142,7 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         const promoted = annotationOf(bet, "promoted")
         assert.strictEqual(promoted.status, "pushed", JSON.stringify(promoted))
         assert.isNumber(promoted.amplitudeAnnotationId)
-        assert.isString(promoted.lastPushedAt)
+        assert.instanceOf(promoted.lastPushedAt, Date)
         assert.notProperty(promoted, "reason")
 
         const annotation = yield* exactlyOne(s, created.id, "promoted")
@@ -160,34 +156,29 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
           `findry:${created.id}:promoted\nhttp://findry.test/workspaces/${s.workspaceId}/bets/${created.id}`
         )
 
-        const activity = yield* call("GET", `/v1/workspaces/${s.workspaceId}/amplitude/annotations`, {
-          user: s.member
-        })
-        assert.strictEqual(activity.status, 200)
-        assert.deepStrictEqual(activity.body.annotations, [{ betId: created.id, ...promoted }])
+        const activity = yield* s.member.bets.annotations({ path: s.path, urlParams: {} })
+        assert.deepStrictEqual(activity.annotations.map((a) => ({ ...a })), [{ betId: created.id, ...promoted }])
       }))
 
     it.effect("ship, ship date, verdict and override: labels and times, one annotation per kind, updated in place", () =>
       Effect.gen(function*() {
         const s = yield* setup
         const created = yield* createBet(s, "Onboarding v2")
-        const shipped = yield* call("POST", `${betPath(s, created.id)}/ship`, {
-          user: s.member,
-          body: { shippedAt: "2026-11-02T10:30:00Z" }
+        const shipped = yield* s.member.bets.ship({
+          path: betPath(s, created.id),
+          payload: { shippedAt: new Date("2026-11-02T10:30:00Z") }
         })
-        assert.strictEqual(shipped.status, 200, shipped.text)
-        assert.strictEqual(shipped.body.status, "shipped")
+        assert.strictEqual(shipped.status, "shipped")
         let bet = yield* settled(s, created.id, ["promoted", "shipped"])
         const first = yield* exactlyOne(s, created.id, "shipped")
         assert.strictEqual(first.label, "▲ Shipped: Onboarding v2")
         assert.strictEqual(Date.parse(first.start), Date.parse("2026-11-02T10:30:00Z"))
 
-        const outcome = yield* call("PUT", `${betPath(s, created.id)}/outcome`, {
-          user: s.member,
-          body: { shipDate: "2026-11-05", whatShipped: "New onboarding flow" }
+        const outcome = yield* s.member.bets.logOutcome({
+          path: betPath(s, created.id),
+          payload: { shipDate: "2026-11-05", whatShipped: "New onboarding flow" }
         })
-        assert.strictEqual(outcome.status, 200, outcome.text)
-        assert.deepInclude(outcome.body, {
+        assert.deepInclude(outcome, {
           shipDate: "2026-11-05",
           whatShipped: "New onboarding flow",
           verdict: null,
@@ -201,28 +192,23 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         )
         assert.strictEqual(moved.id, first.id, "the ship date moves the same annotation (PUT)")
 
-        const noOutcomeYet = yield* call(
-          "PUT",
-          `/v1/workspaces/${s.workspaceId}/bets/${randomUUID()}/outcome/verdict`,
-          {
-            user: s.member,
-            body: { verdict: "hit" }
-          }
-        )
-        assert.strictEqual(noOutcomeYet.status, 404)
+        const noOutcomeYet = yield* answered(s.member.bets.overrideVerdict({
+          path: betPath(s, BetId.make(randomUUID())),
+          payload: { verdict: "hit" }
+        }))
+        expectFailure(noOutcomeYet, "NotFound", 404)
 
-        const verdict = yield* call("PUT", `${betPath(s, created.id)}/outcome/verdict`, {
-          user: s.member,
-          body: { verdict: "hit" }
+        const verdict = yield* s.member.bets.overrideVerdict({
+          path: betPath(s, created.id),
+          payload: { verdict: "hit" }
         })
-        assert.strictEqual(verdict.status, 200, verdict.text)
-        assert.deepInclude(verdict.body, { verdict: "hit", verdictSource: "override" })
+        assert.deepInclude(verdict, { verdict: "hit", verdictSource: "override" })
         bet = yield* settled(s, created.id, ["verdict"])
         const hit = yield* exactlyOne(s, created.id, "verdict")
         assert.strictEqual(hit.label, "● Outcome hit: Onboarding v2")
-        assert.strictEqual(Date.parse(hit.start), toSecond(verdict.body.verdictAt))
+        assert.strictEqual(Date.parse(hit.start), toSecond(verdict.verdictAt!))
 
-        yield* call("PUT", `${betPath(s, created.id)}/outcome/verdict`, { user: s.member, body: { verdict: "miss" } })
+        yield* s.member.bets.overrideVerdict({ path: betPath(s, created.id), payload: { verdict: "miss" } })
         const miss = yield* eventually(
           exactlyOne(s, created.id, "verdict").pipe(
             Effect.filterOrFail((a) => a.label === "● Outcome miss: Onboarding v2", (a) => `still ${a.label}`)
@@ -239,14 +225,11 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
       Effect.gen(function*() {
         const s = yield* setup
         const created = yield* createBet(s, "Old name")
-        yield* call("PUT", `${betPath(s, created.id)}/outcome`, {
-          user: s.member,
-          body: { shipDate: "2026-10-01", whatShipped: "Thing" }
+        yield* s.member.bets.logOutcome({
+          path: betPath(s, created.id),
+          payload: { shipDate: "2026-10-01", whatShipped: "Thing" }
         })
-        yield* call("PUT", `${betPath(s, created.id)}/outcome/verdict`, {
-          user: s.member,
-          body: { verdict: "inconclusive" }
-        })
+        yield* s.member.bets.overrideVerdict({ path: betPath(s, created.id), payload: { verdict: "inconclusive" } })
         yield* settled(s, created.id, ["promoted", "shipped", "verdict"])
         const before = yield* Effect.all([
           exactlyOne(s, created.id, "promoted"),
@@ -255,9 +238,8 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         ])
         assert.strictEqual(before[2].label, "● Outcome inconclusive: Old name")
 
-        const renamed = yield* call("PATCH", betPath(s, created.id), { user: s.member, body: { title: "New name" } })
-        assert.strictEqual(renamed.status, 200, renamed.text)
-        assert.strictEqual(renamed.body.title, "New name")
+        const renamed = yield* s.member.bets.update({ path: betPath(s, created.id), payload: { title: "New name" } })
+        assert.strictEqual(renamed.title, "New name")
         const expected = ["▲ New name", "▲ Shipped: New name", "● Outcome inconclusive: New name"]
         const after = yield* eventually(
           Effect.all([
@@ -277,11 +259,10 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
     it.effect("toggle OFF: new pushes end skipped with the reason, nothing is deleted, ON (or a retry) does not back-fill", () =>
       Effect.gen(function*() {
         const s = yield* setup
-        const path = `/v1/workspaces/${s.workspaceId}/integrations/amplitude`
         const pushed = yield* createBet(s, "Kept")
         yield* settled(s, pushed.id, ["promoted"])
-        const off = yield* call("PATCH", path, { user: s.admin, body: { annotationsEnabled: false } })
-        assert.strictEqual(off.body.annotationsEnabled, false)
+        const off = yield* s.admin.amplitudeConnection.update({ path: s.path, payload: { annotationsEnabled: false } })
+        assert.strictEqual(off.annotationsEnabled, false)
 
         const later = yield* createBet(s, "While off")
         assert.deepInclude(annotationOf(later, "promoted"), {
@@ -289,14 +270,13 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
           reason: "Annotation push is turned off for this workspace",
           amplitudeAnnotationId: null
         })
-        yield* call("PATCH", path, { user: s.admin, body: { annotationsEnabled: true } })
+        yield* s.admin.amplitudeConnection.update({ path: s.path, payload: { annotationsEnabled: true } })
         // Neither the admin's retry nor saving the keys again pushes what was skipped while the push was off.
-        const retried = yield* call("POST", retryPath(s), { user: s.admin })
-        assert.strictEqual(retried.status, 200, retried.text)
-        assert.deepStrictEqual(retried.body, { requeued: 0 })
+        const retried = yield* s.admin.amplitudeConnection.retryAnnotations({ path: s.path, urlParams: {} })
+        assert.deepStrictEqual({ ...retried }, { requeued: 0 })
         yield* rekeySame(s, s.amplitude)
-        const stillSkipped = yield* call("GET", betPath(s, later.id), { user: s.member })
-        assert.deepInclude(annotationOf(stillSkipped.body, "promoted"), {
+        const stillSkipped = yield* s.member.bets.get({ path: betPath(s, later.id) })
+        assert.deepInclude(annotationOf(stillSkipped, "promoted"), {
           status: "skipped",
           reason: "Annotation push is turned off for this workspace"
         })
@@ -309,19 +289,15 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         const s = yield* setup
         const before = yield* createBet(s, "Before disconnect")
         yield* settled(s, before.id, ["promoted"])
-        const disconnected = yield* call("DELETE", `/v1/workspaces/${s.workspaceId}/integrations/amplitude`, {
-          user: s.admin
-        })
-        assert.strictEqual(disconnected.status, 200)
+        yield* s.admin.amplitudeConnection.disconnect({ path: s.path })
 
         const after = yield* createBet(s, "After disconnect")
         assert.deepInclude(annotationOf(after, "promoted"), {
           status: "skipped",
           reason: "Amplitude is not connected"
         })
-        const shipped = yield* call("POST", `${betPath(s, before.id)}/ship`, { user: s.member, body: {} })
-        assert.strictEqual(shipped.status, 200)
-        assert.strictEqual(annotationOf(shipped.body, "shipped").status, "skipped")
+        const shipped = yield* s.member.bets.ship({ path: betPath(s, before.id), payload: {} })
+        assert.strictEqual(annotationOf(shipped, "shipped").status, "skipped")
         yield* exactlyOne(s, before.id, "promoted")
       }))
 
@@ -376,30 +352,30 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         const promoted = annotationOf(bet, "promoted")
         assert.strictEqual(promoted.status, "failed")
         assert.include(promoted.reason, "Amplitude rejected the stored keys")
-        const view = yield* call("GET", `/v1/workspaces/${s.workspaceId}/integrations/amplitude`, { user: s.member })
-        assert.strictEqual(view.body.annotationPush.status, "failing")
-        assert.include(view.body.annotationPush.reason, "Amplitude rejected the stored keys")
-        assert.isString(view.body.annotationPush.failedAt)
+        const view = yield* answered(s.member.amplitudeConnection.get({ path: s.path }))
+        const annotationPush = expectSuccess(view, 200).annotationPush
+        assert.strictEqual(annotationPush.status, "failing")
+        assert.include(annotationPush.reason, "Amplitude rejected the stored keys")
+        assert.instanceOf(annotationPush.failedAt, Date)
         assert.notInclude(view.text, "regenerated-secret")
       }))
 
     it.effect("/readyz fails `scheduler` while a due message waits longer than the stall threshold", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        const ready = yield* call("GET", "/readyz", { user: null })
-        assert.strictEqual(ready.status, 200, ready.text)
-        assert.strictEqual(ready.body.checks.scheduler, "ok")
+        const anonymous = yield* clientAs(null)
+        const ready = yield* anonymous.health.readyz()
+        assert.strictEqual(ready.checks.scheduler, "ok")
         // A message from ten minutes ago on a shard no runner serves: what a stalled cluster looks like.
         yield* sql`
           INSERT INTO cluster_messages (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload,
                                         processed, request_id)
           SELECT id, 'stall-probe', 'stall-probe:1', 'Workflow/StallProbe', 'probe', 0, 'run', '{}', false, id
           FROM (SELECT (((extract(epoch FROM now()) * 1000)::bigint - 600000 - 1735689600000) << 22) AS id) probe`
-        const stalled = yield* call("GET", "/readyz", { user: null })
-        assert.strictEqual(stalled.status, 503, stalled.text)
-        assert.deepStrictEqual(stalled.body.failing, ["scheduler"])
+        const stalled = expectFailure(yield* answered(anonymous.health.readyz()), "NotReady", 503)
+        assert.deepStrictEqual(stalled.failing, ["scheduler"])
         yield* sql`DELETE FROM cluster_messages WHERE message_id = 'stall-probe'`
-        assert.strictEqual((yield* call("GET", "/readyz", { user: null })).status, 200)
+        expectSuccess(yield* answered(anonymous.health.readyz()), 200)
       }).pipe(Effect.orDie))
 
     it.effect("validates input (400), hides other workspaces' resources (404) and needs an outcome for a verdict (409)", () =>
@@ -420,39 +396,37 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
           { title: "ok", predictedImpact: { ...impact(s.metricId), metricId: "not-a-uuid" } }
         ]
         for (const body of bad) {
-          const answer = yield* call("POST", path, { user: s.member, body })
+          // Input outside the contract, which the typed client would refuse to send: raw.
+          const answer = yield* call("POST", path, { user: s.memberId, body })
           assert.strictEqual(answer.status, 400, JSON.stringify(body))
         }
-        const foreignMetric = yield* call("POST", path, {
-          user: s.member,
-          body: { title: "ok", predictedImpact: impact(other.metricId) }
-        })
-        assert.strictEqual(foreignMetric.status, 404)
-        assert.strictEqual(foreignMetric.body._tag, "NotFound")
-        const foreignProject = yield* call("POST", `/v1/workspaces/${s.workspaceId}/projects/${other.projectId}/bets`, {
-          user: s.member,
-          body: { title: "ok", predictedImpact: impact(s.metricId) }
-        })
-        assert.strictEqual(foreignProject.status, 404)
+        const foreignMetric = yield* answered(s.member.bets.create({
+          path: { workspaceId: s.workspaceId, projectId: s.projectId },
+          payload: { title: "ok", predictedImpact: impact(other.metricId) }
+        }))
+        expectFailure(foreignMetric, "NotFound", 404)
+        const foreignProject = yield* answered(s.member.bets.create({
+          path: { workspaceId: s.workspaceId, projectId: other.projectId },
+          payload: { title: "ok", predictedImpact: impact(s.metricId) }
+        }))
+        expectFailure(foreignProject, "NotFound", 404)
 
         const bet = yield* createBet(s, "Valid")
-        const outsider = yield* call("GET", betPath(s, bet.id), { user: other.member })
-        assert.strictEqual(outsider.status, 404)
-        const viaOtherWorkspace = yield* call("GET", betPath(other, bet.id), { user: other.member })
-        assert.strictEqual(viaOtherWorkspace.status, 404)
-        const noOutcome = yield* call("PUT", `${betPath(s, bet.id)}/outcome/verdict`, {
-          user: s.member,
-          body: { verdict: "hit" }
-        })
-        assert.strictEqual(noOutcome.status, 409)
-        assert.strictEqual(noOutcome.body._tag, "OutcomeNotSet")
-        const badDate = yield* call("PUT", `${betPath(s, bet.id)}/outcome`, {
-          user: s.member,
+        expectFailure(yield* answered(other.member.bets.get({ path: betPath(s, bet.id) })), "NotFound", 404)
+        expectFailure(yield* answered(other.member.bets.get({ path: betPath(other, bet.id) })), "NotFound", 404)
+        const noOutcome = yield* answered(s.member.bets.overrideVerdict({
+          path: betPath(s, bet.id),
+          payload: { verdict: "hit" }
+        }))
+        expectFailure(noOutcome, "OutcomeNotSet", 409)
+        const outcomePath = `/v1/workspaces/${s.workspaceId}/bets/${bet.id}/outcome`
+        const badDate = yield* call("PUT", outcomePath, {
+          user: s.memberId,
           body: { shipDate: "2026-02-30", whatShipped: "x" }
         })
         assert.strictEqual(badDate.status, 400)
-        const badVerdict = yield* call("PUT", `${betPath(s, bet.id)}/outcome/verdict`, {
-          user: s.member,
+        const badVerdict = yield* call("PUT", `${outcomePath}/verdict`, {
+          user: s.memberId,
           body: { verdict: "great" }
         })
         assert.strictEqual(badVerdict.status, 400)
@@ -477,30 +451,19 @@ type Interleaving = {
   /** Where the in-flight push is held: before its create is sent, or with the create at Amplitude. */
   readonly heldAt: "annotations.list" | "annotations.create"
   /** The admin's action, with a second emulator project to re-key to. */
-  readonly act: (s: Setup, other: { apiKey: string; secretKey: string }) => Effect.Effect<void, never, any>
+  readonly act: (s: Setup, other: { apiKey: string; secretKey: string }) => Effect.Effect<void, unknown>
   /** Final status and reason of the in-flight and of the queued push, and where their annotations are. */
   readonly inFlight: { status: string; reason?: string; project: "connected" | "other" | "none" }
   readonly queued: { status: string; reason?: string; project: "connected" | "other" | "none" }
 }
 
-const integrationPath = (s: Setup) => `/v1/workspaces/${s.workspaceId}/integrations/amplitude`
-
-const expectOk = (answer: { status: number; text: string }) => assert.strictEqual(answer.status, 200, answer.text)
-
-const disconnect: Interleaving["act"] = (s) =>
-  call("DELETE", integrationPath(s), { user: s.admin }).pipe(Effect.map(expectOk))
+const disconnect: Interleaving["act"] = (s) => Effect.asVoid(s.admin.amplitudeConnection.disconnect({ path: s.path }))
 const toggleOff: Interleaving["act"] = (s) =>
-  call("PATCH", integrationPath(s), { user: s.admin, body: { annotationsEnabled: false } }).pipe(Effect.map(expectOk))
+  Effect.asVoid(s.admin.amplitudeConnection.update({ path: s.path, payload: { annotationsEnabled: false } }))
 const rekeySame: Interleaving["act"] = (s) =>
-  call("PUT", integrationPath(s), {
-    user: s.admin,
-    body: { region: "us", apiKey: s.amplitude.apiKey, secretKey: s.amplitude.secretKey }
-  }).pipe(Effect.map(expectOk))
+  Effect.asVoid(s.admin.amplitudeConnection.connect({ path: s.path, payload: amplitudeKeys(s.amplitude) }))
 const rekeyOther: Interleaving["act"] = (s, other) =>
-  call("PUT", integrationPath(s), {
-    user: s.admin,
-    body: { region: "us", apiKey: other.apiKey, secretKey: other.secretKey }
-  }).pipe(Effect.map(expectOk))
+  Effect.asVoid(s.admin.amplitudeConnection.connect({ path: s.path, payload: amplitudeKeys(other) }))
 
 /**
  * One push is in flight (held by the emulator at `heldAt`), a second one queued behind it (one push at a time
@@ -625,11 +588,7 @@ describe("annotations: one slow bet does not hold the pushes of other workspaces
           Effect.timeout("20 seconds")
         )
         for (let n = 1; n <= 20; n++) {
-          const answer = yield* call("PATCH", betPath(slow, renamed.id), {
-            user: slow.member,
-            body: { title: `Renamed ${n}` }
-          })
-          assert.strictEqual(answer.status, 200, answer.text)
+          yield* slow.member.bets.update({ path: betPath(slow, renamed.id), payload: { title: `Renamed ${n}` } })
         }
 
         const other = yield* setup
@@ -652,12 +611,8 @@ describe("annotations: one slow bet does not hold the pushes of other workspaces
 
 /** The workspace's audit entries of `action`, newest first. */
 const audited = (s: Setup, action: string) =>
-  call("GET", `/v1/workspaces/${s.workspaceId}/audit-log`, { user: s.admin }).pipe(
-    Effect.map((answer) =>
-      (answer.body.entries as Array<{ action: string; details: Record<string, unknown> }>).filter((entry) =>
-        entry.action === action
-      )
-    )
+  s.admin.audit.list({ path: s.path, urlParams: {} }).pipe(
+    Effect.map((page) => page.entries.filter((entry) => entry.action === action))
   )
 
 /** Waits until Amplitude holds the bet's annotation of `kind`, then checks that it holds exactly one. */
@@ -668,8 +623,8 @@ const arrives = (s: Setup, betId: string, kind: string) =>
   ).pipe(Effect.zipRight(exactlyOne(s, betId, kind)))
 
 /** The bet's `promoted` record as the API shows it. */
-const promotedOf = (s: Setup, betId: string) =>
-  call("GET", betPath(s, betId), { user: s.member }).pipe(Effect.map((answer) => annotationOf(answer.body, "promoted")))
+const promotedOf = (s: Setup, betId: BetId) =>
+  s.member.bets.get({ path: betPath(s, betId) }).pipe(Effect.map((bet) => annotationOf(bet, "promoted")))
 
 /** A bet whose push ended `failed` because Amplitude rejected the stored keys; nothing reached Amplitude. */
 const failedOnRevokedKeys = (s: Setup, title: string) =>
@@ -707,8 +662,8 @@ describe("annotations: failed pushes are pushed again once the keys are fixed", 
         const creates = yield* emulator.requests({ project: s.amplitude.id, endpoint: "annotations.create" })
         assert.strictEqual(creates.filter((r) => r.status === 200).length, 1)
         assert.deepStrictEqual(yield* promotedEverywhere(bet.id), { [s.amplitude.id]: 1 })
-        const view = yield* call("GET", integrationPath(s), { user: s.member })
-        assert.strictEqual(view.body.annotationPush.status, "ok", view.text)
+        const view = yield* s.member.amplitudeConnection.get({ path: s.path })
+        assert.strictEqual(view.annotationPush.status, "ok", JSON.stringify(view.annotationPush))
       }))
 
     it.effect("a push failing on the old keys while the admin saves new ones tries again with them", () =>
@@ -728,8 +683,8 @@ describe("annotations: failed pushes are pushed again once the keys are fixed", 
         const promoted = annotationOf(yield* settled(s, bet.id, ["promoted"]), "promoted")
         assert.strictEqual(promoted.status, "pushed", JSON.stringify(promoted))
         yield* exactlyOne(s, bet.id, "promoted")
-        const answered = (yield* emulator.requests()).find((r) => r.seq === held!.seq)
-        assert.strictEqual(answered?.status, 403, "the held call went out with the rejected keys")
+        const heldCall = (yield* emulator.requests()).find((r) => r.seq === held!.seq)
+        assert.strictEqual(heldCall?.status, 403, "the held call went out with the rejected keys")
       }))
 
     it.effect("re-key to another project: nothing is re-driven into it (nor the old one); back to the first, it is", () =>
@@ -747,8 +702,8 @@ describe("annotations: failed pushes are pushed again once the keys are fixed", 
         // A re-drive is queued in the transaction that saves the keys: none was.
         assert.deepStrictEqual(yield* promotedOf(s, bet.id), before)
         assert.strictEqual((yield* audited(s, "amplitude.keys_replaced"))[0]!.details.requeuedAnnotations, 0)
-        const retried = yield* call("POST", retryPath(s), { user: s.admin })
-        assert.deepStrictEqual(retried.body, { requeued: 0 }, retried.text)
+        const retried = yield* s.admin.amplitudeConnection.retryAnnotations({ path: s.path, urlParams: {} })
+        assert.deepStrictEqual({ ...retried }, { requeued: 0 })
         // A later decision goes to the new project; by then the failed one has still reached neither.
         const later = yield* createBet(s, "In the new project")
         assert.strictEqual(annotationOf(yield* settled(s, later.id, ["promoted"]), "promoted").status, "pushed")
@@ -792,39 +747,37 @@ describe("annotations: failed pushes are pushed again once the keys are fixed", 
         assert.include(failed.reason, "Gave up after 6 attempts")
         assert.isTrue(yield* emulator.removeFault(outage.id))
 
-        const denied = yield* Effect.all({
-          anonymous: call("POST", retryPath(s), { user: null }),
-          member: call("POST", retryPath(s), { user: s.member }),
-          outsider: call("POST", retryPath(s), { user: other.admin }),
-          unknownBet: call("POST", `${retryPath(s)}?betId=${randomUUID()}`, { user: s.admin }),
-          foreignBet: call("POST", `${retryPath(other)}?betId=${bet.id}`, { user: other.admin }),
-          badBet: call("POST", `${retryPath(s)}?betId=not-a-uuid`, { user: s.admin }).pipe(
-            Effect.map((answer) => ({ ...answer, body: { _tag: answer.status === 400 ? "decode" : answer.text } }))
-          )
-        })
-        assert.deepStrictEqual(
-          Object.fromEntries(Object.entries(denied).map(([who, answer]) => [who, [answer.status, answer.body?._tag]])),
+        const anonymous = yield* clientAs(null)
+        const retry = (client: Setup["admin"], on: Setup, betId?: BetId) =>
+          answered(client.amplitudeConnection.retryAnnotations({ path: on.path, urlParams: { betId } }))
+        expectFailure(yield* retry(anonymous, s), "Unauthorized", 401)
+        expectFailure(yield* retry(s.member, s), "Forbidden", 403)
+        expectFailure(yield* retry(other.admin, s), "NotFound", 404)
+        expectFailure(yield* retry(s.admin, s, BetId.make(randomUUID())), "NotFound", 404)
+        expectFailure(yield* retry(other.admin, other, bet.id), "NotFound", 404)
+        // Not a bet id, which the typed client cannot send: raw.
+        const badBet = yield* call(
+          "POST",
+          `/v1/workspaces/${s.workspaceId}/amplitude/annotations/retry?betId=not-a-uuid`,
           {
-            anonymous: [401, "Unauthorized"],
-            member: [403, "Forbidden"],
-            outsider: [404, "NotFound"],
-            unknownBet: [404, "NotFound"],
-            foreignBet: [404, "NotFound"],
-            badBet: [400, "decode"]
+            user: s.adminId
           }
         )
+        assert.strictEqual(badBet.status, 400, badBet.text)
         assert.strictEqual((yield* promotedOf(s, bet.id)).status, "failed", "no refused call re-queued it")
 
         // The re-driven push is held at Amplitude while the admin asks again.
         const gate = yield* emulator.injectFault({ kind: "hold", project: s.amplitude.id, endpoint: "annotations.*" })
-        const first = yield* call("POST", `${retryPath(s)}?betId=${bet.id}`, { user: s.admin })
-        assert.strictEqual(first.status, 200, first.text)
-        assert.deepStrictEqual(first.body, { requeued: 1 })
+        const first = yield* s.admin.amplitudeConnection.retryAnnotations({
+          path: s.path,
+          urlParams: { betId: bet.id }
+        })
+        assert.deepStrictEqual({ ...first }, { requeued: 1 })
         yield* emulator.awaitRequests((r) => r.projectId === s.amplitude.id && r.outcome === "held").pipe(
           Effect.timeout("20 seconds")
         )
-        const second = yield* call("POST", retryPath(s), { user: s.admin })
-        assert.deepStrictEqual(second.body, { requeued: 0 }, second.text)
+        const second = yield* s.admin.amplitudeConnection.retryAnnotations({ path: s.path, urlParams: {} })
+        assert.deepStrictEqual({ ...second }, { requeued: 0 })
         assert.isTrue(yield* emulator.removeFault(gate.id))
         const promoted = annotationOf(yield* settled(s, bet.id, ["promoted"]), "promoted")
         assert.strictEqual(promoted.status, "pushed", JSON.stringify(promoted))
@@ -837,9 +790,7 @@ describe("annotations: failed pushes are pushed again once the keys are fixed", 
         ])
 
         yield* disconnect(s, s.amplitude)
-        const notConnected = yield* call("POST", retryPath(s), { user: s.admin })
-        assert.strictEqual(notConnected.status, 409, notConnected.text)
-        assert.strictEqual(notConnected.body._tag, "NotConnected")
+        expectFailure(yield* retry(s.admin, s), "NotConnected", 409)
       }))
   })
 })

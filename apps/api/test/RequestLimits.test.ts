@@ -5,9 +5,8 @@ import { TestSqlLive } from "@findry/persistence/testing"
 import { Duration, Effect, Fiber, Ref } from "effect"
 import * as NodeHttp from "node:http"
 import { MAX_BODY_BYTES } from "../src/BodyLimit.js"
-import { workspaceOf } from "./support/Client.js"
+import { answered, clientAs, expectFailure, expectSuccess, workspaceOf } from "./support/Client.js"
 import { eventually } from "./support/Eventually.js"
-import { call } from "./support/Http.js"
 import { apiOn, ApiTestLive, freshUser, tokenFor } from "./support/TestApi.js"
 import { openTransaction } from "./support/Transactions.js"
 
@@ -22,16 +21,18 @@ const lockMembership = (workspaceId: string, userId: string) =>
 
 /** A workspace with an admin and a member whose membership row another transaction holds locked. */
 const memberRowLocked = Effect.gen(function*() {
-  const admin = freshUser("admin")
-  const workspaceId = yield* workspaceOf(admin)
+  const adminId = freshUser("admin")
+  const workspaceId = yield* workspaceOf(adminId)
+  const admin = yield* clientAs(adminId)
   const member = freshUser("member")
-  const added = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
-    user: admin,
-    body: { role: "member" }
-  })
-  assert.strictEqual(added.status, 200, added.text)
+  yield* admin.workspaces.setMember({ path: { workspaceId, userId: member }, payload: { role: "member" } })
   const lock = yield* lockMembership(workspaceId, member)
-  return { admin, workspaceId, member, lock }
+  /** The admin makes the locked member an admin too. */
+  const promote = answered(admin.workspaces.setMember({
+    path: { workspaceId, userId: member },
+    payload: { role: "admin" }
+  }))
+  return { admin, workspaceId, member, lock, promote }
 })
 
 interface RawAnswer {
@@ -92,11 +93,12 @@ describe("request limits", () => {
         const peak = yield* Ref.make(rssBefore)
         const healthFailures = yield* Ref.make<Array<string>>([])
         const healthChecks = yield* Ref.make(0)
+        const anonymous = yield* clientAs(null)
         const watcher = yield* Effect.fork(Effect.forever(Effect.gen(function*() {
           yield* Ref.update(peak, (value) => Math.max(value, process.memoryUsage().rss))
-          const health = yield* call("GET", "/healthz").pipe(Effect.timeout("2 seconds"), Effect.either)
+          const health = yield* answered(anonymous.health.healthz()).pipe(Effect.timeout("2 seconds"), Effect.either)
           yield* Ref.update(healthChecks, (n) => n + 1)
-          if (health._tag === "Left" || health.right.status !== 200) {
+          if (health._tag === "Left" || health.right.status !== 200 || health.right.result._tag === "Left") {
             yield* Ref.update(healthFailures, (list) => [...list, String(health)])
           }
           yield* Effect.sleep("100 millis")
@@ -116,8 +118,11 @@ describe("request limits", () => {
         assert.isAbove(yield* Ref.get(healthChecks), 0)
         assert.deepStrictEqual(yield* Ref.get(healthFailures), [])
 
-        const metrics = yield* call("GET", `/v1/workspaces/${workspaceId}/metrics`, { user: admin })
-        assert.deepStrictEqual(metrics.body.metrics, [], "nothing was created by a refused body")
+        const metrics = yield* Effect.flatMap(
+          clientAs(admin),
+          (client) => client.metrics.list({ path: { workspaceId } })
+        )
+        assert.deepStrictEqual(metrics.metrics, [], "nothing was created by a refused body")
       }))
 
     it.effect("accepts a chunked body just under the limit and refuses one just over it", () =>
@@ -168,34 +173,26 @@ describe("request limits", () => {
       "answers 503 with a request id when a statement waits on a row lock, and the pool recovers",
       () =>
         Effect.gen(function*() {
-          const { admin, lock, member, workspaceId } = yield* memberRowLocked
+          const { admin, lock, promote, workspaceId } = yield* memberRowLocked
 
           const started = Date.now()
-          const blocked = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
-            user: admin,
-            body: { role: "admin" }
-          })
+          const blocked = expectFailure(yield* promote, "ServiceUnavailable", 503)
           const waited = Date.now() - started
-          assert.strictEqual(blocked.status, 503)
-          assert.strictEqual(blocked.body._tag, "ServiceUnavailable")
-          assert.match(blocked.body.requestId, /^[0-9a-f-]{36}$/)
+          assert.match(blocked.requestId, /^[0-9a-f-]{36}$/)
           assert.isBelow(waited, 10_000, "answered before the request deadline")
 
           // Every connection of the pool is usable while the lock is still held elsewhere.
           const reads = yield* Effect.forEach(
             Array.from({ length: 12 }),
-            () => call("GET", `/v1/workspaces/${workspaceId}`, { user: admin }),
+            () => answered(admin.workspaces.get({ path: { workspaceId } })),
             { concurrency: 6 }
           )
           assert.deepStrictEqual(reads.map((read) => read.status), Array.from({ length: 12 }, () => 200))
+          for (const read of reads) expectSuccess(read, 200)
 
           yield* lock.commit()
-          const retried = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
-            user: admin,
-            body: { role: "admin" }
-          })
-          assert.strictEqual(retried.status, 200)
-          assert.strictEqual(retried.body.role, "admin")
+          const retried = expectSuccess(yield* promote, 200)
+          assert.strictEqual(retried.role, "admin")
         }).pipe(Effect.scoped)
     )
   })
@@ -212,13 +209,9 @@ describe("request limits", () => {
       "interrupts a request at its deadline with a 503, cancels its statement and frees its connection",
       () =>
         Effect.gen(function*() {
-          const { admin, lock, member, workspaceId } = yield* memberRowLocked
-          const [elapsed, blocked] = yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, {
-            user: admin,
-            body: { role: "admin" }
-          }).pipe(Effect.timed)
-          assert.strictEqual(blocked.status, 503)
-          assert.strictEqual(blocked.body._tag, "ServiceUnavailable")
+          const { admin, lock, member, promote, workspaceId } = yield* memberRowLocked
+          const [elapsed, blocked] = yield* Effect.timed(promote)
+          expectFailure(blocked, "ServiceUnavailable", 503)
           assert.isBelow(Duration.toMillis(elapsed), 5_000)
 
           // The waiting statement was cancelled: nothing is left waiting on the held lock.
@@ -232,7 +225,7 @@ describe("request limits", () => {
             "5 seconds"
           )
           yield* lock.commit()
-          assert.strictEqual((yield* call("GET", `/v1/workspaces/${workspaceId}`, { user: admin })).status, 200)
+          expectSuccess(yield* answered(admin.workspaces.get({ path: { workspaceId } })), 200)
           const [unchanged] = yield* sql<{ role: string }>`
             SELECT role FROM workspace_members WHERE workspace_id = ${workspaceId} AND user_id = ${member}`
           assert.strictEqual(unchanged!.role, "member", "the interrupted change was rolled back")

@@ -2,11 +2,11 @@ import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { DEMO_PROJECTS } from "@findry/amplitude-emulator"
 import { LoggingLive } from "@findry/observability"
-import { ConfigProvider, Console, Effect, Layer, LogLevel } from "effect"
+import { ConfigProvider, Console, Effect, Layer, LogLevel, Redacted } from "effect"
 import { Capture } from "./support/Capture.js"
-import { workspaceOf } from "./support/Client.js"
+import { amplitudeKeys, answered, clientAs, expectFailure, workspaceOf } from "./support/Client.js"
 import { eventually } from "./support/Eventually.js"
-import { call, receivedBodies, receivedHeaders } from "./support/Http.js"
+import { receivedBodies, receivedHeaders } from "./support/Received.js"
 import { telemetryToReceiver } from "./support/Telemetry.js"
 import { ApiTestLive, freshUser } from "./support/TestApi.js"
 
@@ -55,35 +55,27 @@ const printedAs = (format: "json" | "logfmt", printed: Array<string>) => {
 /** Connects, fails to connect, re-keys and disconnects, calling the pickers in between, then searches everything. */
 const exercise = (logs: Effect.Effect<string>) =>
   Effect.gen(function*() {
-    const admin = freshUser("admin")
-    const workspaceId = yield* workspaceOf(admin)
-    const path = `/v1/workspaces/${workspaceId}/integrations/amplitude`
-    const us = { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
+    const adminId = freshUser("admin")
+    const workspaceId = yield* workspaceOf(adminId)
+    const admin = yield* clientAs(adminId)
+    const path = { workspaceId }
+    const us = amplitudeKeys(US)
+    const connect = (payload: typeof us) => answered(admin.amplitudeConnection.connect({ path, payload }))
 
-    assert.strictEqual(
-      (yield* call("PUT", path, { user: admin, body: { ...us, secretKey: STARTER.secretKey } })).status,
-      422
-    )
-    assert.strictEqual((yield* call("PUT", path, { user: admin, body: { ...us, region: "eu" } })).status, 422)
-    assert.strictEqual(
-      (yield* call("PUT", path, { user: admin, body: { ...us, apiKey: `${US.apiKey}\u0001` } })).status,
-      400
-    )
-    assert.strictEqual((yield* call("PUT", path, { user: admin, body: us })).status, 200)
-    assert.strictEqual(
-      (yield* call("PUT", `${path}/management-key`, { user: admin, body: { managementKey: US.managementKeys[0] } }))
-        .status,
-      200
-    )
-    const cohorts = yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/cohorts`, { user: admin })
-    assert.strictEqual(cohorts.status, 200, cohorts.text)
-    const experiments = yield* call("GET", `/v1/workspaces/${workspaceId}/amplitude/experiments`, { user: admin })
-    assert.strictEqual(experiments.status, 200, experiments.text)
-    const rekey = { region: "us", apiKey: STARTER.apiKey, secretKey: STARTER.secretKey }
-    assert.strictEqual((yield* call("PUT", path, { user: admin, body: rekey })).status, 200)
-    assert.strictEqual((yield* call("DELETE", path, { user: admin })).status, 200)
-    const audit = yield* call("GET", `/v1/workspaces/${workspaceId}/audit-log`, { user: admin })
-    assert.isAtLeast(audit.body.entries.length, 6)
+    expectFailure(yield* connect({ ...us, secretKey: Redacted.make(STARTER.secretKey) }), "InvalidCredentials", 422)
+    expectFailure(yield* connect({ ...us, region: "eu" }), "WrongRegion", 422)
+    expectFailure(yield* connect({ ...us, apiKey: Redacted.make(`${US.apiKey}\u0001`) }), "HttpApiDecodeError", 400)
+    yield* admin.amplitudeConnection.connect({ path, payload: us })
+    yield* admin.amplitudeConnection.setManagementKey({
+      path,
+      payload: { managementKey: Redacted.make(US.managementKeys[0]!) }
+    })
+    yield* admin.amplitudeConnection.cohorts({ path })
+    yield* admin.amplitudeConnection.experiments({ path, urlParams: {} })
+    yield* admin.amplitudeConnection.connect({ path, payload: amplitudeKeys(STARTER) })
+    yield* admin.amplitudeConnection.disconnect({ path })
+    const audit = yield* admin.audit.list({ path, urlParams: {} })
+    assert.isAtLeast(audit.entries.length, 6)
 
     assertNoSecret("a response body", receivedBodies.join("\n"))
     assertNoSecret("a response header", receivedHeaders.join("\n"))

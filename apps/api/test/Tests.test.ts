@@ -7,7 +7,7 @@ import { type LinkedExperiment, TestId } from "@findry/domain"
 import { ExperimentSync, ExperimentSyncSettings } from "@findry/experiment-sync"
 import { Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
-import { amplitudeKeys, clientAs, workspaceWithMember } from "./support/Client.js"
+import { amplitudeKeys, answered, clientAs, expectFailure, workspaceWithMember } from "./support/Client.js"
 import { call } from "./support/Http.js"
 import { API_TEST_KEYS, ApiTestLive } from "./support/TestApi.js"
 
@@ -278,12 +278,8 @@ describe("tests linked to Amplitude experiments", () => {
         })
         expectError(yield* Effect.flip(create), "AmplitudeUnavailable")
         yield* emulator.injectFault({ project: US.id, endpoint: "experiments.get", kind: "status", status: 429 })
-        // Raw, to read the Retry-After header next to the typed body.
-        const limited = yield* call("POST", `/v1/workspaces/${workspaceId}/projects/${projectId}/tests`, {
-          user: memberId,
-          body: { name: "A", type: "ab_experiment", amplitudeExperimentId: experimentId }
-        })
-        assert.deepStrictEqual([limited.status, limited.body._tag], [429, "RateLimited"], limited.text)
+        const limited = yield* answered(create)
+        expectFailure(limited, "RateLimited", 429)
         assert.isString(limited.headers["retry-after"])
         yield* emulator.clearFaults
       }))

@@ -1,8 +1,17 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS } from "@findry/amplitude-emulator"
-import { Effect } from "effect"
-import { workspaceOf } from "./support/Client.js"
-import { type Answer, call } from "./support/Http.js"
+import type { WorkspaceId } from "@findry/domain"
+import { Effect, Redacted } from "effect"
+import {
+  amplitudeKeys,
+  type Answered,
+  answered,
+  clientAs,
+  expectFailure,
+  expectSuccess,
+  putMapping,
+  workspaceOf
+} from "./support/Client.js"
 import { ApiTestLive, freshUser, startReplica } from "./support/TestApi.js"
 
 const US = DEMO_PROJECTS.us
@@ -13,9 +22,9 @@ const limits = {
   FINDRY_AMPLITUDE_CALLS_PER_WORKSPACE_PER_MINUTE: "4"
 }
 
-const usKeys = { region: "us", apiKey: US.apiKey, secretKey: US.secretKey }
-const wrongKeys = { ...usKeys, secretKey: "wrong-secret-0000000000000000000" }
-const connection = (workspaceId: string) => `/v1/workspaces/${workspaceId}/integrations/amplitude`
+const usKeys = amplitudeKeys(US)
+const wrongKeys = { ...usKeys, secretKey: Redacted.make("wrong-secret-0000000000000000000") }
+const managementKey = { managementKey: Redacted.make(US.managementKeys[0]!) }
 
 /** Every validation starts with the Taxonomy API's category list. */
 const validationsSeen = Effect.flatMap(
@@ -33,25 +42,29 @@ const connectedWorkspace = Effect.gen(function*() {
   const admin = freshUser("admin")
   const members = [freshUser("member"), freshUser("member")] as const
   const workspaceId = yield* workspaceOf(admin)
+  const path = { workspaceId }
+  const [asAdmin, asAda, asBob] = yield* Effect.all([clientAs(admin), clientAs(members[0]), clientAs(members[1])])
   for (const member of members) {
-    yield* call("PUT", `/v1/workspaces/${workspaceId}/members/${member}`, { user: admin, body: { role: "member" } })
+    yield* asAdmin.workspaces.setMember({ path: { workspaceId, userId: member }, payload: { role: "member" } })
   }
-  const connected = yield* call("PUT", connection(workspaceId), { user: admin, body: usKeys })
-  assert.strictEqual(connected.status, 200, connected.text)
-  return { admin, members, workspaceId }
+  yield* asAdmin.amplitudeConnection.connect({ path, payload: usKeys })
+  return { admin: asAdmin, members: [asAda, asBob] as const, workspaceId, path }
 })
 
-const expectRateLimited = (answer: Answer, maxSeconds: number) => {
-  assert.strictEqual(answer.status, 429, answer.text)
-  assert.strictEqual(answer.body._tag, "RateLimited")
-  assert.isString(answer.body.message)
+/** Asserts a 429 `RateLimited` whose `Retry-After` header equals its `retryAfterSeconds`; yields the error. */
+const expectRateLimited = <A, E extends { readonly _tag: string }>(answer: Answered<A, E>, maxSeconds: number) => {
+  const limited = expectFailure(answer, "RateLimited" as E["_tag"], 429) as unknown as {
+    readonly message: string
+    readonly retryAfterSeconds: number
+  }
   const retryAfter = Number(answer.headers["retry-after"])
-  assert.strictEqual(retryAfter, answer.body.retryAfterSeconds)
+  assert.strictEqual(retryAfter, limited.retryAfterSeconds)
   assert.isAtLeast(retryAfter, 1)
   assert.isAtMost(retryAfter, maxSeconds)
+  return limited
 }
 
-const statuses = (answers: ReadonlyArray<Answer>) => answers.map((answer) => answer.status).sort()
+const statuses = (answers: ReadonlyArray<{ readonly status: number }>) => answers.map((answer) => answer.status).sort()
 
 const resetInspection = Effect.flatMap(AmplitudeEmulator, (emulator) => emulator.resetInspection)
 
@@ -60,14 +73,18 @@ describe("usage limits", () => {
     it.effect("12 parallel wrong-key connects to one workspace: 5 reach Amplitude, the rest are 429", () =>
       Effect.gen(function*() {
         const admin = freshUser("admin")
-        const path = connection(yield* workspaceOf(admin))
+        const path = { workspaceId: yield* workspaceOf(admin) }
+        const client = yield* clientAs(admin)
         yield* resetInspection
         const answers = yield* Effect.all(
-          Array.from({ length: 12 }, () => call("PUT", path, { user: admin, body: wrongKeys })),
+          Array.from({ length: 12 }, () => answered(client.amplitudeConnection.connect({ path, payload: wrongKeys }))),
           { concurrency: "unbounded" }
         )
         assert.deepStrictEqual(statuses(answers), [...Array(5).fill(422), ...Array(7).fill(429)])
-        for (const answer of answers.filter((answer) => answer.status === 429)) expectRateLimited(answer, 60)
+        for (const answer of answers) {
+          if (answer.status === 429) expectRateLimited(answer, 60)
+          else expectFailure(answer, "InvalidCredentials", 422)
+        }
         assert.strictEqual(yield* validationsSeen, 5)
       }))
 
@@ -75,120 +92,128 @@ describe("usage limits", () => {
       Effect.gen(function*() {
         const replica = yield* startReplica({ config: limits })
         const admin = freshUser("admin")
-        const path = connection(yield* workspaceOf(admin))
+        const path = { workspaceId: yield* workspaceOf(admin) }
+        const [client, replicaClient] = yield* Effect.all([clientAs(admin), Effect.provide(clientAs(admin), replica)])
         yield* resetInspection
-        const connect = call("PUT", path, { user: admin, body: wrongKeys })
         const answers = yield* Effect.all(
-          Array.from({ length: 12 }, (_, i) => i % 2 === 0 ? connect : Effect.provide(connect, replica)),
+          Array.from(
+            { length: 12 },
+            (_, i) =>
+              answered((i % 2 === 0 ? client : replicaClient).amplitudeConnection.connect({ path, payload: wrongKeys }))
+          ),
           { concurrency: "unbounded" }
         )
         assert.deepStrictEqual(statuses(answers), [...Array(5).fill(422), ...Array(7).fill(429)])
-        for (const answer of answers.filter((answer) => answer.status === 429)) expectRateLimited(answer, 60)
+        for (const answer of answers) {
+          if (answer.status === 429) expectRateLimited(answer, 60)
+          else expectFailure(answer, "InvalidCredentials", 422)
+        }
         assert.strictEqual(yield* validationsSeen, 5)
       }).pipe(Effect.scoped))
 
     it.effect("a user may create 5 workspaces an hour: the 6th of a burst is 429", () =>
       Effect.gen(function*() {
-        const user = freshUser("creator")
+        const client = yield* clientAs(freshUser("creator"))
         const answers = yield* Effect.all(
-          Array.from({ length: 6 }, (_, i) => call("POST", "/v1/workspaces", { user, body: { name: `W${i}` } })),
+          Array.from({ length: 6 }, (_, i) => answered(client.workspaces.create({ payload: { name: `W${i}` } }))),
           { concurrency: "unbounded" }
         )
         assert.deepStrictEqual(statuses(answers), [201, 201, 201, 201, 201, 429])
-        expectRateLimited(answers.find((answer) => answer.status === 429)!, 3600)
-        assert.isAbove(answers.find((answer) => answer.status === 429)!.body.retryAfterSeconds, 3500)
-        const other = yield* call("POST", "/v1/workspaces", { user: freshUser("creator"), body: { name: "Mine" } })
-        assert.strictEqual(other.status, 201, "another user is not limited")
+        for (const answer of answers.filter((answer) => answer.status === 201)) expectSuccess(answer, 201)
+        const limited = expectRateLimited(answers.find((answer) => answer.status === 429)!, 3600)
+        assert.isAbove(limited.retryAfterSeconds, 3500)
+        const other = yield* clientAs(freshUser("creator"))
+        expectSuccess(yield* answered(other.workspaces.create({ payload: { name: "Mine" } })), 201)
       }))
 
     it.effect("a user's validations are limited across workspaces", () =>
       Effect.gen(function*() {
         const admin = freshUser("admin")
+        const client = yield* clientAs(admin)
         const [first, second, third] = [yield* workspaceOf(admin), yield* workspaceOf(admin), yield* workspaceOf(admin)]
+        const connect = (workspaceId: WorkspaceId, payload: typeof usKeys) =>
+          answered(client.amplitudeConnection.connect({ path: { workspaceId }, payload }))
         yield* resetInspection
         for (const workspaceId of [first, second]) {
           for (let attempt = 0; attempt < 4; attempt++) {
-            const answer = yield* call("PUT", connection(workspaceId), { user: admin, body: wrongKeys })
-            assert.strictEqual(answer.status, 422, answer.text)
+            expectFailure(yield* connect(workspaceId, wrongKeys), "InvalidCredentials", 422)
           }
         }
-        const refused = yield* call("PUT", connection(third), { user: admin, body: usKeys })
-        expectRateLimited(refused, 3600)
-        assert.include(refused.body.message, "in the last hour")
+        const refused = expectRateLimited(yield* connect(third, usKeys), 3600)
+        assert.include(refused.message, "in the last hour")
         assert.strictEqual(yield* validationsSeen, 8)
         const otherAdmin = freshUser("admin")
-        yield* call("PUT", `/v1/workspaces/${third}/members/${otherAdmin}`, { user: admin, body: { role: "admin" } })
-        const byOther = yield* call("PUT", connection(third), { user: otherAdmin, body: usKeys })
-        assert.strictEqual(byOther.status, 200, "another admin of the workspace is not limited")
+        yield* client.workspaces.setMember({
+          path: { workspaceId: third, userId: otherAdmin },
+          payload: { role: "admin" }
+        })
+        const byOther = yield* clientAs(otherAdmin)
+        expectSuccess(
+          yield* answered(byOther.amplitudeConnection.connect({ path: { workspaceId: third }, payload: usKeys })),
+          200
+        )
       }))
 
     it.effect("picker answers are shared by members until a re-key; past the workspace's budget, 429", () =>
       Effect.gen(function*() {
-        const { admin, members: [ada, bob], workspaceId } = yield* connectedWorkspace
-        const picker = (name: string, user: string) =>
-          call("GET", `/v1/workspaces/${workspaceId}/amplitude/${name}`, { user })
+        const { admin, members: [ada, bob], path } = yield* connectedWorkspace
         yield* resetInspection
 
         /** A member's read of the cohort picker and how many times it called Amplitude for it. */
-        const cohorts = (user: string) =>
+        const cohorts = (member: typeof ada) =>
           Effect.gen(function*() {
             const before = yield* requestsTo("cohorts.list")
-            const answer = yield* picker("cohorts", user)
+            const answer = yield* answered(member.amplitudeConnection.cohorts({ path }))
             return { answer, calls: (yield* requestsTo("cohorts.list")) - before }
           })
 
         const first = yield* cohorts(ada)
-        assert.strictEqual(first.answer.status, 200, first.answer.text)
-        assert.isTrue(first.answer.body.available)
-        assert.isAbove(first.answer.body.cohorts.length, 0)
+        const firstCohorts = expectSuccess(first.answer, 200)
+        assert.isTrue(firstCohorts.available)
+        assert.isAbove(firstCohorts.cohorts.length, 0)
         assert.strictEqual(first.calls, 1)
         const shared = yield* cohorts(bob)
-        assert.deepStrictEqual(shared.answer.body, first.answer.body)
+        assert.deepStrictEqual(expectSuccess(shared.answer, 200), firstCohorts)
         assert.strictEqual(shared.calls, 0, "the second read was shared")
 
-        assert.strictEqual((yield* call("PUT", connection(workspaceId), { user: admin, body: usKeys })).status, 200)
+        yield* admin.amplitudeConnection.connect({ path, payload: usKeys })
         const afterRekey = yield* cohorts(bob)
-        assert.deepStrictEqual(afterRekey.answer.body, first.answer.body)
+        assert.deepStrictEqual(expectSuccess(afterRekey.answer, 200), firstCohorts)
         assert.strictEqual(afterRekey.calls, 1, "a re-key is not answered from before it")
 
-        const events = yield* picker("events", ada)
-        assert.isTrue(events.body.available, events.text)
-        const managementKey = { managementKey: US.managementKeys[0] }
-        const keySet = yield* call("PUT", `${connection(workspaceId)}/management-key`, {
-          user: admin,
-          body: managementKey
-        })
-        assert.strictEqual(keySet.status, 200, keySet.text)
-        const experiments = yield* picker("experiments", bob)
-        assert.isTrue(experiments.body.available, experiments.text)
+        const events = yield* ada.amplitudeConnection.events({ path })
+        assert.isTrue(events.available, JSON.stringify(events))
+        yield* admin.amplitudeConnection.setManagementKey({ path, payload: managementKey })
+        const experiments = yield* bob.amplitudeConnection.experiments({ path, urlParams: {} })
+        assert.isTrue(experiments.available, JSON.stringify(experiments))
 
         const refused = yield* cohorts(ada)
-        expectRateLimited(refused.answer, 60)
-        assert.include(refused.answer.body.message, "This workspace has asked Amplitude for too much")
+        const limited = expectRateLimited(refused.answer, 60)
+        assert.include(limited.message, "This workspace has asked Amplitude for too much")
         assert.strictEqual(refused.calls, 0, "the refused read did not reach Amplitude")
-        assert.deepStrictEqual((yield* picker("experiments", ada)).body, experiments.body, "still shared")
+        assert.deepStrictEqual(
+          yield* ada.amplitudeConnection.experiments({ path, urlParams: {} }),
+          experiments,
+          "still shared"
+        )
       }))
 
     it.effect("two concurrent \"Pull metrics\" of one bet make one set of Amplitude calls", () =>
       Effect.gen(function*() {
         const emulator = yield* AmplitudeEmulator
-        const { admin, members: [ada, bob], workspaceId } = yield* connectedWorkspace
-        const workspace = `/v1/workspaces/${workspaceId}`
-        const metric = yield* call("POST", `${workspace}/metrics`, {
-          user: ada,
-          body: { name: "Buyers", unit: "integer" }
+        const { admin, members: [ada, bob], path, workspaceId } = yield* connectedWorkspace
+        const metric = yield* ada.metrics.create({ path, payload: { name: "Buyers", unit: "integer" } })
+        yield* putMapping(ada, {
+          path: { workspaceId, metricId: metric.id },
+          payload: { kind: "event", event: "Purchase", aggregation: "uniques" }
         })
-        yield* call("PUT", `${workspace}/metrics/${metric.body.id}/amplitude-mapping`, {
-          user: ada,
-          body: { kind: "event", event: "Purchase", aggregation: "uniques" }
-        })
-        const project = yield* call("POST", `${workspace}/projects`, { user: admin, body: { name: "Store" } })
-        const bet = yield* call("POST", `${workspace}/projects/${project.body.id}/bets`, {
-          user: ada,
-          body: {
+        const project = yield* admin.workspaces.createProject({ path, payload: { name: "Store" } })
+        const bet = yield* ada.bets.create({
+          path: { workspaceId, projectId: project.id },
+          payload: {
             title: "Faster checkout",
             predictedImpact: {
-              metricId: metric.body.id,
+              metricId: metric.id,
               direction: "increase",
               magnitude: 5,
               magnitudeUnit: "percent",
@@ -196,16 +221,12 @@ describe("usage limits", () => {
             }
           }
         })
-        assert.strictEqual(bet.status, 201, bet.text)
-        const betPath = `${workspace}/bets/${bet.body.id}`
-        yield* call("PUT", `${betPath}/outcome`, {
-          user: ada,
-          body: { shipDate: "2026-10-15", whatShipped: "One page" }
-        })
-        const pull = (user: string) => call("POST", `${betPath}/outcome/pull`, { user })
+        const betPath = { workspaceId, betId: bet.id }
+        yield* ada.bets.logOutcome({ path: betPath, payload: { shipDate: "2026-10-15", whatShipped: "One page" } })
+        const pull = (member: typeof ada) => answered(member.outcomes.pull({ path: betPath }))
 
         yield* resetInspection
-        assert.strictEqual((yield* pull(ada)).status, 200)
+        expectSuccess(yield* pull(ada), 200)
         const oneSet = yield* requestsTo("events.segmentation")
         assert.isAbove(oneSet, 0)
 
@@ -214,12 +235,15 @@ describe("usage limits", () => {
         const [first, second] = yield* Effect.all([pull(ada), pull(bob)], { concurrency: "unbounded" }).pipe(
           Effect.ensuring(emulator.clearFaults)
         )
-        assert.strictEqual(first.status, 200, first.text)
-        assert.deepStrictEqual(second.body, first.body, "the second pull joined the first")
+        assert.deepStrictEqual(
+          expectSuccess(second, 200),
+          expectSuccess(first, 200),
+          "the second pull joined the first"
+        )
         assert.strictEqual(yield* requestsTo("events.segmentation"), oneSet)
 
-        assert.strictEqual((yield* pull(bob)).status, 200)
-        assert.strictEqual((yield* pull(bob)).status, 200)
+        expectSuccess(yield* pull(bob), 200)
+        expectSuccess(yield* pull(bob), 200)
         expectRateLimited(yield* pull(ada), 60)
         assert.strictEqual(yield* requestsTo("events.segmentation"), 3 * oneSet, "the refused pull called nothing")
       }))
@@ -227,22 +251,19 @@ describe("usage limits", () => {
     it.effect("linking tests to Amplitude experiments counts in the workspace's budget", () =>
       Effect.gen(function*() {
         const emulator = yield* AmplitudeEmulator
-        const { admin, members: [ada], workspaceId } = yield* connectedWorkspace
-        const workspace = `/v1/workspaces/${workspaceId}`
-        const managementKey = { managementKey: US.managementKeys[0] }
-        yield* call("PUT", `${connection(workspaceId)}/management-key`, { user: admin, body: managementKey })
-        const project = yield* call("POST", `${workspace}/projects`, { user: admin, body: { name: "Store" } })
-        const created = yield* call("POST", `${workspace}/projects/${project.body.id}/tests`, {
-          user: ada,
-          body: { name: "Checkout A/B", type: "ab_experiment" }
+        const { admin, members: [ada], path, workspaceId } = yield* connectedWorkspace
+        yield* admin.amplitudeConnection.setManagementKey({ path, payload: managementKey })
+        const project = yield* admin.workspaces.createProject({ path, payload: { name: "Store" } })
+        const created = yield* ada.tests.create({
+          path: { workspaceId, projectId: project.id },
+          payload: { name: "Checkout A/B", type: "ab_experiment" }
         })
-        assert.strictEqual(created.status, 201, created.text)
         const [experiment] = (yield* emulator.project(US.id)).data.experiments
-        const link = call("PUT", `${workspace}/tests/${created.body.id}/amplitude-experiment`, {
-          user: ada,
-          body: { experimentId: experiment!.id }
-        })
-        for (let use = 0; use < 4; use++) assert.strictEqual((yield* link).status, 200)
+        const link = answered(ada.tests.linkExperiment({
+          path: { workspaceId, testId: created.id },
+          payload: { experimentId: experiment!.id }
+        }))
+        for (let use = 0; use < 4; use++) expectSuccess(yield* link, 200)
         const before = yield* requestsTo("experiments.get")
         expectRateLimited(yield* link, 60)
         assert.strictEqual(yield* requestsTo("experiments.get"), before, "the refused link called nothing")
