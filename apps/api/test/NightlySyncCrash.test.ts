@@ -161,6 +161,6 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the nightly sync a
           assert.strictEqual(stale[0]!.n, 0)
         }).pipe(Effect.provide(context))
       }).pipe(Effect.scoped),
-    { timeout: 200_000 }
+    { timeout: 320_000 }
   )
 })
