@@ -1,10 +1,7 @@
-import { AmplitudeConfig } from "@findry/amplitude-adapter"
-import { AnnotationsConfig } from "@findry/annotations"
-import { fingerprintKeyConfig, keyringConfig } from "@findry/crypto"
-import { ExperimentSyncSettings } from "@findry/experiment-sync"
+import { fingerprintKeyConfig } from "@findry/crypto"
 import { telemetryConfig } from "@findry/observability"
-import { sessionTimeoutsConfig } from "@findry/persistence"
-import { Config, Context, Layer, Option, type Redacted } from "effect"
+import { runtimeConfig } from "@findry/runtime"
+import { Config, Context, Effect, Layer, Option, type Redacted } from "effect"
 import { connectionViewTtlConfig } from "./ConnectionViewCache.js"
 import type { TokenPolicy } from "./Jwt.js"
 import { pickerAnswerTtlConfig } from "./SharedPickers.js"
@@ -52,25 +49,25 @@ const apiConfig = Config.all({
 
 export const ApiConfigLive = Layer.effect(ApiConfig, apiConfig)
 
+/** A `worker`'s own variables: the port of its `/healthz` and `/readyz` listener. */
+export const workerPortConfig = Config.port("PORT").pipe(Config.withDefault(3000))
+
+/** The variables of the HTTP API's own concerns, read by the roles that serve it (`all`, `api`). */
+const apiVariables = Config.all([
+  apiConfig,
+  fingerprintKeyConfig,
+  connectionViewTtlConfig,
+  usageLimitsConfig,
+  pickerAnswerTtlConfig,
+  webDirConfig
+])
+
 /**
- * Reads every variable of every package in one pass before anything starts, so that start-up reports all
- * configuration problems at once instead of the first layer's.
+ * Reads every variable this process's role uses, of every package, in one pass before anything starts, so that
+ * start-up reports all configuration problems at once instead of the first layer's. (A malformed `FINDRY_ROLE`
+ * is checked with the API's variables, and named by `roleConfig`.)
  */
-export const StartupConfigCheck = Layer.effectDiscard(
-  Config.all([
-    apiConfig,
-    keyringConfig,
-    fingerprintKeyConfig,
-    AmplitudeConfig.config,
-    AnnotationsConfig.config,
-    ExperimentSyncSettings.config,
-    Config.option(Config.redacted("DATABASE_URL")),
-    Config.option(Config.integer("DATABASE_POOL_SIZE")),
-    sessionTimeoutsConfig,
-    connectionViewTtlConfig,
-    usageLimitsConfig,
-    pickerAnswerTtlConfig,
-    webDirConfig,
-    telemetryConfig
-  ])
-)
+export const StartupConfigCheck = Layer.effectDiscard(Effect.gen(function*() {
+  const role = yield* Config.string("FINDRY_ROLE").pipe(Config.withDefault("all"))
+  yield* Config.all([runtimeConfig, telemetryConfig, role === "worker" ? workerPortConfig : apiVariables])
+}))

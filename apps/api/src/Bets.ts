@@ -24,8 +24,8 @@ import {
   type OutcomeRow,
   OutcomeRunsRepo
 } from "@findry/persistence"
+import { SchedulerPresence, WAITING_FOR_A_SCHEDULER } from "@findry/runtime"
 import { Clock, Effect, Option } from "effect"
-import { SchedulerPresence, WAITING_FOR_A_SCHEDULER } from "./Scheduler.js"
 
 const DAY_MS = 24 * 60 * 60 * 1000
 

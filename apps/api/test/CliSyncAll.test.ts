@@ -4,8 +4,8 @@ import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { IntegrationsRepo, TestsRepo, WorkspacesRepo } from "@findry/persistence"
 import { TestSqlLive } from "@findry/persistence/testing"
 import { DateTime, Effect, Layer } from "effect"
-import { awaitRunners, startRunner } from "../../scheduler/test/support/Runners.js"
 import { cliEnv, emulatorEnv, emulatorProject, runCli, SealerLive, seedSyncedWorkspace } from "./support/Cli.js"
+import { awaitRunners, startRunner } from "./support/Runners.js"
 
 const SuiteLive = Layer.mergeAll(WorkspacesRepo.Default, IntegrationsRepo.Default, TestsRepo.Default, SealerLive).pipe(
   Layer.provideMerge(TestSqlLive()),

@@ -1,12 +1,12 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { TestDatabase } from "@findry/persistence/testing"
+import { WAITING_FOR_A_SCHEDULER } from "@findry/runtime"
 import { Effect, Logger, Redacted } from "effect"
-import { startRunner } from "../../scheduler/test/support/Runners.js"
-import { WAITING_FOR_A_SCHEDULER } from "../src/Scheduler.js"
 import { connectedWorkspace } from "./support/Decision.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
+import { awaitRunners, startRunner } from "./support/Runners.js"
 import { API_TEST_KEYS, ApiTestLive } from "./support/TestApi.js"
 
 /** What the server logged, as `level message`. */
@@ -19,13 +19,13 @@ const CapturedLogs = Logger.replace(
 )
 
 /**
- * An API-only deployment (`FINDRY_SCHEDULER=external`) with no scheduler runner: nothing it enqueues moves, and
- * it says so in its log, its readiness and on the annotations, without leaving its load balancer; a runner of
- * the scheduler app that starts later pushes the backlog. PostgreSQL only (runners need the server).
+ * An API-only deployment (`FINDRY_ROLE=api`) with no scheduler runner: nothing it enqueues moves, and it says
+ * so in its log, its readiness and on the annotations, without leaving its load balancer; a process in role
+ * `worker` that starts later pushes the backlog. PostgreSQL only (runners need the server).
  */
 describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("an API with no scheduler runner", () => {
-  layer(ApiTestLive({ scheduler: "external", observability: CapturedLogs }), {
-    timeout: "120 seconds",
+  layer(ApiTestLive({ role: "api", observability: CapturedLogs }), {
+    timeout: "240 seconds",
     excludeTestServices: true
   })((it) => {
     it.effect(
@@ -63,6 +63,9 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("an API with no sch
             AMPLITUDE_US_URL: emulator.urls.us,
             AMPLITUDE_EU_URL: emulator.urls.eu
           })
+          yield* awaitRunners(1, "120 seconds").pipe(
+            Effect.tapError(() => Effect.sync(() => process.stderr.write(runner.output())))
+          )
           const pushed = yield* eventually(
             call("GET", betPath, { user: admin }).pipe(
               Effect.filterOrFail(
@@ -82,7 +85,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("an API with no sch
           )
           assert.strictEqual(ready.status, 200)
         }).pipe(Effect.scoped),
-      { timeout: 120_000 }
+      { timeout: 240_000 }
     )
   })
 })

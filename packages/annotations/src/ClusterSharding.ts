@@ -7,7 +7,7 @@ import { Duration } from "effect"
  * tuned down from the defaults so that a runner notices new work and replies within ~100 ms (measured:
  * `bench:annotations` went from 25 to 36 pushes/s on one runner and from 24 to 46/s on two, for a few cheap
  * polling queries a second) and another runner takes over a killed one's shards within seconds
- * (docs/scheduler.md#one-runner-or-n-runners).
+ * (docs/scheduler.md#roles-one-runner-or-n-runners).
  */
 export const clusterSharding: Partial<ShardingConfig.ShardingConfig["Type"]> = {
   shardsPerGroup: 100,

@@ -2,7 +2,8 @@ import { Args, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { AnnotationScheduler, AnnotationSchedulerLive, clusterSharding } from "@findry/annotations"
 import { Keyring, rotateSecrets, SecretSealer } from "@findry/crypto"
 import { AnnotationStatus, BetId, WorkspaceId } from "@findry/domain"
-import { DatabaseLive, MigrationsLive, OperatorStatus } from "@findry/persistence"
+import { OperatorStatus } from "@findry/persistence"
+import { SqlLive as RuntimeSqlLive } from "@findry/runtime"
 import { Console, Duration, Effect, Layer, Logger, LogLevel, Option, Schema } from "effect"
 import { ApiConfig, ApiConfigLive } from "../ApiConfig.js"
 import { issueToken } from "../Jwt.js"
@@ -10,7 +11,7 @@ import { SealedSecretStoreLive } from "../KeyRotation.js"
 import { CommandFailed, ExitCode, reportFailure, UsageError } from "./Errors.js"
 import { formatSeconds, plainWhenPiped, printJson, stderrSink, table } from "./Output.js"
 import {
-  ClusterClientLive,
+  ClusterClientOnDatabaseLive,
   DatabaseUrlCheck,
   runnerCount,
   syncAll,
@@ -19,7 +20,7 @@ import {
 } from "./SyncRun.js"
 
 /** The service's database (`DATABASE_URL`, else the embedded one under `FINDRY_DATA_DIR`), migrated. */
-const SqlLive = MigrationsLive.pipe(Layer.provideMerge(DatabaseLive), Layer.provide(DatabaseUrlCheck))
+const SqlLive = RuntimeSqlLive.pipe(Layer.provide(DatabaseUrlCheck))
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print the result as JSON on stdout."))
 
@@ -278,7 +279,7 @@ const annotationsRetry = Command.make(
       if (requeued > 0 && runners === 0) {
         yield* Console.log("No scheduler runner is alive: they are pushed when one starts.")
       }
-    }).pipe(Effect.provide(AnnotationSchedulerLive.pipe(Layer.provideMerge(ClusterClientLive))))
+    }).pipe(Effect.provide(AnnotationSchedulerLive.pipe(Layer.provideMerge(ClusterClientOnDatabaseLive))))
 ).pipe(
   Command.withDescription(
     "Push again the workspace's annotations that failed on rejected keys or used-up attempts (or were skipped " +
@@ -323,7 +324,7 @@ const syncRun = Command.make(
         )
       }
       return yield* syncAll({ json, timeout: Duration.seconds(timeout), sink: stderrSink }).pipe(
-        Effect.provide(ClusterClientLive)
+        Effect.provide(ClusterClientOnDatabaseLive)
       )
     })
 ).pipe(

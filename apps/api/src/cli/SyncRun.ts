@@ -1,11 +1,9 @@
-import { ClusterWorkflowEngine } from "@effect/cluster"
-import { NodeClusterSocket } from "@effect/platform-node"
 import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
 import { clusterSharding } from "@findry/annotations"
 import type { WorkspaceId } from "@findry/domain"
 import { ExperimentSync, ExperimentSyncSettings, NightlySync } from "@findry/experiment-sync"
-import { ExperimentSyncRepo, MigrationsLive, OperatorStatus, PgLive, type SyncRunRow } from "@findry/persistence"
-import { AmplitudeLive } from "@findry/runtime"
+import { ExperimentSyncRepo, OperatorStatus, type SyncRunRow } from "@findry/persistence"
+import { AmplitudeLive, ClusterClientLive, SqlLive } from "@findry/runtime"
 import { Config, Console, DateTime, Duration, Effect, Exit, Layer, Option } from "effect"
 import { CommandFailed } from "./Errors.js"
 import { formatSeconds, printJson, progressReporter, type ProgressSink } from "./Output.js"
@@ -80,16 +78,13 @@ export const DatabaseUrlCheck = Layer.effectDiscard(Config.option(Config.url("DA
  * A client-only node of the runners' cluster (it enqueues and reads replies, runs nothing), on the service's
  * PostgreSQL: `DATABASE_URL` is required, the embedded database serves one process only.
  */
-export const ClusterClientLive = Layer.unwrapEffect(Effect.gen(function*() {
-  const url = yield* Config.redacted("DATABASE_URL")
-  const maxConnections = yield* Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
-  return ClusterWorkflowEngine.layer.pipe(
-    Layer.provideMerge(NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: clusterSharding })),
+export const ClusterClientOnDatabaseLive = Layer.unwrapEffect(Effect.as(
+  Config.redacted("DATABASE_URL"),
+  ClusterClientLive.pipe(
     Layer.provideMerge(Layer.mergeAll(ExperimentSyncRepo.Default, OperatorStatus.Default)),
-    Layer.provideMerge(MigrationsLive),
-    Layer.provideMerge(PgLive(url, { maxConnections }))
+    Layer.provideMerge(SqlLive)
   )
-})).pipe(Layer.provide(DatabaseUrlCheck))
+)).pipe(Layer.provide(DatabaseUrlCheck))
 
 const aliveWithinSeconds = Math.ceil(Duration.toSeconds(clusterSharding.shardLockExpiration ?? Duration.seconds(6)))
 
@@ -109,8 +104,9 @@ export const syncAll = (
   Effect.gen(function*() {
     if ((yield* runnerCount) === 0) {
       return yield* new CommandFailed({
-        message: "No scheduler runner is alive (cluster_runners): start apps/scheduler on this database, " +
-          "then run this again. Nothing was enqueued."
+        message:
+          "No scheduler runner is alive (cluster_runners): start a process with FINDRY_ROLE=all or worker on this " +
+          "database, then run this again. Nothing was enqueued."
       })
     }
     const runs = yield* ExperimentSyncRepo

@@ -8,12 +8,12 @@ import { Fingerprinter, Keyring, SecretSealer } from "@findry/crypto"
 import { UserId } from "@findry/domain"
 import { MigrationsLive, PgLive, WorkspaceChanges, WorkspaceChangesFromPostgres } from "@findry/persistence"
 import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
+import { ClientOnlyScheduler, embeddedScheduler } from "@findry/runtime"
 import { ConfigProvider, Context, type Duration, Effect, Layer, Logger, Redacted } from "effect"
 import { ApiConfig } from "../../src/ApiConfig.js"
 import { createApiServer } from "../../src/BodyLimit.js"
 import { HttpApiLive } from "../../src/HttpServerLive.js"
 import { issueToken } from "../../src/Jwt.js"
-import { ClientOnlyScheduler, embeddedScheduler } from "../../src/Scheduler.js"
 
 export const TEST_AUTH_SECRET = Redacted.make("test-auth-secret-that-is-long-enough-000")
 
@@ -56,10 +56,10 @@ export interface ApiTestOptions {
   /** Timeout of every Amplitude call; default 1.5 s. */
   readonly amplitudeTimeout?: Duration.DurationInput
   /**
-   * `embedded` (default): the jobs run in the server, as with `pnpm start`; `external`: the server only enqueues
-   * for scheduler processes the test starts (PostgreSQL only).
+   * `all` (default): the jobs run in the server, as with `pnpm start` (its single runner, shard locks in memory);
+   * `api`: the server only enqueues, for worker processes the test starts (PostgreSQL only).
    */
-  readonly scheduler?: "embedded" | "external"
+  readonly role?: "all" | "api"
 }
 
 export const ApiTestLive = (options: ApiTestOptions = {}) => apiOn(TestSqlLive(), options)
@@ -76,7 +76,7 @@ const serverOn = <ROut, E>(
   options: ApiTestOptions
 ) =>
   HttpApiLive.pipe(
-    Layer.provide(options.scheduler === "external" ? ClientOnlyScheduler : embeddedScheduler("memory")),
+    Layer.provide(options.role === "api" ? ClientOnlyScheduler : embeddedScheduler("memory")),
     Layer.provide([
       amplitudeTestClient(AmplitudeEmulator, { timeout: options.amplitudeTimeout ?? "1500 millis" }).pipe(
         Layer.provide(Keyring.Default)

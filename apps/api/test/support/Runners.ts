@@ -7,6 +7,9 @@ import { fileURLToPath } from "node:url"
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
 
+/** A value for `FINDRY_AUTH_SECRET` of the service processes the tests start. */
+export const PROCESS_AUTH_SECRET = "process-auth-secret-that-is-long-enough-0"
+
 /** A TCP port nobody listens on right now. */
 export const freePort = Effect.async<number>((resume) => {
   const server = createServer()
@@ -19,6 +22,9 @@ export const freePort = Effect.async<number>((resume) => {
 
 export interface RunnerProcess {
   readonly name: string
+  /** Its HTTP port (`PORT`): the API, or a worker's health endpoints. */
+  readonly httpPort: number
+  /** Its runner's port (`FINDRY_RUNNER_PORT`). */
   readonly port: number
   readonly child: ChildProcess
   readonly output: () => string
@@ -26,8 +32,9 @@ export interface RunnerProcess {
 }
 
 /**
- * Starts `apps/scheduler/src/main.ts` in its own process, on the sources (`spawnMain`). It is stopped with SIGKILL
- * when the scope closes, if it still runs.
+ * Starts the service (`apps/api/src/main.ts`, on the sources, with `spawnMain`) in its own process, in role
+ * `worker` unless `env` says another `FINDRY_ROLE`, with free ports of its own for HTTP and its runner. It is
+ * stopped with SIGKILL when the scope closes, if it still runs.
  */
 export const startRunner = (
   name: string,
@@ -35,6 +42,7 @@ export const startRunner = (
 ): Effect.Effect<RunnerProcess, never, Scope.Scope> =>
   Effect.gen(function*() {
     const port = yield* freePort
+    const httpPort = yield* freePort
     const lines: Array<string> = []
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
@@ -42,7 +50,9 @@ export const startRunner = (
           ...process.env,
           LOG_FORMAT: "logfmt",
           LOG_LEVEL: "WARN",
-          FINDRY_RUNNER_MODE: "socket",
+          FINDRY_ROLE: "worker",
+          FINDRY_AUTH_SECRET: PROCESS_AUTH_SECRET,
+          PORT: String(httpPort),
           FINDRY_RUNNER_HOST: "127.0.0.1",
           FINDRY_RUNNER_LISTEN_HOST: "127.0.0.1",
           FINDRY_RUNNER_PORT: String(port),
@@ -59,6 +69,7 @@ export const startRunner = (
     child.stderr?.on("data", keep)
     return {
       name,
+      httpPort,
       port,
       child,
       output: () => lines.join(""),

@@ -6,8 +6,9 @@ import { NightlySync } from "@findry/experiment-sync"
 import { seedSyncWorkspace } from "@findry/experiment-sync/testing"
 import { IntegrationsRepo, MigrationsLive, PgLive, TestsRepo, WorkspacesRepo } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
+import { ClusterClientLive } from "@findry/runtime"
 import { Data, Duration, Effect, Layer, Redacted, Schedule } from "effect"
-import { ClientEngineLive, SealerLive } from "./support/Fixtures.js"
+import { SealerLive } from "./support/Fixtures.js"
 import { awaitRunners, type RunnerProcess, startRunner } from "./support/Runners.js"
 
 const WORKSPACES = 200
@@ -27,8 +28,8 @@ const waitFor = <A, E, R>(check: Effect.Effect<A, E, R>, done: (a: A) => boolean
 const printOutput = (runner: RunnerProcess) => Effect.sync(() => process.stderr.write(runner.output()))
 
 /**
- * The scheduler app (`apps/scheduler/src/main.ts`) runs a night of the experiment sync for 200 workspaces in
- * waves of 20; it is killed with SIGKILL mid-run and another runner of the app finishes the night. Every
+ * A worker process (`apps/api/src/main.ts`, `FINDRY_ROLE=worker`) runs a night of the experiment sync for 200 workspaces in
+ * waves of 20; it is killed with SIGKILL mid-run and another worker finishes the night. Every
  * workspace ends synced once: those finished before the kill are neither attempted nor called again, and only
  * the wave in flight at the kill is attempted a second time. Needs TEST_DATABASE_URL (CI sets it).
  */
@@ -41,7 +42,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the nightly sync a
         const emulator = yield* AmplitudeEmulator.make({ demoProjects: false })
         const context = yield* Layer.build(
           Layer.mergeAll(
-            ClientEngineLive,
+            ClusterClientLive,
             SealerLive,
             WorkspacesRepo.Default,
             IntegrationsRepo.Default,
@@ -160,6 +161,6 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the nightly sync a
           assert.strictEqual(stale[0]!.n, 0)
         }).pipe(Effect.provide(context))
       }).pipe(Effect.scoped),
-    { timeout: 200_000 }
+    { timeout: 320_000 }
   )
 })

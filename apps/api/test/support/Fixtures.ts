@@ -1,23 +1,17 @@
-import { ClusterWorkflowEngine } from "@effect/cluster"
-import { NodeClusterSocket } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { KeyringTest } from "@findry/amplitude-adapter/testing"
-import { AnnotationScheduler, AnnotationSchedulerLive, clusterSharding } from "@findry/annotations"
+import { AnnotationScheduler, AnnotationSchedulerLive } from "@findry/annotations"
 import { SecretSealer } from "@findry/crypto"
 import { type AnnotationKind, BetId, WorkspaceId } from "@findry/domain"
+import { ClusterClientLive } from "@findry/runtime"
 import { Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 
 /** Seals with the keyring the runner processes get (`TEST_ENCRYPTION_KEYS` as `FINDRY_ENCRYPTION_KEYS`). */
 export const SealerLive = SecretSealer.DefaultWithoutDependencies.pipe(Layer.provide(KeyringTest))
 
-/** A client-only node of the runners' cluster: starts workflows that the runner processes execute. */
-export const ClientEngineLive = ClusterWorkflowEngine.layer.pipe(
-  Layer.provideMerge(NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: clusterSharding }))
-)
-
-/** Enqueues like the API in external mode. */
-export const ClientSchedulerLive = AnnotationSchedulerLive.pipe(Layer.provide(ClientEngineLive))
+/** Enqueues like an API in role `api`, for the worker processes a test starts. */
+export const ClientSchedulerLive = AnnotationSchedulerLive.pipe(Layer.provide(ClusterClientLive))
 
 export interface SeededBet {
   readonly workspaceId: WorkspaceId

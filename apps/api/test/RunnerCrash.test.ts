@@ -88,6 +88,6 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("scheduler crash (t
           yield* second.kill("SIGTERM")
         }).pipe(Effect.provide(context))
       }).pipe(Effect.scoped),
-    { timeout: 110_000 }
+    { timeout: 200_000 }
   )
 })

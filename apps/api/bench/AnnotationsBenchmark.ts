@@ -1,6 +1,6 @@
 /**
- * `pnpm bench:annotations`: pushes 1,000 decisions through 1 runner (`SingleRunner`) and then 2 socket
- * runners, each run on a fresh database on the PostgreSQL at `BENCH_DATABASE_URL` (else
+ * `pnpm bench:annotations`: pushes 1,000 decisions through 1 worker process and then 2 (socket runners), each
+ * round on a fresh database on the PostgreSQL at `BENCH_DATABASE_URL` (else
  * `TEST_DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`), against a local emulator that
  * answers every annotation call after 25 ms. Prints the total time, the p50/p99 latency from the committed
  * decision to its annotation being recorded as pushed, and the highest number of concurrent requests the
@@ -63,7 +63,6 @@ const round = (runners: 1 | 2, adminUrl: string, telemetry: Record<string, strin
         FINDRY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
         AMPLITUDE_US_URL: emulator.urls.us,
         AMPLITUDE_EU_URL: emulator.urls.eu,
-        ...(runners === 1 ? { FINDRY_RUNNER_MODE: "single" } : {}),
         ...telemetry
       }
       const started: Array<RunnerProcess> = []
@@ -119,7 +118,7 @@ const benchmark = (print: (line: string) => void) =>
       )
     let ok = true
     for (const runners of [1, 2] as const) {
-      const label = `${runners} runner${runners === 1 ? " (SingleRunner)" : "s (socket)  "}`
+      const label = `${runners} worker${runners === 1 ? " " : "s"}`
       const result = yield* round(runners, adminUrl)
       show(label, result)
       if (result.maxProjectConcurrency > MAX_CONCURRENCY) ok = false

@@ -1,0 +1,139 @@
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { assert, describe, it } from "@effect/vitest"
+import { AmplitudeEmulator } from "@findry/amplitude-emulator"
+import { annotationMarker } from "@findry/domain"
+import { MigrationsLive, PgLive } from "@findry/persistence"
+import { makeTestDatabase } from "@findry/persistence/testing"
+import { Effect, Layer, Redacted } from "effect"
+import { connectedWorkspace } from "./support/Decision.js"
+import { eventually } from "./support/Eventually.js"
+import { call } from "./support/Http.js"
+import { awaitRunners, type RunnerProcess, startRunner } from "./support/Runners.js"
+import { API_TEST_KEYS, TEST_AUTH_SECRET } from "./support/TestApi.js"
+
+const REPLICAS = 3
+const DECISIONS = 300
+
+/** Runs `effect` against the HTTP API of `replica`. */
+const at = (replica: RunnerProcess) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.updateService(
+    effect,
+    HttpClient.HttpClient,
+    HttpClient.mapRequest(HttpClientRequest.prependUrl(`http://127.0.0.1:${replica.httpPort}`))
+  )
+
+const printOutput = (replicas: ReadonlyArray<RunnerProcess>) =>
+  Effect.sync(() => replicas.forEach((replica) => process.stderr.write(`--- ${replica.name}\n${replica.output()}`)))
+
+/**
+ * Three identical service processes in the default role (`all`: the API and a scheduler runner each) on one
+ * PostgreSQL. 300 decisions are recorded over their HTTP APIs, spread over the three; one is killed with SIGKILL
+ * while pushes are in flight, and the rest of the decisions go to the two survivors. Every annotation then
+ * exists exactly once in Amplitude, none is missing, and the survivors stay ready. PostgreSQL only: the
+ * replicas' shard locks need a server.
+ */
+describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("three replicas in role all on one PostgreSQL", () => {
+  it.live(
+    "push every annotation exactly once when one of them is killed mid-run, and the survivors stay ready",
+    () =>
+      Effect.gen(function*() {
+        const database = yield* makeTestDatabase
+        const context = yield* Layer.build(Layer.mergeAll(
+          AmplitudeEmulator.layer({ demoProjects: false }),
+          MigrationsLive.pipe(Layer.provideMerge(PgLive(database.url, { maxConnections: 4 }))),
+          NodeHttpClient.layerUndici
+        ))
+        const replicas: Array<RunnerProcess> = []
+        yield* Effect.gen(function*() {
+          const emulator = yield* AmplitudeEmulator
+          const sql = yield* SqlClient.SqlClient
+          const env = {
+            FINDRY_ROLE: "all",
+            DATABASE_URL: Redacted.value(database.url),
+            DATABASE_POOL_SIZE: "6",
+            FINDRY_AUTH_SECRET: Redacted.value(TEST_AUTH_SECRET),
+            FINDRY_ENCRYPTION_KEYS: API_TEST_KEYS,
+            FINDRY_FINGERPRINT_KEY: Buffer.alloc(32, 3).toString("base64"),
+            FINDRY_APP_URL: "http://findry.test",
+            AMPLITUDE_US_URL: emulator.urls.us,
+            AMPLITUDE_EU_URL: emulator.urls.eu,
+            AMPLITUDE_TIMEOUT_MS: "3000"
+          }
+          for (let i = 1; i <= REPLICAS; i++) replicas.push(yield* startRunner(`replica-${i}`, env))
+          yield* awaitRunners(REPLICAS, "180 seconds")
+          for (const replica of replicas) {
+            yield* eventually(
+              at(replica)(call("GET", "/readyz")).pipe(
+                Effect.filterOrFail((answer) => answer.status === 200, (answer) => answer.text)
+              ),
+              "60 seconds"
+            )
+          }
+
+          // A workspace per replica, each connected to an Amplitude project of its own through that replica.
+          const workspaces = yield* Effect.forEach(
+            replicas,
+            (replica, i) => at(replica)(connectedWorkspace(`fleet-${process.pid}-${i}`))
+          )
+          // Slow creates keep pushes in flight long enough to kill a replica in the middle of them.
+          yield* emulator.injectFault({ endpoint: "annotations.create", kind: "latency", ms: 150 })
+
+          const decideAt = (n: number, on: ReadonlyArray<RunnerProcess>) =>
+            at(on[n % on.length]!)(workspaces[n % workspaces.length]!.decide(`Decision ${n}`)).pipe(
+              Effect.filterOrFail((answer) => answer.status === 201, (answer) => `decision ${n}: ${answer.text}`)
+            )
+          const half = DECISIONS / 2
+          yield* Effect.forEach(Array.from({ length: half }, (_, n) => n), (n) => decideAt(n, replicas), {
+            concurrency: 6,
+            discard: true
+          })
+          yield* emulator.awaitRequests((request) => request.endpoint === "annotations.create", DECISIONS / 10).pipe(
+            Effect.timeout("60 seconds"),
+            Effect.tapError(() => printOutput(replicas))
+          )
+          const [killed, ...survivors] = replicas
+          yield* killed!.kill("SIGKILL")
+          yield* Effect.forEach(Array.from({ length: half }, (_, n) => half + n), (n) => decideAt(n, survivors), {
+            concurrency: 6,
+            discard: true
+          })
+
+          const pushed = sql<{ status: string; n: number }>`
+            SELECT status, count(*)::int AS n FROM annotation_records GROUP BY status`.pipe(Effect.orDie)
+          const counts = yield* eventually(
+            pushed.pipe(
+              Effect.map((rows) => Object.fromEntries(rows.map((row) => [row.status, row.n]))),
+              Effect.filterOrFail((counts) => counts["pushed"] === DECISIONS, (counts) => JSON.stringify(counts))
+            ),
+            "120 seconds"
+          ).pipe(Effect.tapError(() => printOutput(survivors)))
+          assert.deepStrictEqual(counts, { pushed: DECISIONS })
+
+          const records = yield* sql<{ betId: string; kind: string; amplitudeAnnotationId: number }>`
+            SELECT bet_id, kind, amplitude_annotation_id::float8 AS amplitude_annotation_id FROM annotation_records`
+            .pipe(Effect.orDie)
+          const annotations = (yield* Effect.forEach(workspaces, ({ amplitude }) => emulator.annotations(amplitude.id)))
+            .flat()
+          assert.strictEqual(annotations.length, DECISIONS, "no duplicate and none missing")
+          for (const record of records) {
+            const marker = annotationMarker(record.betId, record.kind as "promoted")
+            const found = annotations.filter((annotation) => annotation.details?.split("\n")[0] === marker)
+            assert.strictEqual(found.length, 1, `${marker}: ${found.length} annotations`)
+            assert.strictEqual(found[0]!.id, record.amplitudeAnnotationId)
+          }
+          for (const survivor of survivors) {
+            const ready = yield* at(survivor)(call("GET", "/readyz"))
+            assert.strictEqual(ready.status, 200, ready.text)
+            assert.strictEqual(ready.body.checks.scheduler, "ok")
+          }
+        }).pipe(
+          Effect.provide(context),
+          Effect.timeoutFail({ duration: "540 seconds", onTimeout: () => "timed out" }),
+          Effect.tapErrorCause(() => printOutput(replicas))
+        )
+      }).pipe(Effect.scoped),
+    { timeout: 600_000 }
+  )
+})

@@ -1,0 +1,103 @@
+import { ClusterWorkflowEngine, RunnerAddress } from "@effect/cluster"
+import { NodeClusterSocket } from "@effect/platform-node"
+import { clusterSharding, SchedulerHealth, singleRunner } from "@findry/annotations"
+import { Context, Effect, Layer, Option, Schedule } from "effect"
+import { JobsLive } from "./Jobs.js"
+import { roleConfig, type RoleSettings, type RunnerAddressSettings } from "./Role.js"
+
+/** Whether this process runs the scheduler's jobs, and whether anything does. */
+export class SchedulerPresence extends Context.Tag("@findry/runtime/SchedulerPresence")<SchedulerPresence, {
+  /** The jobs run in this process (roles `all` and `worker`); otherwise other processes run them. */
+  readonly runsJobs: boolean
+  /** No runner is alive to run what this process enqueues (read at most every few seconds; never when it runs jobs). */
+  readonly noRunner: Effect.Effect<boolean>
+}>() {}
+
+const RunnerPresence = Layer.succeed(SchedulerPresence, { runsJobs: true, noRunner: Effect.succeed(false) })
+
+/** Shown on an annotation that waits while no runner is alive. */
+export const WAITING_FOR_A_SCHEDULER = "Waiting for a scheduler: no scheduler process is running to push it"
+
+/**
+ * For a process that only enqueues (role `api`): warns at start when no runner is alive, and every `interval`
+ * while due jobs wait with none alive (the API keeps recording decisions, nobody pushes them).
+ */
+export const externalPresence = (interval: Parameters<typeof Schedule.spaced>[0] = "1 minute") =>
+  Layer.scoped(
+    SchedulerPresence,
+    Effect.gen(function*() {
+      const health = yield* SchedulerHealth
+      const noRunner = yield* Effect.cachedWithTTL(Effect.map(health.runnersAlive, (alive) => alive === 0), "3 seconds")
+      const warn = (atStart: boolean) =>
+        Effect.gen(function*() {
+          if ((yield* health.runnersAlive) > 0) return
+          const { due, oldestDueSeconds } = yield* health.backlog
+          if (!atStart && due === 0) return
+          yield* Effect.logWarning(
+            "No scheduler runner is alive (FINDRY_ROLE=api): decisions are recorded, and their Amplitude " +
+              "annotations wait until a process with FINDRY_ROLE=worker or all starts on this database"
+          ).pipe(Effect.annotateLogs({ dueMessages: due, oldestDueSeconds }))
+        }).pipe(Effect.catchAllCause((cause) => Effect.logDebug("Could not check the scheduler runners", cause)))
+      yield* warn(true)
+      yield* warn(false).pipe(Effect.repeat(Schedule.spaced(interval)), Effect.delay(interval), Effect.forkScoped)
+      return { runsJobs: false, noRunner }
+    })
+  ).pipe(Layer.provide(SchedulerHealth.Default))
+
+/**
+ * The only runner, inside this process: `SingleRunner` with SQL message storage. On the embedded one-connection
+ * PGlite, shard locks stay in memory (`runnerStorage: "memory"`): the SQL runner storage would hold the only
+ * connection for its advisory locks.
+ */
+export const embeddedScheduler = (runnerStorage: "sql" | "memory") =>
+  Layer.merge(JobsLive.pipe(Layer.provideMerge(singleRunner({ runnerStorage }))), RunnerPresence)
+
+/**
+ * One runner of a cluster on PostgreSQL: it takes the shards whose advisory locks it gets, and talks to the
+ * other runners over TCP on its own address.
+ */
+export const socketRunner = (address: RunnerAddressSettings) =>
+  Layer.merge(
+    JobsLive.pipe(Layer.provideMerge(
+      ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(NodeClusterSocket.layer({
+        storage: "sql",
+        shardingConfig: {
+          ...clusterSharding,
+          runnerAddress: Option.some(RunnerAddress.make(address.host, address.port)),
+          runnerListenAddress: Option.some(RunnerAddress.make(address.listenHost, address.port))
+        }
+      })))
+    )),
+    RunnerPresence
+  )
+
+/** A client-only node of the cluster: enqueues and reads replies, runs nothing. Needs PostgreSQL's `SqlClient`. */
+export const ClusterClientLive = ClusterWorkflowEngine.layer.pipe(
+  Layer.provideMerge(NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: clusterSharding }))
+)
+
+/** Enqueues into the cluster without running any job, and says when no runner is alive. */
+export const ClientOnlyScheduler = Layer.merge(ClusterClientLive, externalPresence())
+
+/**
+ * The scheduler of a process in `settings.role`: a socket runner on PostgreSQL (`all`, `worker`), the single
+ * in-process runner on the embedded database (`all` without `DATABASE_URL`), or a client-only node (`api`).
+ * Provides the `WorkflowEngine` and `SchedulerPresence`; needs the `SqlClient`, `AmplitudeClient` and
+ * `AnnotationsConfig`.
+ */
+export const schedulerFor = (settings: RoleSettings) => {
+  if (settings.role === "api") return ClientOnlyScheduler
+  if (Option.isNone(settings.databaseUrl)) return embeddedScheduler("memory")
+  return socketRunner(settings.runner)
+}
+
+/** The scheduler of this process's `FINDRY_ROLE` (see `schedulerFor`). */
+export const SchedulerLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const settings = yield* roleConfig
+  const runsSocket = settings.role !== "api" && Option.isSome(settings.databaseUrl)
+  yield* Effect.logInfo(`Role: ${settings.role}`).pipe(Effect.annotateLogs({
+    scheduler: settings.role === "api" ? "client only" : runsSocket ? "runner" : "single runner (embedded database)",
+    ...(runsSocket ? { runnerAddress: `${settings.runner.host}:${settings.runner.port}` } : {})
+  }))
+  return schedulerFor(settings)
+}))
