@@ -4,7 +4,12 @@ import { budgetCharged, budgetRefused, budgetUsed, governorWait } from "./intern
 
 const waited = (gate: "concurrency" | "budget" | "experiment_pace", priority: Priority | "any") =>
   governorWait.pipe(Metric.tagged("gate", gate), Metric.tagged("priority", priority))
-const waitedFor = {
+/** The wait histograms of the three gates, tagged once. */
+export const waitedFor: {
+  readonly concurrency: Record<Priority, Metric.Metric.Histogram<number>>
+  readonly budget: Metric.Metric.Histogram<number>
+  readonly experimentPace: Metric.Metric.Histogram<number>
+} = {
   concurrency: { interactive: waited("concurrency", "interactive"), background: waited("concurrency", "background") },
   budget: waited("budget", "any"),
   experimentPace: waited("experiment_pace", "any")
@@ -95,13 +100,13 @@ export interface Governor {
   readonly trackedProjects: () => number
 }
 
-const budgetExhausted = (seconds: number) =>
+export const budgetExhausted = (seconds: number) =>
   new RateLimited({
     retryAfterSeconds: seconds,
     message: `The hourly Amplitude query budget of this project is used up. Wait ${seconds} seconds and retry.`
   })
 
-const tooExpensive = (cost: number, budget: number) =>
+export const tooExpensive = (cost: number, budget: number) =>
   new RateLimited({
     retryAfterSeconds: 3600,
     message: `This query costs ${cost}, more than Amplitude's hourly budget of ${budget}. Query a shorter range.`

@@ -8,6 +8,9 @@ import { AmplitudeClient } from "./AmplitudeClient.js"
 import { AmplitudeConfig } from "./AmplitudeConfig.js"
 import { AmplitudeGovernor, type GovernorLimits } from "./AmplitudeGovernor.js"
 
+/** The first half of a project's advisory lock keys in the fleet-wide governor, to find its locks in `pg_locks`. */
+export { slotLockKey } from "./FleetGovernor.js"
+
 /**
  * The base URLs of an Amplitude stand-in, in the shape of the emulator's `urls`. All four are required, so a
  * test client never falls back to Amplitude's real hosts.
