@@ -111,13 +111,11 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the fleet-wide Amp
           Array.from({ length: 60 }, (_, n) => paced(n % 2 === 0 ? a : b)),
           { concurrency: "unbounded", discard: true }
         )
-        sent.sort((x, y) => x - y)
-        let busiestSecond = 0
-        for (let i = 0, j = 0; i < sent.length; i++) {
-          while (sent[i]! - sent[j]! >= 1000) j++
-          busiestSecond = Math.max(busiestSecond, i - j + 1)
-        }
-        assert.isAtMost(busiestSecond, 50, "more than 50 requests within one second")
+        // 60 requests at 50 a second, bursts of 5 included, take at least (60 - 5) / 45 s together; each process
+        // pacing only its own 30 would be done in (30 - 5) / 45 s. (Timers only ever fire late, so this bound holds
+        // on a busy machine; a count per observed second would not.)
+        const elapsed = Math.max(...sent) - Math.min(...sent)
+        assert.isAtLeast(elapsed, 1_150, `60 requests sent within ${elapsed} ms`)
         assert.strictEqual(sent.length, 60)
       }))
 
@@ -131,11 +129,19 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the fleet-wide Amp
         yield* Effect.all(Array.from({ length: 5 }, () => hold(a, project, "interactive", stuck.request)))
         yield* eventually(stuck.started, (n) => n === 5)
 
-        const fresh = yield* holders
-        yield* Effect.all(Array.from({ length: 5 }, () => hold(b, project, "interactive", fresh.request)))
         const [holder] = yield* sql<{ pid: number }>`
           SELECT DISTINCT pid FROM pg_locks
           WHERE locktype = 'advisory' AND objsubid = 2 AND classid = ${slotLockKey(project) >>> 0}`
+        const fresh = yield* holders
+        yield* Effect.all(Array.from({ length: 5 }, () => hold(b, project, "interactive", fresh.request)))
+        // The other process has asked for a slot and found none: only a re-check can let it in now.
+        yield* eventually(
+          sql<{ count: number }>`
+            SELECT count(*)::int AS count FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'findry-amplitude-governor'
+              AND pid <> ${holder!.pid} AND query LIKE '%pg_try_advisory_lock%'`,
+          ([row]) => row!.count === 1
+        )
         yield* sql`SELECT pg_terminate_backend(${holder!.pid})`
         yield* eventually(fresh.started, (n) => n === 5, 10_000)
         assert.strictEqual(yield* slotsTaken(project), 5)
