@@ -196,4 +196,4 @@ export class AmplitudeClient extends Effect.Service<AmplitudeClient>()("@findry/
  * `Keyring` of the context.
  */
 export const amplitudeClientWith = <E, R>(governor: Layer.Layer<AmplitudeGovernor, E, R>) =>
-  AmplitudeClient.DefaultWithoutDependencies.pipe(Layer.provide([governor, SecretOpener.Default]))
+  AmplitudeClient.DefaultWithoutDependencies.pipe(Layer.provide([governor, SecretOpener.DefaultWithoutDependencies]))

@@ -16,16 +16,9 @@ export const waitedFor: {
 }
 
 /**
- * Amplitude's documented per-project limits, enforced in this process.
- *
- * Several replicas do NOT share these counters: each process allows itself 5 concurrent analytics
- * requests and 108,000 query cost per hour per project. That is acceptable today because one API
- * process and one scheduler process talk to Amplitude, most projects stay far below the budget, and
- * whatever slips through is a 429 that every call already handles (interactive: `RateLimited`;
- * background: wait and retry). Sharing them would need one owner per project: either route every
- * Amplitude call of a project through a cluster entity keyed by the project (the scheduler already
- * runs @effect/cluster), or keep leases and cost windows in Postgres (a row per project, updated with
- * `SELECT … FOR UPDATE`), at the price of a database round trip per call.
+ * Amplitude's documented per-project limits. `makeGovernor` counts them in this process's memory, which is exact
+ * for a single process (the embedded database, tests); `FleetGovernor` shares them between all processes on one
+ * PostgreSQL database.
  */
 export interface GovernorLimits {
   /** Analytics REST requests in flight per project (Amplitude: 5 across all REST endpoints). */
@@ -277,7 +270,8 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
 
 /**
  * One per process: the layer is built once per application, so every connection handle and validation
- * of the process shares the same per-project limits.
+ * of the process shares the same per-project limits. `Default` and `layer` count in memory; `FleetGovernorLive`
+ * provides the fleet-wide one.
  */
 export class AmplitudeGovernor extends Context.Tag("@findry/amplitude-adapter/AmplitudeGovernor")<
   AmplitudeGovernor,

@@ -215,6 +215,9 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       })
       try {
         await client.connect()
+        // A charge need not wait for its WAL to reach the disk: a database crash may forget the last few charges,
+        // which only undercounts a budget that Amplitude enforces itself as well.
+        await client.query("SET synchronous_commit = off")
         await client.query(`LISTEN ${SLOT_RELEASED_CHANNEL}`)
         return connection
       } catch (error) {
