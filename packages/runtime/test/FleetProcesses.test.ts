@@ -91,7 +91,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("Amplitude limits a
               })
             )
             assert.strictEqual(code, 0, output)
-            assert.match(output, /^finished$/m)
+            assert.match(output, /^finished /m)
             assert.match(output, /Amplitude limits are shared by every process on the PostgreSQL database/)
           }
           assert.isBelow(yield* api1.done, CALLS, "the killed process was still running")
