@@ -8,7 +8,7 @@ import {
   NoExperimentAccess,
   WrongRegion
 } from "@findry/domain"
-import { Effect, type Redacted, Schema } from "effect"
+import { Effect, Layer, type Redacted, Schema } from "effect"
 import { type AmplitudeConnection, makeConnection, type StoredConnection } from "./AmplitudeConnection.js"
 import { AmplitudeGovernor } from "./AmplitudeGovernor.js"
 import { CallPolicy } from "./CallPolicy.js"
@@ -182,3 +182,10 @@ export class AmplitudeClient extends Effect.Service<AmplitudeClient>()("@findry/
   }),
   dependencies: [AmplitudeGovernor.Default, SecretOpener.Default]
 }) {}
+
+/**
+ * The client on the given governor (`AmplitudeClient.Default` has the in-process one), opening credentials with the
+ * `Keyring` of the context.
+ */
+export const amplitudeClientWith = <E, R>(governor: Layer.Layer<AmplitudeGovernor, E, R>) =>
+  AmplitudeClient.DefaultWithoutDependencies.pipe(Layer.provide([governor, SecretOpener.DefaultWithoutDependencies]))

@@ -4,23 +4,21 @@ import { budgetCharged, budgetRefused, budgetUsed, governorWait } from "./intern
 
 const waited = (gate: "concurrency" | "budget" | "experiment_pace", priority: Priority | "any") =>
   governorWait.pipe(Metric.tagged("gate", gate), Metric.tagged("priority", priority))
-const waitedFor = {
+/** The wait histograms of the three gates, tagged once. */
+export const waitedFor: {
+  readonly concurrency: Record<Priority, Metric.Metric.Histogram<number>>
+  readonly budget: Metric.Metric.Histogram<number>
+  readonly experimentPace: Metric.Metric.Histogram<number>
+} = {
   concurrency: { interactive: waited("concurrency", "interactive"), background: waited("concurrency", "background") },
   budget: waited("budget", "any"),
   experimentPace: waited("experiment_pace", "any")
 }
 
 /**
- * Amplitude's documented per-project limits, enforced in this process.
- *
- * Several replicas do NOT share these counters: each process allows itself 5 concurrent analytics
- * requests and 108,000 query cost per hour per project. That is acceptable today because one API
- * process and one scheduler process talk to Amplitude, most projects stay far below the budget, and
- * whatever slips through is a 429 that every call already handles (interactive: `RateLimited`;
- * background: wait and retry). Sharing them would need one owner per project: either route every
- * Amplitude call of a project through a cluster entity keyed by the project (the scheduler already
- * runs @effect/cluster), or keep leases and cost windows in Postgres (a row per project, updated with
- * `SELECT … FOR UPDATE`), at the price of a database round trip per call.
+ * Amplitude's documented per-project limits. `makeGovernor` counts them in this process's memory, which is exact
+ * for a single process (the embedded database, tests); `FleetGovernor` shares them between all processes on one
+ * PostgreSQL database.
  */
 export interface GovernorLimits {
   /** Analytics REST requests in flight per project (Amplitude: 5 across all REST endpoints). */
@@ -95,13 +93,13 @@ export interface Governor {
   readonly trackedProjects: () => number
 }
 
-const budgetExhausted = (seconds: number) =>
+export const budgetExhausted = (seconds: number) =>
   new RateLimited({
     retryAfterSeconds: seconds,
     message: `The hourly Amplitude query budget of this project is used up. Wait ${seconds} seconds and retry.`
   })
 
-const tooExpensive = (cost: number, budget: number) =>
+export const tooExpensive = (cost: number, budget: number) =>
   new RateLimited({
     retryAfterSeconds: 3600,
     message: `This query costs ${cost}, more than Amplitude's hourly budget of ${budget}. Query a shorter range.`
@@ -272,7 +270,8 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
 
 /**
  * One per process: the layer is built once per application, so every connection handle and validation
- * of the process shares the same per-project limits.
+ * of the process shares the same per-project limits. `Default` and `layer` count in memory; `FleetGovernorLive`
+ * provides the fleet-wide one.
  */
 export class AmplitudeGovernor extends Context.Tag("@findry/amplitude-adapter/AmplitudeGovernor")<
   AmplitudeGovernor,

@@ -2,11 +2,20 @@ import { HttpClient, type HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { ENCRYPTION_KEYS_VARIABLE, Keyring } from "@findry/crypto"
 import { SecretOpener } from "@findry/crypto/opener"
-import { ConfigProvider, Duration, Effect, Layer } from "effect"
+import type { AmplitudeRegion } from "@findry/domain"
+import { ConfigProvider, Duration, Effect, Layer, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { AmplitudeClient } from "./AmplitudeClient.js"
 import { AmplitudeConfig } from "./AmplitudeConfig.js"
 import { AmplitudeGovernor, type GovernorLimits } from "./AmplitudeGovernor.js"
+import { governorKey, projectKeys } from "./internal/Credentials.js"
+
+/** The first half of a project's advisory lock keys in the fleet-wide governor, to find its locks in `pg_locks`. */
+export { slotLockKey } from "./FleetGovernor.js"
+
+/** The governor's key of the analytics project with API key `apiKey`, as every process computes it. */
+export const projectGovernorKey = (region: AmplitudeRegion, apiKey: string): string =>
+  governorKey(region, projectKeys(Redacted.make(apiKey), Redacted.make("")))
 
 /**
  * The base URLs of an Amplitude stand-in, in the shape of the emulator's `urls`. All four are required, so a

@@ -1,5 +1,6 @@
 export {
   AmplitudeClient,
+  amplitudeClientWith,
   type ConnectionOptions,
   type ManagementKeyCredentials,
   type ManagementKeyFailure,
@@ -36,6 +37,7 @@ export { CredentialSlot, CredentialsUnreadable } from "./CredentialsUnreadable.j
 export { compactDay, type DayInput, daysInRange, toDay } from "./Dates.js"
 export type { EventCategory, EventSummary, TaxonomyEvent } from "./Events.js"
 export type { Experiment, ExperimentListOptions, ExperimentVariant } from "./Experiments.js"
+export { FleetGovernorLive, type FleetGovernorOptions, makeFleetGovernor } from "./FleetGovernor.js"
 export {
   funnelCost,
   type FunnelGroup,

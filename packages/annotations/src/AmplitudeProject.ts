@@ -52,8 +52,8 @@ const Reconcile = Rpc.make("Reconcile", {
 
 /**
  * Every Amplitude call of a workspace's annotation push runs in this entity, keyed by workspace id. The
- * cluster keeps one instance per workspace, so one process's governor (≤ 5 concurrent requests per
- * project, 1 kept for interactive calls) bounds the project however many runners there are
+ * cluster keeps one instance per workspace, and the adapter's fleet-wide governor (≤ 5 concurrent requests per
+ * project across all processes, 1 kept for interactive calls) bounds the project however many runners there are
  * (docs/scheduler.md#annotation-push).
  */
 export const AmplitudeProject = Entity.make("AmplitudeProject", [Push, Reconcile])

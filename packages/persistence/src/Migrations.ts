@@ -9,6 +9,7 @@ import TestsAndExperimentSync from "./migrations/0006_tests_and_experiment_sync.
 import WorkspaceChangeNotifications from "./migrations/0007_workspace_change_notifications.js"
 import RateLimitsAndPickerCache from "./migrations/0008_rate_limits_and_picker_cache.js"
 import AnnotationRedrive from "./migrations/0009_annotation_redrive.js"
+import AmplitudeGovernor from "./migrations/0010_amplitude_governor.js"
 
 export const migrations = {
   "0001_workspaces": Workspaces,
@@ -19,7 +20,8 @@ export const migrations = {
   "0006_tests_and_experiment_sync": TestsAndExperimentSync,
   "0007_workspace_change_notifications": WorkspaceChangeNotifications,
   "0008_rate_limits_and_picker_cache": RateLimitsAndPickerCache,
-  "0009_annotation_redrive": AnnotationRedrive
+  "0009_annotation_redrive": AnnotationRedrive,
+  "0010_amplitude_governor": AmplitudeGovernor
 } as const
 
 export const latestMigrationId = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))

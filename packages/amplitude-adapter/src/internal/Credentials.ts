@@ -1,6 +1,6 @@
 import type { AmplitudeRegion } from "@findry/domain"
 import { Redacted } from "effect"
-import { createHmac, randomBytes } from "node:crypto"
+import { createHmac } from "node:crypto"
 
 /** Analytics REST: HTTP Basic with the API key as user name and the secret key as password. */
 export interface ProjectKeys {
@@ -26,7 +26,7 @@ export const projectKeys = (apiKey: Redacted.Redacted<string>, secretKey: Redact
 export const managementKey = (key: Redacted.Redacted<string>): ManagementKey => ({ _tag: "ManagementKey", key })
 
 // This module is the only place where secrets are revealed: to build the Authorization header of a
-// request that is about to be sent, to derive the governor's in-memory project key, and to scrub them
+// request that is about to be sent, to derive the governor's project key, and to scrub them
 // from text Amplitude sends back.
 
 const reveal = (secret: Redacted.Redacted<string>): string => Redacted.value(secret)
@@ -36,14 +36,18 @@ export const authorizationHeader = (credentials: Credentials): string =>
     ? `Basic ${Buffer.from(`${reveal(credentials.apiKey)}:${reveal(credentials.secretKey)}`).toString("base64")}`
     : `Bearer ${reveal(credentials.key)}`
 
-/** Random per process, so a governor key means nothing outside this process. */
-const processSalt = randomBytes(32)
+/**
+ * The same in every process, so that all processes of a fleet name a project alike in the shared governor tables.
+ * The keys hashed are long random strings, so the one-way hash reveals nothing that could be used as a key.
+ */
+const governorKeyLabel = "findry amplitude governor project key v1"
 
 const projectKeyCache = new WeakMap<Credentials, Partial<Record<AmplitudeRegion, string>>>()
 
 /**
- * Identifies the Amplitude project behind the credentials for the governor: a keyed hash of the region
- * and the API key (or management key). Held in memory only; never logged.
+ * Identifies the Amplitude project behind the credentials for the governor: an HMAC-SHA-256 of the region
+ * and the API key (or management key), the same in every process. Stored by the fleet-wide governor (in
+ * PostgreSQL) and never logged.
  */
 export const governorKey = (region: AmplitudeRegion, credentials: Credentials): string => {
   let cached = projectKeyCache.get(credentials)
@@ -53,7 +57,7 @@ export const governorKey = (region: AmplitudeRegion, credentials: Credentials): 
   }
   const existing = cached[region]
   if (existing !== undefined) return existing
-  const key = createHmac("sha256", processSalt)
+  const key = createHmac("sha256", governorKeyLabel)
     .update(`${credentials._tag}\u0000${region}\u0000`)
     .update(reveal(credentials._tag === "ProjectKeys" ? credentials.apiKey : credentials.key))
     .digest("base64url")

@@ -1,0 +1,453 @@
+import type { RateLimited } from "@findry/domain"
+import {
+  Clock,
+  Data,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  FiberId,
+  Layer,
+  Metric,
+  Random,
+  Redacted,
+  Runtime,
+  Schedule,
+  type Scope
+} from "effect"
+import { createHash } from "node:crypto"
+import pg from "pg"
+import {
+  AmplitudeGovernor,
+  budgetExhausted,
+  DEFAULT_GOVERNOR_LIMITS,
+  type Governor,
+  type GovernorLimits,
+  type Priority,
+  tooExpensive,
+  waitedFor
+} from "./AmplitudeGovernor.js"
+import { budgetCharged, budgetRefused, budgetUsed } from "./internal/Metrics.js"
+
+/** The channel a process announces a released slot on, with the project key as payload. */
+export const SLOT_RELEASED_CHANNEL = "amplitude_governor_slot_released"
+
+export interface FleetGovernorOptions {
+  /** The PostgreSQL server every process of the fleet uses (the service's `DATABASE_URL`). */
+  readonly url: Redacted.Redacted
+  readonly limits?: Partial<GovernorLimits>
+  /**
+   * Longest time a process waits for a full project before it looks at the slots again by itself (default 100 ms,
+   * jittered). Releases are announced and looked at at once; this catches slots freed by a process that died.
+   */
+  readonly recheckMillis?: number
+}
+
+/** A concurrency slot this process holds: the advisory lock (project, `number`) on connection `connection`. */
+interface Slot {
+  readonly number: number
+  readonly connection: number
+}
+
+interface FleetProject {
+  readonly key: string
+  /** First half of the project's advisory lock keys: (lockKey, slot) for slots, (lockKey, -1) for charges. */
+  readonly lockKey: number
+  /** Local gates in front of the database: at most as many of this process's requests wait as could run. */
+  readonly all: Effect.Semaphore
+  readonly background: Effect.Semaphore
+  /** One request per priority at a time asks the database for a slot; the others wait behind it. */
+  readonly turns: Record<Priority, Effect.Semaphore>
+  /** Taking and giving back slots of the project on the shared connection, one at a time (see `tryTake`). */
+  readonly mutex: Effect.Semaphore
+  /** Slots this process holds. Session advisory locks are re-entrant, so a held slot must never be asked for again. */
+  readonly held: Set<number>
+  /** Completed (and replaced) whenever a slot of the project may have come free. */
+  changed: Deferred.Deferred<void>
+  users: number
+  inFlight: number
+  peak: number
+}
+
+class GovernorDatabaseError extends Data.TaggedError("GovernorDatabaseError")<{ readonly message: string }> {}
+
+interface Connection {
+  readonly client: pg.Client
+  readonly id: number
+}
+
+const TAKE_SLOT = "SELECT s AS slot FROM unnest($2::int[]) AS s WHERE pg_try_advisory_lock($1, s) LIMIT 1"
+const GIVE_BACK_SLOT = "SELECT pg_advisory_unlock($1, $2), pg_notify($3, $4)"
+const CHARGE = "SELECT charged_bucket, used, wait_ms FROM amplitude_governor_charge($1, $2, $3, $4, $5)"
+const REFUND = "UPDATE amplitude_query_cost SET cost = cost - $3 WHERE project = $1 AND bucket_start = $2"
+const PACE = "SELECT amplitude_governor_pace($1, $2, $3) AS wait_ms"
+const COST_USED = `SELECT coalesce(sum(cost), 0) AS used FROM amplitude_query_cost
+  WHERE project = $1 AND bucket_start + $2 + $3 > floor(extract(epoch FROM clock_timestamp()) * 1000)`
+
+/** The first 32 bits of a SHA-256 of the project key: the project's half of its advisory lock keys. */
+export const slotLockKey = (projectKey: string): number =>
+  createHash("sha256").update(projectKey).digest().readInt32BE(0)
+
+const noSlot: Slot | undefined = undefined
+
+const SWEEP_THRESHOLD = 1024
+const SWEEP_INTERVAL_MS = 60_000
+
+const retrySchedule = Schedule.exponential(Duration.millis(100)).pipe(Schedule.union(Schedule.spaced("2 seconds")))
+
+/**
+ * Amplitude's per-project limits shared by every process on one PostgreSQL database:
+ *
+ * - concurrency: a request runs while it holds one of the project's slots, a session advisory lock
+ *   (project, 0..n-1) taken on this process's own connection; background requests use slots 0..n-2 only, so one
+ *   stays for interactive calls. A process that dies loses its connection, and PostgreSQL frees its slots at once;
+ * - the query budget: charges per bucket in `amplitude_query_cost`, checked and added in one call of
+ *   `amplitude_governor_charge` under the project's transaction lock;
+ * - Experiment pacing: the token bucket of `amplitude_governor_pace`, refilled at 90 % of the limit with bursts of
+ *   10 %, so that no second holds more than the limit.
+ *
+ * Every statement runs on the one connection the governor opens, lazily and again after a loss. Losing it frees
+ * this process's slots while its requests may still be running: that is logged as a warning. A request never
+ * goes out without its slot: while the database cannot be reached, requests wait.
+ */
+export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<Governor, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const limits: GovernorLimits = { ...DEFAULT_GOVERNOR_LIMITS, ...options.limits }
+    const recheckMillis = options.recheckMillis ?? 100
+    const windowMs = Duration.toMillis(limits.budgetWindow)
+    const bucketMs = Math.max(1000, Math.floor(windowMs / 60))
+    const slotsFor: Record<Priority, number> = {
+      interactive: limits.concurrentRequests,
+      background: Math.max(1, limits.concurrentRequests - limits.reservedForInteractive)
+    }
+    const paceBurst = Math.max(1, Math.floor(limits.experimentRequestsPerSecond / 10))
+    const paceRate = Math.max(1, limits.experimentRequestsPerSecond - paceBurst)
+    const runtime = yield* Effect.runtime<never>()
+    const warn = (message: string, annotations: Record<string, unknown> = {}) =>
+      Runtime.runFork(runtime)(Effect.logWarning(message).pipe(Effect.annotateLogs(annotations)))
+
+    const projects = new Map<string, FleetProject>()
+
+    const signal = (project: FleetProject) => {
+      const previous = project.changed
+      project.changed = Deferred.unsafeMake<void>(FiberId.none)
+      Deferred.unsafeDone(previous, Exit.void)
+    }
+
+    const projectOf = (key: string, now: number): FleetProject => {
+      sweepIfDue(now)
+      let project = projects.get(key)
+      if (project === undefined) {
+        project = {
+          key,
+          lockKey: slotLockKey(key),
+          all: Effect.unsafeMakeSemaphore(slotsFor.interactive),
+          background: Effect.unsafeMakeSemaphore(slotsFor.background),
+          turns: { interactive: Effect.unsafeMakeSemaphore(1), background: Effect.unsafeMakeSemaphore(1) },
+          mutex: Effect.unsafeMakeSemaphore(1),
+          held: new Set(),
+          changed: Deferred.unsafeMake<void>(FiberId.none),
+          users: 0,
+          inFlight: 0,
+          peak: 0
+        }
+        projects.set(key, project)
+      }
+      return project
+    }
+
+    /**
+     * Drops projects no request uses and that hold no slot, at most once a minute or sooner once this many are
+     * tracked (the next early sweep then waits for twice as many): memory follows the projects in use.
+     */
+    let nextSweepAt = SWEEP_THRESHOLD
+    let lastSweep = 0
+    const sweepIfDue = (now: number) => {
+      if (now - lastSweep < SWEEP_INTERVAL_MS && projects.size < nextSweepAt) return
+      for (const [key, project] of projects) if (project.users === 0 && project.held.size === 0) projects.delete(key)
+      nextSweepAt = Math.max(SWEEP_THRESHOLD, 2 * projects.size)
+      lastSweep = now
+    }
+
+    // The connection: opened on first use, dropped on any error, opened again by the next statement.
+    let current: Connection | undefined
+    let connecting: Promise<Connection> | undefined
+    let connections = 0
+    let closed = false
+
+    const dropConnection = (connection: Connection, reason: string) => {
+      if (current !== connection) return
+      current = undefined
+      let slotsLost = 0
+      for (const project of projects.values()) {
+        slotsLost += project.held.size
+        project.held.clear()
+        signal(project)
+      }
+      connection.client.end().catch(() => undefined)
+      if (!closed) {
+        warn(
+          slotsLost === 0
+            ? "Lost the Amplitude governor's PostgreSQL connection; reconnecting"
+            : "Lost the Amplitude governor's PostgreSQL connection: PostgreSQL freed this process's Amplitude " +
+              "slots while its requests were still running, so other processes may briefly exceed the limit; reconnecting",
+          { reason, slotsLost }
+        )
+      }
+    }
+
+    const open = async (): Promise<Connection> => {
+      const client = new pg.Client({
+        connectionString: Redacted.value(options.url),
+        application_name: "findry-amplitude-governor",
+        connectionTimeoutMillis: 5_000,
+        statement_timeout: 10_000,
+        // A host that vanishes without closing the socket is noticed within seconds.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 1_000
+      })
+      const connection: Connection = { client, id: ++connections }
+      client.on("error", (error) => dropConnection(connection, error.message))
+      client.on("end", () => dropConnection(connection, "the server closed the connection"))
+      client.on("notification", (message) => {
+        const project = message.payload === undefined ? undefined : projects.get(message.payload)
+        if (project !== undefined) signal(project)
+      })
+      try {
+        await client.connect()
+        // A charge need not wait for its WAL to reach the disk: a database crash may forget the last few charges,
+        // which only undercounts a budget that Amplitude enforces itself as well.
+        await client.query("SET synchronous_commit = off")
+        await client.query(`LISTEN ${SLOT_RELEASED_CHANNEL}`)
+        return connection
+      } catch (error) {
+        await client.end().catch(() => undefined)
+        throw error
+      }
+    }
+
+    const connection: Effect.Effect<Connection, GovernorDatabaseError> = Effect.suspend(() => {
+      if (current !== undefined) return Effect.succeed(current)
+      if (closed) return Effect.fail(new GovernorDatabaseError({ message: "the governor is closed" }))
+      connecting ??= open().then(
+        (opened) => {
+          connecting = undefined
+          current = opened
+          if (closed) opened.client.end().catch(() => undefined)
+          return opened
+        },
+        (error: unknown) => {
+          connecting = undefined
+          throw error
+        }
+      )
+      const pending = connecting
+      return Effect.tryPromise({
+        try: () => pending,
+        catch: (error) => new GovernorDatabaseError({ message: error instanceof Error ? error.message : String(error) })
+      })
+    })
+
+    // The driver runs one statement at a time per connection; they queue here rather than in the driver.
+    const statements = Effect.unsafeMakeSemaphore(1)
+
+    const query = <Row>(text: string, values: ReadonlyArray<unknown>) =>
+      Effect.flatMap(connection, (open) =>
+        statements.withPermits(1)(Effect.tryPromise({
+          try: () => open.client.query(text, [...values]),
+          catch: (error) => {
+            const message = error instanceof Error ? error.message : String(error)
+            // Whatever went wrong, what the connection holds is no longer known: start again from nothing held.
+            dropConnection(open, message)
+            return new GovernorDatabaseError({ message })
+          }
+        })).pipe(Effect.map((result) => ({ rows: result.rows as Array<Row>, connection: open.id }))))
+
+    /** Runs a statement until it succeeds, waiting longer between attempts (up to 2 s) while PostgreSQL is away. */
+    const persistently = <A>(statement: Effect.Effect<A, GovernorDatabaseError>): Effect.Effect<A> =>
+      statement.pipe(
+        Effect.tapError((error) =>
+          Effect.logWarning("The Amplitude governor cannot reach PostgreSQL; retrying").pipe(
+            Effect.annotateLogs("reason", error.message)
+          )
+        ),
+        Effect.retry(retrySchedule),
+        Effect.orDie
+      )
+
+    /** Asks PostgreSQL for one slot this process does not hold yet; undefined when all of them are taken. */
+    const tryTake = (
+      project: FleetProject,
+      priority: Priority
+    ): Effect.Effect<Slot | undefined, GovernorDatabaseError> =>
+      project.mutex.withPermits(1)(Effect.suspend(() => {
+        const candidates: Array<number> = []
+        for (let slot = 0; slot < slotsFor[priority]; slot++) if (!project.held.has(slot)) candidates.push(slot)
+        if (candidates.length === 0) return Effect.succeed(noSlot)
+        return Effect.map(query<{ slot: number }>(TAKE_SLOT, [project.lockKey, candidates]), ({ connection, rows }) => {
+          const taken = rows[0]
+          // A lock taken on a connection lost meanwhile went with it.
+          if (taken === undefined || current?.id !== connection) return undefined
+          project.held.add(taken.slot)
+          return { number: taken.slot, connection }
+        })
+      }))
+
+    const giveBack = (project: FleetProject, slot: Slot): Effect.Effect<void> =>
+      project.mutex.withPermits(1)(Effect.suspend(() => {
+        // Lost with its connection: PostgreSQL already freed it and `held` was cleared.
+        if (current?.id !== slot.connection) return Effect.void
+        return query(GIVE_BACK_SLOT, [project.lockKey, slot.number, SLOT_RELEASED_CHANNEL, project.key]).pipe(
+          Effect.tap(() => project.held.delete(slot.number)),
+          Effect.ignore
+        )
+      })).pipe(Effect.ensuring(Effect.sync(() => signal(project))))
+
+    /**
+     * Waits for a slot: runs uninterruptibly, so that a slot taken is always handed over, except while it waits for
+     * its turn or for a slot to come free.
+     */
+    const acquireSlot = (project: FleetProject, priority: Priority): Effect.Effect<Slot> => {
+      const turn = project.turns[priority]
+      const attempt = (failures: number): Effect.Effect<Slot> =>
+        Effect.suspend(() => {
+          const changed = project.changed
+          return Effect.matchEffect(tryTake(project, priority), {
+            onFailure: (error) =>
+              Effect.logWarning("The Amplitude governor cannot reach PostgreSQL; the request waits").pipe(
+                Effect.annotateLogs("reason", error.message),
+                Effect.zipRight(
+                  Effect.interruptible(Effect.sleep(Duration.millis(Math.min(2000, 100 * 2 ** failures))))
+                ),
+                Effect.zipRight(attempt(failures + 1))
+              ),
+            onSuccess: (slot) =>
+              slot !== undefined ? Effect.succeed(slot) : Effect.flatMap(
+                Random.nextIntBetween(Math.ceil(recheckMillis / 2), recheckMillis + 1),
+                (recheck) =>
+                  Effect.interruptible(
+                    Effect.raceFirst(Deferred.await(changed), Effect.sleep(Duration.millis(recheck)))
+                  )
+                    .pipe(Effect.zipRight(attempt(0)))
+              )
+          })
+        })
+      return Effect.zipRight(Effect.interruptible(turn.take(1)), attempt(0).pipe(Effect.ensuring(turn.release(1))))
+    }
+
+    const throttle = (projectKey: string, priority: Priority) => <A, E, R>(request: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (since) => {
+        const project = projectOf(projectKey, since)
+        project.users++
+        const fleet = Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            acquireSlot(project, priority),
+            (slot) =>
+              Effect.flatMap(Clock.currentTimeMillis, (admitted) => {
+                project.inFlight++
+                project.peak = Math.max(project.peak, project.inFlight)
+                return Metric.update(waitedFor.concurrency[priority], (admitted - since) / 1000).pipe(
+                  Effect.zipRight(restore(request)),
+                  Effect.ensuring(Effect.suspend(() => {
+                    project.inFlight--
+                    // The answer need not wait for the slot's release to reach the database.
+                    return Effect.asVoid(Effect.forkDaemon(giveBack(project, slot)))
+                  }))
+                )
+              })
+          )
+        )
+        const local = project.all.withPermits(1)(fleet)
+        return (priority === "background" ? project.background.withPermits(1)(local) : local).pipe(
+          Effect.ensuring(Effect.sync(() => project.users--))
+        )
+      })
+
+    const charge = (
+      projectKey: string,
+      cost: number,
+      wait: boolean
+    ): Effect.Effect<Effect.Effect<void>, RateLimited> => {
+      if (cost <= 0) return Effect.succeed(Effect.void)
+      if (cost > limits.queryBudget) {
+        return Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(tooExpensive(cost, limits.queryBudget)))
+      }
+      const lockKey = slotLockKey(projectKey)
+      const attempt = (since: number): Effect.Effect<Effect.Effect<void>, RateLimited> =>
+        Effect.flatMap(
+          persistently(query<{ charged_bucket: string | null; used: string; wait_ms: string }>(
+            CHARGE,
+            [projectKey, lockKey, cost, limits.queryBudget, windowMs]
+          )),
+          ({ rows }) => {
+            const row = rows[0]!
+            if (row.charged_bucket !== null) {
+              const refund = query(REFUND, [projectKey, row.charged_bucket, cost]).pipe(
+                Effect.catchAll((error) =>
+                  Effect.logWarning("Could not give back the cost of a query Amplitude refused").pipe(
+                    Effect.annotateLogs("reason", error.message)
+                  )
+                ),
+                Effect.asVoid
+              )
+              return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                Effect.all([
+                  Metric.incrementBy(budgetCharged, cost),
+                  Metric.update(budgetUsed, Number(row.used) / limits.queryBudget),
+                  now > since ? Metric.update(waitedFor.budget, (now - since) / 1000) : Effect.void
+                ], { discard: true })).pipe(Effect.as(refund))
+            }
+            const waitMs = Number(row.wait_ms)
+            return wait
+              ? Effect.zipRight(Effect.sleep(Duration.millis(waitMs)), attempt(since))
+              : Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(budgetExhausted(Math.ceil(waitMs / 1000))))
+          }
+        )
+      return Effect.flatMap(Clock.currentTimeMillis, attempt)
+    }
+
+    const pace = (projectKey: string): Effect.Effect<void> =>
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (since) =>
+          Effect.flatMap(
+            persistently(query<{ wait_ms: string }>(PACE, [projectKey, paceRate, paceBurst])),
+            ({ rows }) => {
+              const waitMs = Number(rows[0]!.wait_ms)
+              if (waitMs <= 0) return Effect.void
+              return Effect.sleep(Duration.millis(waitMs)).pipe(
+                Effect.zipRight(Clock.currentTimeMillis),
+                Effect.flatMap((now) => Metric.update(waitedFor.experimentPace, (now - since) / 1000))
+              )
+            }
+          )
+      )
+
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        closed = true
+        const open = current ?? (await connecting?.catch(() => undefined))
+        current = undefined
+        // Ending the session frees every slot it holds.
+        await open?.client.end().catch(() => undefined)
+      })
+    )
+
+    return {
+      limits,
+      throttle,
+      charge,
+      pace,
+      peakInFlight: (projectKey) => projects.get(projectKey)?.peak ?? 0,
+      costUsed: (projectKey) =>
+        Effect.map(
+          persistently(query<{ used: string }>(COST_USED, [projectKey, bucketMs, windowMs])),
+          ({ rows }) => Number(rows[0]!.used)
+        ),
+      trackedProjects: () => projects.size
+    } satisfies Governor
+  })
+
+/** `AmplitudeGovernor` shared by every process on the PostgreSQL server at `options.url`; see `makeFleetGovernor`. */
+export const FleetGovernorLive = (options: FleetGovernorOptions): Layer.Layer<AmplitudeGovernor> =>
+  Layer.scoped(AmplitudeGovernor, makeFleetGovernor(options))

@@ -1,0 +1,152 @@
+import { SqlClient } from "@effect/sql"
+import { assert, describe, layer } from "@effect/vitest"
+import { type Governor, makeFleetGovernor } from "@findry/amplitude-adapter"
+import { slotLockKey } from "@findry/amplitude-adapter/testing"
+import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
+import { Data, Deferred, Duration, Effect, Fiber, Ref, Schedule } from "effect"
+
+class ConditionTimeout extends Data.TaggedError("ConditionTimeout")<{ readonly ms: number }> {}
+
+/** Polls `check` until `holds`, failing after `ms`. */
+const eventually = <A, E, R>(check: Effect.Effect<A, E, R>, holds: (a: A) => boolean, ms = 5_000) =>
+  check.pipe(
+    Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: holds }),
+    Effect.timeoutFail({ duration: Duration.millis(ms), onTimeout: () => new ConditionTimeout({ ms }) })
+  )
+
+/** A fleet governor of its own (its own PostgreSQL connection) on the suite's database, for the test's scope. */
+const governor = Effect.flatMap(TestDatabase, (database) => makeFleetGovernor({ url: database.url }))
+
+/** Requests that hold their slot until `release`, counting how many have started. */
+const holders = Effect.gen(function*() {
+  const started = yield* Ref.make(0)
+  const release = yield* Deferred.make<void>()
+  const request = Effect.zipRight(Ref.update(started, (n) => n + 1), Deferred.await(release))
+  return { started: Ref.get(started), release: Deferred.succeed(release, undefined), request }
+})
+
+const hold = (fleet: Governor, project: string, priority: "interactive" | "background", request: Effect.Effect<void>) =>
+  Effect.fork(fleet.throttle(project, priority)(request))
+
+/** Advisory locks held on `project`'s slots, fleet-wide. */
+const slotsTaken = (project: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ count: number }>`
+      SELECT count(*)::int AS count FROM pg_locks
+      WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND classid = ${slotLockKey(project) >>> 0}
+    `).pipe(Effect.map(([row]) => row!.count))
+
+// Needs a PostgreSQL server: several connections, each with its own advisory locks.
+describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the fleet-wide Amplitude governor", () => {
+  layer(TestSqlLive(), { timeout: "60 seconds", excludeTestServices: true })((it) => {
+    it.scoped("shares 5 slots between processes, one of them kept for interactive calls", () =>
+      Effect.gen(function*() {
+        const a = yield* governor
+        const b = yield* governor
+        const project = "slots-project"
+        const background = yield* holders
+        const aBackground = yield* Effect.all(
+          Array.from({ length: 4 }, () => hold(a, project, "background", background.request))
+        )
+        yield* eventually(background.started, (n) => n === 4)
+
+        // The fifth slot is kept: a background call elsewhere waits, an interactive one runs.
+        const late = yield* holders
+        const bBackground = yield* hold(b, project, "background", late.request)
+        const interactive = yield* holders
+        const bInteractive = yield* hold(b, project, "interactive", interactive.request)
+        yield* eventually(interactive.started, (n) => n === 1)
+        assert.strictEqual(yield* slotsTaken(project), 5)
+
+        // Full: nobody else gets in until a slot comes free.
+        const aInteractive = yield* hold(a, project, "interactive", late.request)
+        yield* Effect.sleep("300 millis")
+        assert.strictEqual(yield* late.started, 0, "a sixth request started while 5 were in flight")
+
+        // Freeing the interactive slot lets in the interactive call waiting in the other process.
+        yield* interactive.release
+        yield* Fiber.join(bInteractive)
+        yield* eventually(late.started, (n) => n === 1)
+        assert.strictEqual(yield* slotsTaken(project), 5)
+        yield* background.release
+        yield* Effect.all(aBackground.map(Fiber.join))
+        yield* eventually(late.started, (n) => n === 2)
+        yield* late.release
+        yield* Fiber.join(bBackground)
+        yield* Fiber.join(aInteractive)
+        yield* eventually(slotsTaken(project), (n) => n === 0)
+      }))
+
+    it.scoped("shares the query budget, refusing an interactive charge with RateLimited", () =>
+      Effect.gen(function*() {
+        const limits = { queryBudget: 100, budgetWindow: Duration.minutes(1) }
+        const a = yield* Effect.flatMap(TestDatabase, (database) => makeFleetGovernor({ url: database.url, limits }))
+        const b = yield* Effect.flatMap(TestDatabase, (database) => makeFleetGovernor({ url: database.url, limits }))
+        const project = "budget-project"
+        const refund = yield* a.charge(project, 60, false)
+        assert.strictEqual(yield* b.costUsed(project), 60)
+        const refused = yield* Effect.flip(Effect.asVoid(b.charge(project, 50, false)))
+        assert.strictEqual(refused._tag, "RateLimited")
+        assert.isAtLeast(refused.retryAfterSeconds, 1)
+        assert.isAtMost(refused.retryAfterSeconds, 62)
+        const tooMuch = yield* Effect.flip(Effect.asVoid(b.charge(project, 101, false)))
+        assert.match(tooMuch.message, /more than Amplitude's hourly budget/)
+
+        // A refund (Amplitude answered 429) makes room for the other process.
+        yield* refund
+        yield* Effect.asVoid(b.charge(project, 50, false))
+        assert.strictEqual(yield* a.costUsed(project), 50)
+      }))
+
+    it.scoped("paces Experiment requests of all processes together", () =>
+      Effect.gen(function*() {
+        const limits = { experimentRequestsPerSecond: 50 }
+        const a = yield* Effect.flatMap(TestDatabase, (database) => makeFleetGovernor({ url: database.url, limits }))
+        const b = yield* Effect.flatMap(TestDatabase, (database) => makeFleetGovernor({ url: database.url, limits }))
+        const project = "experiment-project"
+        const sent: Array<number> = []
+        const paced = (governor: Governor) =>
+          Effect.zipRight(governor.pace(project), Effect.sync(() => sent.push(Date.now())))
+        yield* Effect.all(
+          Array.from({ length: 60 }, (_, n) => paced(n % 2 === 0 ? a : b)),
+          { concurrency: "unbounded", discard: true }
+        )
+        // 60 requests at 50 a second, bursts of 5 included, take at least (60 - 5) / 45 s together; each process
+        // pacing only its own 30 would be done in (30 - 5) / 45 s. (Timers only ever fire late, so this bound holds
+        // on a busy machine; a count per observed second would not.)
+        const elapsed = Math.max(...sent) - Math.min(...sent)
+        assert.isAtLeast(elapsed, 1_150, `60 requests sent within ${elapsed} ms`)
+        assert.strictEqual(sent.length, 60)
+      }))
+
+    it.scoped("gives back the slots of a connection that ends", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const a = yield* governor
+        const b = yield* governor
+        const project = "terminated-project"
+        const stuck = yield* holders
+        yield* Effect.all(Array.from({ length: 5 }, () => hold(a, project, "interactive", stuck.request)))
+        yield* eventually(stuck.started, (n) => n === 5)
+
+        const [holder] = yield* sql<{ pid: number }>`
+          SELECT DISTINCT pid FROM pg_locks
+          WHERE locktype = 'advisory' AND objsubid = 2 AND classid = ${slotLockKey(project) >>> 0}`
+        const fresh = yield* holders
+        yield* Effect.all(Array.from({ length: 5 }, () => hold(b, project, "interactive", fresh.request)))
+        // The other process has asked for a slot and found none: only a re-check can let it in now.
+        yield* eventually(
+          sql<{ count: number }>`
+            SELECT count(*)::int AS count FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'findry-amplitude-governor'
+              AND pid <> ${holder!.pid} AND query LIKE '%pg_try_advisory_lock%'`,
+          ([row]) => row!.count === 1
+        )
+        yield* sql`SELECT pg_terminate_backend(${holder!.pid})`
+        yield* eventually(fresh.started, (n) => n === 5, 10_000)
+        assert.strictEqual(yield* slotsTaken(project), 5)
+        yield* fresh.release
+        yield* stuck.release
+      }))
+  })
+})
