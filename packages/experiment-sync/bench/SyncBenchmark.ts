@@ -125,6 +125,19 @@ const seed = (emulator: EmulatorProcess, options: SyncBenchmarkOptions) =>
     }
   }).pipe(Effect.orDie)
 
+/**
+ * Transactions PostgreSQL counted on this database so far (a statement outside a transaction is one); 0
+ * on PGlite. The cluster engine's polling in this process is part of it.
+ */
+const transactions = Effect.gen(function*() {
+  const database = yield* TestDatabase
+  if (database.kind !== "postgres") return 0
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ n: number }>`
+    SELECT (xact_commit + xact_rollback)::int AS n FROM pg_stat_database WHERE datname = current_database()`
+  return rows[0]?.n ?? 0
+}).pipe(Effect.orDie)
+
 /** Real PostgreSQL: the cluster engine on SQL storage, as in production. PGlite (one connection): in memory. */
 const engineLive = (engine: "cluster" | "memory" | undefined) =>
   Layer.unwrapEffect(Effect.map(TestDatabase, (database) =>
@@ -170,7 +183,8 @@ export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial
       yield* emulator.resetInspection
 
       const emulatorCpuBefore = processCpuMs(emulator.pid)
-      const meter = meterThisProcess()
+      const transactionsBefore = yield* transactions
+      const meter = meterThisProcess({ liveHeapEveryMs: 1000 })
       const summary = yield* NightlySync.execute({ date: DATE }).pipe(Effect.onExit(() => Effect.sync(meter.stop)))
       const usage = meter.stop()
       if (options.heapSnapshotDir !== undefined) {
@@ -181,6 +195,9 @@ export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial
         )
       }
       const emulatorCpu = processCpuMs(emulator.pid) - emulatorCpuBefore
+      // PostgreSQL publishes a session's counts when it goes idle, within a second.
+      yield* Effect.sleep("1500 millis")
+      const statements = (yield* transactions) - transactionsBefore
 
       const requests = (yield* emulator.requests({ host: "experimentUs" })).length
       const totals = yield* sql<{ synced: number; runs: number }>`
@@ -202,10 +219,16 @@ export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial
       log(
         `product process: CPU ${seconds(usage.cpuMs)} (${
           (usage.cpuMs / options.workspaces).toFixed(2)
-        } ms per workspace), peak heap ${megabytes(usage.peakHeap)} (${megabytes(usage.startHeap)} at the start, ${
-          megabytes(usage.endHeap)
-        } at the end), peak RSS ${megabytes(usage.peakRss)} (${megabytes(usage.startRss)} at the start); ` +
+        } ms per workspace), peak live heap ${
+          megabytes(usage.peakLiveHeap)
+        } (after a full GC, sampled every second), ` +
+          `peak heap ${megabytes(usage.peakHeap)} (${megabytes(usage.startHeap)} at the start, ${
+            megabytes(usage.endHeap)
+          } at the end), peak RSS ${megabytes(usage.peakRss)} (${megabytes(usage.startRss)} at the start); ` +
           `emulator process CPU ${seconds(emulatorCpu)}; ${machineLoad()}`
+      )
+      log(
+        `PostgreSQL: ${statements} transactions (${(statements / options.workspaces).toFixed(1)} per workspace)`
       )
       return { elapsed: usage.wallMs, bound, usage, synced: totals[0]!.synced }
     })

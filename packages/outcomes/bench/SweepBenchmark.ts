@@ -142,6 +142,19 @@ const seed = (emulator: EmulatorProcess, options: SweepBenchmarkOptions) =>
     return projects
   }).pipe(Effect.orDie)
 
+/**
+ * Transactions PostgreSQL counted on this database so far (a statement outside a transaction is one); 0 on
+ * PGlite.
+ */
+const transactions = Effect.gen(function*() {
+  const database = yield* TestDatabase
+  if (database.kind !== "postgres") return 0
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ n: number }>`
+    SELECT (xact_commit + xact_rollback)::int AS n FROM pg_stat_database WHERE datname = current_database()`
+  return rows[0]?.n ?? 0
+}).pipe(Effect.orDie)
+
 /** Verdict annotations are recorded and enqueued on the in-memory engine; the push itself is not measured here. */
 const AnnotationsLive = AnnotationSchedulerLive.pipe(
   Layer.provide(
@@ -175,10 +188,14 @@ export const runSweepBenchmark = (log: (line: string) => void, overrides: Partia
 
       const measurement = yield* OutcomeMeasurement
       const emulatorCpuBefore = processCpuMs(emulator.pid)
-      const meter = meterThisProcess()
+      const transactionsBefore = yield* transactions
+      const meter = meterThisProcess({ liveHeapEveryMs: 1000 })
       const report: SweepReport = yield* measurement.sweep(options.sweep)
       const usage = meter.stop()
       const emulatorCpu = processCpuMs(emulator.pid) - emulatorCpuBefore
+      // PostgreSQL publishes a session's counts when it goes idle, within a second.
+      yield* Effect.sleep("1500 millis")
+      const statements = (yield* transactions) - transactionsBefore
 
       const perProject = yield* Effect.forEach(projects, (project) =>
         Effect.gen(function*() {
@@ -211,9 +228,11 @@ export const runSweepBenchmark = (log: (line: string) => void, overrides: Partia
       )
       log(
         `product process: CPU ${seconds(usage.cpuMs)} (${(usage.cpuMs / options.bets).toFixed(2)} ms per bet), ` +
+          `peak live heap ${megabytes(usage.peakLiveHeap)} (after a full GC, sampled every second), ` +
           `peak heap ${megabytes(usage.peakHeap)} (${megabytes(usage.startHeap)} at the start), ` +
           `peak RSS ${megabytes(usage.peakRss)}; emulator process CPU ${seconds(emulatorCpu)}; ${machineLoad()}`
       )
+      log(`PostgreSQL: ${statements} transactions (${(statements / options.bets).toFixed(1)} per bet)`)
       return {
         report,
         elapsed: usage.wallMs,
