@@ -132,7 +132,7 @@ const soak = (print: (line: string) => void, options: SoakBenchmarkOptions) =>
         BENCH_HEAP_FILE: heapFile,
         BENCH_LIVE_HEAP: "1"
       })
-      yield* awaitRunners(1)
+      yield* awaitRunners(1, "180 seconds")
       const readHeap = Effect.sync((): RunnerHeap => JSON.parse(readFileSync(heapFile, "utf8")) as RunnerHeap)
       const pid = runner.child.pid!
       print(
