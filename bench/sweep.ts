@@ -1,20 +1,18 @@
 // The harness lives in packages/outcomes/bench, where the workspace packages resolve; the root has no dependencies.
+// Work size and latency: BENCH_SWEEP_BETS (500), BENCH_SWEEP_WORKSPACES (50), BENCH_SWEEP_PROJECTS (10),
+// BENCH_LATENCY_MS (50), BENCH_SWEEP_BET_CONCURRENCY (the sweep's default). Database: TEST_DATABASE_URL, else PGlite.
 import { runSweepBenchmark } from "../packages/outcomes/bench/SweepBenchmark.js"
+import { numberFromEnv } from "./support/env.js"
 
-const arg = (name: string) => {
-  const index = process.argv.indexOf(`--${name}`)
-  return index < 0 ? undefined : Number(process.argv[index + 1])
+const overrides = {
+  ...numberFromEnv("BENCH_SWEEP_BETS", "bets"),
+  ...numberFromEnv("BENCH_SWEEP_WORKSPACES", "workspaces"),
+  ...numberFromEnv("BENCH_SWEEP_PROJECTS", "projects"),
+  ...numberFromEnv("BENCH_LATENCY_MS", "latencyMs")
 }
-const overrides = Object.fromEntries(
-  (["bets", "workspaces", "projects", "latencyMs"] as const).flatMap((name) => {
-    const value = arg(name === "latencyMs" ? "latency" : name)
-    return value === undefined || Number.isNaN(value) ? [] : [[name, value]]
-  })
-)
-
-const betConcurrency = arg("bet-concurrency")
+const betConcurrency = numberFromEnv("BENCH_SWEEP_BET_CONCURRENCY", "betConcurrency")
 const result = await runSweepBenchmark(
   (line) => console.log(line),
-  betConcurrency === undefined ? overrides : { ...overrides, sweep: { betConcurrency } }
+  { ...overrides, ...(betConcurrency.betConcurrency === undefined ? {} : { sweep: betConcurrency }) }
 )
 if (!result.ok) process.exitCode = 1

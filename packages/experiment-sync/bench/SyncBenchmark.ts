@@ -3,11 +3,20 @@ import { SqlClient } from "@effect/sql"
 import { WorkflowEngine } from "@effect/workflow"
 import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
 import { amplitudeTestClient, KeyringTest } from "@findry/amplitude-adapter/testing"
-import { AmplitudeEmulator } from "@findry/amplitude-emulator"
+import {
+  type EmulatorProcess,
+  machineLoad,
+  megabytes,
+  meterThisProcess,
+  processCpuMs,
+  startEmulatorProcess
+} from "@findry/amplitude-emulator"
 import { SecretSealer } from "@findry/crypto"
 import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
 import { Array as Arr, Duration, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
+import { join } from "node:path"
+import { writeHeapSnapshot } from "node:v8"
 import { experimentFields } from "../src/ExperimentFields.js"
 import { type ExperimentSyncOptions, ExperimentSyncSettings } from "../src/ExperimentSync.js"
 import { ExperimentSyncWorkflowsLive, NightlySync } from "../src/Workflows.js"
@@ -20,18 +29,18 @@ export interface SyncBenchmarkOptions {
   /** `cluster` (default on PostgreSQL): SingleRunner on SQL storage; `memory`: the in-memory workflow engine. */
   readonly engine?: "cluster" | "memory"
   readonly poolSize?: number
+  /** Where to write a heap snapshot taken right after the night ends (to see what the sync still holds). */
+  readonly heapSnapshotDir?: string
 }
 
 const DEFAULTS: SyncBenchmarkOptions = { workspaces: 2_000, experiments: 20, latencyMs: 50 }
 const DATE = "2026-12-24"
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 
 /** Inserts every workspace of the benchmark in bulk: connection (sealed keys), project, linked tests. */
-const seed = (options: SyncBenchmarkOptions) =>
+const seed = (emulator: EmulatorProcess, options: SyncBenchmarkOptions) =>
   Effect.gen(function*() {
-    const emulator = yield* AmplitudeEmulator
     const sealer = yield* SecretSealer
     const sql = yield* SqlClient.SqlClient
     const data = { seed: "bench-sync", users: 3, days: 2, experiments: options.experiments }
@@ -116,6 +125,19 @@ const seed = (options: SyncBenchmarkOptions) =>
     }
   }).pipe(Effect.orDie)
 
+/**
+ * Transactions PostgreSQL counted on this database so far (a statement outside a transaction is one); 0
+ * on PGlite. The cluster engine's polling in this process is part of it.
+ */
+const transactions = Effect.gen(function*() {
+  const database = yield* TestDatabase
+  if (database.kind !== "postgres") return 0
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ n: number }>`
+    SELECT (xact_commit + xact_rollback)::int AS n FROM pg_stat_database WHERE datname = current_database()`
+  return rows[0]?.n ?? 0
+}).pipe(Effect.orDie)
+
 /** Real PostgreSQL: the cluster engine on SQL storage, as in production. PGlite (one connection): in memory. */
 const engineLive = (engine: "cluster" | "memory" | undefined) =>
   Layer.unwrapEffect(Effect.map(TestDatabase, (database) =>
@@ -134,82 +156,97 @@ const engineLive = (engine: "cluster" | "memory" | undefined) =>
       : WorkflowEngine.layerMemory))
 
 /**
- * `NightlySync` over `workspaces` workspaces with `experiments` linked tests each, against the emulator with
- * `latencyMs` added to every Experiment API answer. Database: `TEST_DATABASE_URL` (a throw-away database) or
- * PGlite. Prints total time, peak memory and the lower bound the chosen concurrency allows.
+ * `NightlySync` over `workspaces` workspaces with `experiments` linked tests each, against the emulator (in a
+ * process of its own) with `latencyMs` added to every Experiment API answer. Database: `TEST_DATABASE_URL` (a
+ * throw-away database) or PGlite. Prints, for this (the product's) process, the wall time next to the lower bound
+ * the chosen concurrency allows, the CPU time per workspace and the peak heap.
  */
 export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial<SyncBenchmarkOptions> = {}) => {
   const options = { ...DEFAULTS, ...overrides }
   const settings = { ...ExperimentSyncSettings.defaults, ...options.settings }
-  const program = Effect.gen(function*() {
-    const emulator = yield* AmplitudeEmulator
-    const database = yield* TestDatabase
-    const sql = yield* SqlClient.SqlClient
-    const seedStart = Date.now()
-    yield* seed(options)
-    log(
-      `seeded ${options.workspaces} workspaces × ${options.experiments} linked tests in ${
-        seconds(Date.now() - seedStart)
-      } (${database.kind === "postgres" ? "PostgreSQL" : "PGlite"}, ${
-        database.kind === "postgres" && options.engine !== "memory"
-          ? "cluster engine (SingleRunner) on SQL storage"
-          : "in-memory workflow engine"
-      }, waves of ${settings.waveSize})`
-    )
-    yield* emulator.injectFault({ host: "experimentUs", kind: "latency", ms: options.latencyMs })
-    yield* emulator.resetInspection
-
-    let peakRss = 0
-    let peakHeap = 0
-    const sample = () => {
-      const usage = process.memoryUsage()
-      peakRss = Math.max(peakRss, usage.rss)
-      peakHeap = Math.max(peakHeap, usage.heapUsed)
-    }
-    sample()
-    const baseRss = peakRss
-    const timer = setInterval(sample, 50)
-    const started = Date.now()
-    const summary = yield* NightlySync.execute({ date: DATE }).pipe(
-      Effect.ensuring(Effect.sync(() => clearInterval(timer)))
-    )
-    const elapsed = Date.now() - started
-    sample()
-
-    const requests = (yield* emulator.requests({ host: "experimentUs" })).length
-    const totals = yield* sql<{ synced: number; runs: number }>`
-      SELECT coalesce(sum(tests_synced), 0)::int AS synced, count(*)::int AS runs
-      FROM experiment_sync_runs WHERE sync_date = ${DATE}::date AND status = 'succeeded'`.pipe(Effect.orDie)
-    const perWorkspace = options.experiments <= settings.lookupThreshold
-      ? Math.ceil(options.experiments / settings.perWorkspaceConcurrency)
-      : Math.ceil(options.experiments / 1000)
-    const waves = Math.ceil(options.workspaces / settings.waveSize)
-    const bound = waves * perWorkspace * options.latencyMs
-    log(`synced ${totals[0]!.synced} tests in ${totals[0]!.runs} workspaces: ${JSON.stringify(summary)}`)
-    log(`Experiment API requests: ${requests} (the request log keeps the latest 10,000)`)
-    log(`total time          ${seconds(elapsed)}`)
-    log(
-      `lower bound         ${seconds(bound)} = ${waves} waves of ${settings.waveSize} workspaces × ${perWorkspace} ` +
-        `sequential request(s) per workspace × ${options.latencyMs} ms`
-    )
-    log(`peak RSS            ${mb(peakRss)} (${mb(baseRss)} before the run; the emulator runs in this process)`)
-    log(`peak heap used      ${mb(peakHeap)}`)
-    return { elapsed, bound, peakRss, synced: totals[0]!.synced }
-  })
-
-  return program.pipe(
-    Effect.provide(
-      ExperimentSyncWorkflowsLive.pipe(
-        Layer.provideMerge(engineLive(options.engine)),
-        Layer.provideMerge(ExperimentSyncSettings.layer(settings)),
-        Layer.provideMerge(amplitudeTestClient(AmplitudeEmulator, { timeout: "10 seconds" })),
-        Layer.provideMerge(SecretSealer.DefaultWithoutDependencies),
-        Layer.provideMerge(KeyringTest),
-        Layer.provideMerge(TestSqlLive({ maxConnections: options.poolSize ?? 10 })),
-        Layer.provideMerge(AmplitudeEmulator.layer({ demoProjects: false })),
-        Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
+  const program = (emulator: EmulatorProcess) =>
+    Effect.gen(function*() {
+      const database = yield* TestDatabase
+      const sql = yield* SqlClient.SqlClient
+      const seedStart = Date.now()
+      yield* seed(emulator, options)
+      log(
+        `seeded ${options.workspaces} workspaces × ${options.experiments} linked tests in ${
+          seconds(Date.now() - seedStart)
+        } (${database.kind === "postgres" ? "PostgreSQL" : "PGlite"}, ${
+          database.kind === "postgres" && options.engine !== "memory"
+            ? "cluster engine (SingleRunner) on SQL storage"
+            : "in-memory workflow engine"
+        }, waves of ${settings.waveSize})`
       )
-    ),
-    Effect.runPromise
-  )
+      yield* emulator.injectFault({ host: "experimentUs", kind: "latency", ms: options.latencyMs })
+      yield* emulator.resetInspection
+
+      const emulatorCpuBefore = processCpuMs(emulator.pid)
+      const transactionsBefore = yield* transactions
+      const meter = meterThisProcess({ liveHeapEveryMs: 1000 })
+      const summary = yield* NightlySync.execute({ date: DATE }).pipe(Effect.onExit(() => Effect.sync(meter.stop)))
+      const usage = meter.stop()
+      if (options.heapSnapshotDir !== undefined) {
+        log(
+          `heap snapshot at the end of the night: ${
+            writeHeapSnapshot(join(options.heapSnapshotDir, "sync-end.heapsnapshot"))
+          }`
+        )
+      }
+      const emulatorCpu = processCpuMs(emulator.pid) - emulatorCpuBefore
+      // PostgreSQL publishes a session's counts when it goes idle, within a second.
+      yield* Effect.sleep("1500 millis")
+      const statements = (yield* transactions) - transactionsBefore
+
+      const requests = (yield* emulator.requests({ host: "experimentUs" })).length
+      const totals = yield* sql<{ synced: number; runs: number }>`
+        SELECT coalesce(sum(tests_synced), 0)::int AS synced, count(*)::int AS runs
+        FROM experiment_sync_runs WHERE sync_date = ${DATE}::date AND status = 'succeeded'`.pipe(Effect.orDie)
+      const perWorkspace = options.experiments <= settings.lookupThreshold
+        ? Math.ceil(options.experiments / settings.perWorkspaceConcurrency)
+        : Math.ceil(options.experiments / 1000)
+      const waves = Math.ceil(options.workspaces / settings.waveSize)
+      const bound = waves * perWorkspace * options.latencyMs
+      log(`synced ${totals[0]!.synced} tests in ${totals[0]!.runs} workspaces: ${JSON.stringify(summary)}`)
+      log(`Experiment API requests: ${requests} (the request log keeps the latest 10,000)`)
+      log(
+        `wall ${seconds(usage.wallMs)}  lower bound ${seconds(bound)} = ${waves} waves of ${settings.waveSize} ` +
+          `workspaces × ${perWorkspace} sequential request(s) per workspace × ${options.latencyMs} ms  ratio ${
+            (usage.wallMs / bound).toFixed(2)
+          }`
+      )
+      log(
+        `product process: CPU ${seconds(usage.cpuMs)} (${
+          (usage.cpuMs / options.workspaces).toFixed(2)
+        } ms per workspace), peak live heap ${
+          megabytes(usage.peakLiveHeap)
+        } (after a full GC, sampled every second), ` +
+          `peak heap ${megabytes(usage.peakHeap)} (${megabytes(usage.startHeap)} at the start, ${
+            megabytes(usage.endHeap)
+          } at the end), peak RSS ${megabytes(usage.peakRss)} (${megabytes(usage.startRss)} at the start); ` +
+          `emulator process CPU ${seconds(emulatorCpu)}; ${machineLoad()}`
+      )
+      log(
+        `PostgreSQL: ${statements} transactions (${(statements / options.workspaces).toFixed(1)} per workspace)`
+      )
+      return { elapsed: usage.wallMs, bound, usage, synced: totals[0]!.synced }
+    })
+
+  return Effect.gen(function*() {
+    const emulator = yield* startEmulatorProcess()
+    return yield* program(emulator).pipe(
+      Effect.provide(
+        ExperimentSyncWorkflowsLive.pipe(
+          Layer.provideMerge(engineLive(options.engine)),
+          Layer.provideMerge(ExperimentSyncSettings.layer(settings)),
+          Layer.provideMerge(amplitudeTestClient(emulator.urls, { timeout: "10 seconds" })),
+          Layer.provideMerge(SecretSealer.DefaultWithoutDependencies),
+          Layer.provideMerge(KeyringTest),
+          Layer.provideMerge(TestSqlLive({ maxConnections: options.poolSize ?? 10 })),
+          Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
+        )
+      )
+    )
+  }).pipe(Effect.scoped, Effect.runPromise)
 }

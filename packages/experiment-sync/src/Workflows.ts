@@ -3,7 +3,7 @@ import { Activity, Workflow } from "@effect/workflow"
 import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
 import { WorkspaceId } from "@findry/domain"
 import { ExperimentSyncRepo } from "@findry/persistence"
-import { Array as Arr, Cron, DateTime, Effect, Layer, Schema } from "effect"
+import { Cron, DateTime, Effect, Layer, Schema } from "effect"
 import { ExperimentSync, ExperimentSyncSettings, WorkspaceSyncOutcome } from "./ExperimentSync.js"
 
 /** A night of the sync, `YYYY-MM-DD` (UTC). */
@@ -47,22 +47,26 @@ const defectOutcome = (workspaceId: string) =>
 
 /**
  * Waves of `waveSize` children, each wave awaited before the next starts (@effect/cluster 0.60 has no admission
- * control, so the fan-out is bounded here). After a crash the engine replays this body: children that finished
- * answer from storage at once, so the night resumes at the first unfinished wave without syncing a finished
- * workspace again.
+ * control, so the fan-out is bounded here). The workspace list is read a wave at a time (keyset pages by id, each
+ * page an activity of its own), and only the counts of the outcomes are kept, so the parent's memory does not grow
+ * with the number of workspaces. After a crash the engine replays this body: stored pages and children that
+ * finished answer from storage at once, so the night resumes at the first unfinished wave without syncing a
+ * finished workspace again.
  */
 export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date }) {
   const repo = yield* ExperimentSyncRepo
   const settings = yield* ExperimentSyncSettings
-  const ids = yield* Activity.make({
-    name: "ListWorkspaces",
-    success: Schema.Array(WorkspaceId),
-    execute: repo.workspacesToSync(AMPLITUDE_PROVIDER)
-  })
-  const outcomes: Array<WorkspaceSyncOutcome> = []
-  for (const wave of Arr.chunksOf(ids, Math.max(1, settings.waveSize))) {
-    const done = yield* Effect.forEach(
-      wave,
+  const waveSize = Math.max(1, settings.waveSize)
+  const counts = { workspaces: 0, succeeded: 0, failed: 0, skipped: 0 }
+  let after: WorkspaceId | null = null
+  for (let wave = 1;; wave++) {
+    const ids: ReadonlyArray<WorkspaceId> = yield* Activity.make({
+      name: `ListWorkspaces/${wave}`,
+      success: Schema.Array(WorkspaceId),
+      execute: repo.workspacesToSync(AMPLITUDE_PROVIDER, { after, limit: waveSize })
+    })
+    yield* Effect.forEach(
+      ids,
       (workspaceId) =>
         SyncWorkspace.execute({ workspaceId, date }).pipe(
           Effect.catchAllDefect((defect) =>
@@ -70,20 +74,18 @@ export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date })
               Effect.annotateLogs({ workspaceId, date }),
               Effect.as(defectOutcome(workspaceId))
             )
-          )
+          ),
+          Effect.map((outcome) => {
+            counts[outcome.status]++
+          })
         ),
-      { concurrency: "unbounded" }
+      { concurrency: "unbounded", discard: true }
     )
-    outcomes.push(...done)
+    counts.workspaces += ids.length
+    if (ids.length < waveSize) break
+    after = ids[ids.length - 1]!
   }
-  const count = (status: WorkspaceSyncOutcome["status"]) => outcomes.filter((o) => o.status === status).length
-  const summary = new NightlySummary({
-    date,
-    workspaces: ids.length,
-    succeeded: count("succeeded"),
-    failed: count("failed"),
-    skipped: count("skipped")
-  })
+  const summary = new NightlySummary({ date, ...counts })
   yield* Effect.logInfo("Nightly experiment sync finished").pipe(Effect.annotateLogs({ ...summary }))
   return summary
 }))

@@ -3,7 +3,14 @@ import { WorkflowEngine } from "@effect/workflow"
 import { ConnectionResolver } from "@findry/amplitude-access"
 import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
 import { amplitudeTestClient, KeyringTest } from "@findry/amplitude-adapter/testing"
-import { AmplitudeEmulator } from "@findry/amplitude-emulator"
+import {
+  type EmulatorProcess,
+  machineLoad,
+  megabytes,
+  meterThisProcess,
+  processCpuMs,
+  startEmulatorProcess
+} from "@findry/amplitude-emulator"
 import { AnnotationSchedulerLive, PushAnnotation, PushResult } from "@findry/annotations"
 import { SecretSealer } from "@findry/crypto"
 import type { MappingParams } from "@findry/domain"
@@ -44,9 +51,8 @@ const MAPPINGS: ReadonlyArray<MappingParams> = [
   { kind: "template", template: "active_users" }
 ]
 
-const seed = (options: SweepBenchmarkOptions) =>
+const seed = (emulator: EmulatorProcess, options: SweepBenchmarkOptions) =>
   Effect.gen(function*() {
-    const emulator = yield* AmplitudeEmulator
     const sealer = yield* SecretSealer
     const sql = yield* SqlClient.SqlClient
     const projects = yield* Effect.forEach(Arr.range(1, options.projects), (n) => {
@@ -137,6 +143,19 @@ const seed = (options: SweepBenchmarkOptions) =>
     return projects
   }).pipe(Effect.orDie)
 
+/**
+ * Transactions PostgreSQL counted on this database so far (a statement outside a transaction is one); 0 on
+ * PGlite.
+ */
+const transactions = Effect.gen(function*() {
+  const database = yield* TestDatabase
+  if (database.kind !== "postgres") return 0
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ n: number }>`
+    SELECT (xact_commit + xact_rollback)::int AS n FROM pg_stat_database WHERE datname = current_database()`
+  return rows[0]?.n ?? 0
+}).pipe(Effect.orDie)
+
 /** Verdict annotations are recorded and enqueued on the in-memory engine; the push itself is not measured here. */
 const AnnotationsLive = AnnotationSchedulerLive.pipe(
   Layer.provide(
@@ -149,82 +168,97 @@ const AnnotationsLive = AnnotationSchedulerLive.pipe(
 
 /**
  * The outcome sweep over `bets` bets (every one due, windows closed) in `workspaces` workspaces connected to
- * `projects` emulated Amplitude projects answering after `latencyMs`. Prints the sweep's time next to the lower
- * bound that Amplitude's 5 concurrent requests per project imply for the requests it actually sent.
+ * `projects` emulated Amplitude projects answering after `latencyMs`; the emulator runs in a process of its own.
+ * Prints, for this (the product's) process, the sweep's wall time next to the lower bound that Amplitude's 5
+ * concurrent requests per project imply for the requests it actually sent, the CPU time per bet and the peak heap.
  */
 export const runSweepBenchmark = (log: (line: string) => void, overrides: Partial<SweepBenchmarkOptions> = {}) => {
   const options = { ...DEFAULTS, ...overrides }
-  const program = Effect.gen(function*() {
-    const emulator = yield* AmplitudeEmulator
-    const database = yield* TestDatabase
-    const seedStart = Date.now()
-    const projects = yield* seed(options)
-    log(
-      `seeded ${options.bets} bets in ${options.workspaces} workspaces on ${options.projects} Amplitude projects in ${
-        seconds(Date.now() - seedStart)
-      } (${database.kind === "postgres" ? "PostgreSQL" : "PGlite"}); Amplitude latency ${options.latencyMs} ms`
-    )
-    yield* emulator.injectFault({ host: "us", kind: "latency", ms: options.latencyMs })
-    yield* emulator.resetInspection
-
-    const measurement = yield* OutcomeMeasurement
-    const cpuBefore = process.cpuUsage()
-    const started = Date.now()
-    const report: SweepReport = yield* measurement.sweep(options.sweep)
-    const elapsed = Date.now() - started
-    const cpu = process.cpuUsage(cpuBefore)
-
-    const perProject = yield* Effect.forEach(projects, (project) =>
-      Effect.gen(function*() {
-        const requests = yield* emulator.requests({ project: project.id })
-        const usage = yield* emulator.usage(project.id)
-        return {
-          requests: requests.length,
-          rateLimited: requests.filter((r) => r.status === 429).length,
-          maxInFlight: usage.maxInFlight,
-          cost: usage.costUsed
-        }
-      }))
-    const requests = perProject.reduce((sum, p) => sum + p.requests, 0)
-    const bound = Math.max(...perProject.map((p) => Math.ceil(p.requests / CONCURRENT_PER_PROJECT))) *
-      options.latencyMs
-    log(`sweep: ${JSON.stringify(report)}`)
-    log(
-      `Amplitude: ${requests} requests (${Math.max(...perProject.map((p) => p.requests))} at most per project), ` +
-        `peak ${
-          Math.max(...perProject.map((p) => p.maxInFlight))
-        } in flight per project (limit ${CONCURRENT_PER_PROJECT}), ` +
-        `${perProject.reduce((sum, p) => sum + p.rateLimited, 0)} answered 429, cost ${
-          Math.max(...perProject.map((p) => p.cost))
-        } at most per project (budget 108000/h)`
-    )
-    log(
-      `time ${seconds(elapsed)}  lower bound ${seconds(bound)} ` +
-        `(ceil(requests per project / ${CONCURRENT_PER_PROJECT}) × ${options.latencyMs} ms, busiest project)  ` +
-        `ratio ${(elapsed / bound).toFixed(2)}`
-    )
-    log(
-      `process CPU during the sweep ${seconds((cpu.user + cpu.system) / 1000)} ` +
-        `(the emulator, PostgreSQL driver and the sweep share this process; on a loaded machine the time is CPU-bound)`
-    )
-    return { report, elapsed, bound, ok: report.measured === options.bets && report.failed === 0 }
-  })
-  return program.pipe(
-    Effect.provide(
-      OutcomeMeasurement.DefaultWithoutDependencies.pipe(
-        Layer.provide(AnnotationsLive),
-        Layer.provide([OutcomeRunsRepo.Default, IntegrationsRepo.Default, ConnectionResolver.Default]),
-        Layer.provideMerge(
-          Layer.mergeAll(
-            amplitudeTestClient(AmplitudeEmulator, { timeout: "10 seconds" }),
-            SecretSealer.DefaultWithoutDependencies
-          ).pipe(Layer.provide(KeyringTest))
-        ),
-        Layer.provideMerge(TestSqlLive({ maxConnections: 10 })),
-        Layer.provideMerge(AmplitudeEmulator.layer({ demoProjects: false })),
-        Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Warning))
+  const program = (emulator: EmulatorProcess) =>
+    Effect.gen(function*() {
+      const database = yield* TestDatabase
+      const seedStart = Date.now()
+      const projects = yield* seed(emulator, options)
+      log(
+        `seeded ${options.bets} bets in ${options.workspaces} workspaces on ${options.projects} Amplitude projects in ${
+          seconds(Date.now() - seedStart)
+        } (${database.kind === "postgres" ? "PostgreSQL" : "PGlite"}); Amplitude latency ${options.latencyMs} ms`
       )
-    ),
-    Effect.runPromise
-  )
+      yield* emulator.injectFault({ host: "us", kind: "latency", ms: options.latencyMs })
+      yield* emulator.resetInspection
+
+      const measurement = yield* OutcomeMeasurement
+      const emulatorCpuBefore = processCpuMs(emulator.pid)
+      const transactionsBefore = yield* transactions
+      const meter = meterThisProcess({ liveHeapEveryMs: 1000 })
+      const report: SweepReport = yield* measurement.sweep(options.sweep)
+      const usage = meter.stop()
+      const emulatorCpu = processCpuMs(emulator.pid) - emulatorCpuBefore
+      // PostgreSQL publishes a session's counts when it goes idle, within a second.
+      yield* Effect.sleep("1500 millis")
+      const statements = (yield* transactions) - transactionsBefore
+
+      const perProject = yield* Effect.forEach(projects, (project) =>
+        Effect.gen(function*() {
+          const requests = yield* emulator.requests({ project: project.id })
+          const projectUsage = yield* emulator.usage(project.id)
+          return {
+            requests: requests.length,
+            rateLimited: requests.filter((r) => r.status === 429).length,
+            maxInFlight: projectUsage.maxInFlight,
+            cost: projectUsage.costUsed
+          }
+        }))
+      const requests = perProject.reduce((sum, p) => sum + p.requests, 0)
+      const bound = Math.max(...perProject.map((p) => Math.ceil(p.requests / CONCURRENT_PER_PROJECT))) *
+        options.latencyMs
+      log(`sweep: ${JSON.stringify(report)}`)
+      log(
+        `Amplitude: ${requests} requests (${Math.max(...perProject.map((p) => p.requests))} at most per project), ` +
+          `peak ${
+            Math.max(...perProject.map((p) => p.maxInFlight))
+          } in flight per project (limit ${CONCURRENT_PER_PROJECT}), ` +
+          `${perProject.reduce((sum, p) => sum + p.rateLimited, 0)} answered 429, cost ${
+            Math.max(...perProject.map((p) => p.cost))
+          } at most per project (budget 108000/h)`
+      )
+      log(
+        `wall ${seconds(usage.wallMs)}  lower bound ${seconds(bound)} ` +
+          `(ceil(requests per project / ${CONCURRENT_PER_PROJECT}) × ${options.latencyMs} ms, busiest project)  ` +
+          `ratio ${(usage.wallMs / bound).toFixed(2)}`
+      )
+      log(
+        `product process: CPU ${seconds(usage.cpuMs)} (${(usage.cpuMs / options.bets).toFixed(2)} ms per bet), ` +
+          `peak live heap ${megabytes(usage.peakLiveHeap)} (after a full GC, sampled every second), ` +
+          `peak heap ${megabytes(usage.peakHeap)} (${megabytes(usage.startHeap)} at the start), ` +
+          `peak RSS ${megabytes(usage.peakRss)}; emulator process CPU ${seconds(emulatorCpu)}; ${machineLoad()}`
+      )
+      log(`PostgreSQL: ${statements} transactions (${(statements / options.bets).toFixed(1)} per bet)`)
+      return {
+        report,
+        elapsed: usage.wallMs,
+        bound,
+        usage,
+        ok: report.measured === options.bets && report.failed === 0
+      }
+    })
+  return Effect.gen(function*() {
+    const emulator = yield* startEmulatorProcess()
+    return yield* program(emulator).pipe(
+      Effect.provide(
+        OutcomeMeasurement.DefaultWithoutDependencies.pipe(
+          Layer.provide(AnnotationsLive),
+          Layer.provide([OutcomeRunsRepo.Default, IntegrationsRepo.Default, ConnectionResolver.Default]),
+          Layer.provideMerge(
+            Layer.mergeAll(
+              amplitudeTestClient(emulator.urls, { timeout: "10 seconds" }),
+              SecretSealer.DefaultWithoutDependencies
+            ).pipe(Layer.provide(KeyringTest))
+          ),
+          Layer.provideMerge(TestSqlLive({ maxConnections: 10 })),
+          Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Warning))
+        )
+      )
+    )
+  }).pipe(Effect.scoped, Effect.runPromise)
 }

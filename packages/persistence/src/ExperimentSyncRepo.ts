@@ -58,14 +58,23 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
       const sql = yield* SqlClient.SqlClient
       const runSelect = sql.unsafe(runColumns)
 
-      /** Workspaces with a live Amplitude connection, a management key and at least one linked test. */
-      const workspacesToSync = (provider: string): Effect.Effect<ReadonlyArray<WorkspaceId>> =>
+      /**
+       * Workspaces with a live Amplitude connection, a management key and at least one linked test, in id order.
+       * With `page`, at most `limit` of them after the id `after`: the nightly sync reads the list a wave at a
+       * time instead of holding every id.
+       */
+      const workspacesToSync = (
+        provider: string,
+        page?: { readonly after: WorkspaceId | null; readonly limit: number }
+      ): Effect.Effect<ReadonlyArray<WorkspaceId>> =>
         sql<{ workspaceId: WorkspaceId }>`
           SELECT i.workspace_id FROM integrations i
           WHERE i.provider = ${provider} AND i.status = 'connected' AND i.credential_3 IS NOT NULL
             AND EXISTS (
               SELECT 1 FROM tests t WHERE t.workspace_id = i.workspace_id AND t.amplitude_experiment_id IS NOT NULL)
-          ORDER BY i.workspace_id`.pipe(
+            ${page?.after == null ? sql`` : sql`AND i.workspace_id > ${page.after}`}
+          ORDER BY i.workspace_id
+          ${page === undefined ? sql`` : sql`LIMIT ${page.limit}`}`.pipe(
           Effect.map((rows) => rows.map((row) => row.workspaceId)),
           Effect.orDie,
           Effect.withSpan("ExperimentSyncRepo.workspacesToSync")

@@ -69,6 +69,15 @@ describe("ExperimentSyncRepo", () => {
         for (const workspace of ready) assert.include(listed, workspace.workspaceId)
         for (const workspace of [noKey, noTests, gone]) assert.notInclude(listed, workspace.workspaceId)
         assert.deepStrictEqual([...listed], [...listed].sort())
+        const pages: Array<ReadonlyArray<WorkspaceId>> = []
+        let after: WorkspaceId | null = null
+        for (let n = 0; n <= listed.length; n++) {
+          const page: ReadonlyArray<WorkspaceId> = yield* repo.workspacesToSync(PROVIDER, { after, limit: 1 })
+          if (page.length === 0) break
+          pages.push(page)
+          after = page[0]!
+        }
+        assert.deepStrictEqual(pages.flat(), [...listed], "one id a page, in id order, each once")
         const linked = yield* repo.linkedTests(ready[1]!.workspaceId)
         assert.deepStrictEqual(linked.map((test) => test.experimentId).sort(), ["x2", "x3"])
         assert.deepStrictEqual(linked.map((test) => test.testId), [...ready[1]!.testIds].sort())
