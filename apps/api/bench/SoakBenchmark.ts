@@ -19,12 +19,13 @@ import type { AnnotationKind } from "@findry/domain"
 import { NightlySync } from "@findry/experiment-sync"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
+import { ClusterClientLive } from "@findry/runtime"
 import { Config, ConfigProvider, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ClientEngineLive, decide, KINDS, SealerLive, seed } from "../test/support/Fixtures.js"
+import { decide, KINDS, SealerLive, seed } from "../test/support/Fixtures.js"
 import { awaitRunners, startRunner } from "../test/support/Runners.js"
 
 export interface SoakBenchmarkOptions {
@@ -97,7 +98,7 @@ const soak = (print: (line: string) => void, options: SoakBenchmarkOptions) =>
     yield* emulator.injectFault({ kind: "latency", ms: options.latencyMs })
     const context = yield* Layer.build(
       Layer.mergeAll(AnnotationSchedulerLive, SealerLive).pipe(
-        Layer.provideMerge(ClientEngineLive),
+        Layer.provideMerge(ClusterClientLive),
         Layer.provideMerge(MigrationsLive.pipe(Layer.provideMerge(PgLive(database.url, { maxConnections: 4 }))))
       )
     )
