@@ -12,7 +12,7 @@ import { randomBytes, randomUUID } from "node:crypto"
 import { Agent, request } from "node:http"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
-import { issueToken } from "../apps/api/src/Jwt.js"
+import { issueToken } from "../apps/api/src/auth/Jwt.js"
 import { OtlpReceiver } from "../packages/observability/src/Testing.js"
 import { processTreeCpuMillis } from "./support/ProcessCpu.js"
 

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs"
 import { request } from "node:http"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
-import { issueToken } from "../apps/api/src/Jwt.js"
+import { issueToken } from "../apps/api/src/auth/Jwt.js"
 
 const here = fileURLToPath(new URL("..", import.meta.url))
 const root = process.env.BENCH_ROOT === undefined ? here : `${process.env.BENCH_ROOT.replace(/\/$/, "")}/`

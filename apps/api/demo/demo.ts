@@ -7,7 +7,7 @@ import { UserId } from "@findry/domain"
 import { Config, Console, Duration, Effect, Redacted, Schedule } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { issueToken } from "../src/Jwt.js"
+import { issueToken } from "../src/auth/Jwt.js"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 const tsx = `${root}node_modules/.bin/tsx`

@@ -2,11 +2,11 @@ import { fingerprintKeyConfig } from "@findry/crypto"
 import { telemetryConfig } from "@findry/observability"
 import { runtimeConfig } from "@findry/runtime"
 import { Config, Context, Effect, Layer, Option, type Redacted } from "effect"
-import { connectionViewTtlConfig } from "./ConnectionViewCache.js"
-import type { TokenPolicy } from "./Jwt.js"
-import { pickerAnswerTtlConfig } from "./SharedPickers.js"
-import { usageLimitsConfig } from "./UsageLimits.js"
-import { webDirConfig } from "./WebApp.js"
+import { connectionViewTtlConfig } from "./amplitude-connection/ConnectionViewCache.js"
+import type { TokenPolicy } from "./auth/Jwt.js"
+import { pickerAnswerTtlConfig } from "./amplitude-connection/SharedPickers.js"
+import { usageLimitsConfig } from "./limits/UsageLimits.js"
+import { webDirConfig } from "./server/WebApp.js"
 
 export class ApiConfig extends Context.Tag("@findry/api/ApiConfig")<ApiConfig, {
   readonly port: number

@@ -6,9 +6,9 @@ import { LoggingLive, reportStartupFailure, TelemetryLive } from "@findry/observ
 import { AmplitudeLive, CryptoLive, roleConfig, SchedulerLive, SqlLive } from "@findry/runtime"
 import { Config, Effect, Layer } from "effect"
 import { ApiConfig, ApiConfigLive, StartupConfigCheck, workerPortConfig } from "./ApiConfig.js"
-import { createApiServer } from "./BodyLimit.js"
-import { WorkerHealthHttpLive } from "./HealthHttp.js"
-import { HttpApiLive } from "./HttpServerLive.js"
+import { createApiServer } from "./server/BodyLimit.js"
+import { WorkerHealthHttpLive } from "./health/HealthHttp.js"
+import { HttpApiLive } from "./server/HttpServerLive.js"
 
 const NodeServerLive = Layer.unwrapEffect(
   Effect.map(ApiConfig, ({ port }) => NodeHttpServer.layer(createApiServer, { port, host: "0.0.0.0" }))

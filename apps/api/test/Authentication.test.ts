@@ -3,8 +3,8 @@ import { Authentication, type Unauthorized, type UserId } from "@findry/domain"
 import { Effect, Exit, Layer, Redacted, TestClock } from "effect"
 import { createHmac } from "node:crypto"
 import { ApiConfig } from "../src/ApiConfig.js"
-import { AuthenticationLive, authenticationWith, makeVerifiedTokens } from "../src/Authentication.js"
-import { issueToken, MAX_TOKEN_LENGTH, type TokenPolicy } from "../src/Jwt.js"
+import { AuthenticationLive, authenticationWith, makeVerifiedTokens } from "../src/auth/Authentication.js"
+import { issueToken, MAX_TOKEN_LENGTH, type TokenPolicy } from "../src/auth/Jwt.js"
 import { TEST_AUTH_SECRET } from "./support/TestApi.js"
 
 const configWith = (tokenPolicy: TokenPolicy = {}) =>

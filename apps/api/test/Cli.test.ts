@@ -12,7 +12,7 @@ import { TestSqlLive } from "@findry/persistence/testing"
 import { Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { progressReporter, renderProgressBar, renderProgressLine } from "../src/cli/Output.js"
-import { verifyToken } from "../src/Jwt.js"
+import { verifyToken } from "../src/auth/Jwt.js"
 import {
   cliEnv,
   emulatorEnv,

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import type { AmplitudeConnection, UserId, WorkspaceId } from "@findry/domain"
 import { type WorkspaceChange, WorkspaceChanges, WorkspaceChangesLost } from "@findry/persistence"
 import { ConfigProvider, Deferred, Effect, Fiber, Layer, Option, Queue, Stream, TestClock } from "effect"
-import { ConnectionViewCache } from "../src/ConnectionViewCache.js"
+import { ConnectionViewCache } from "../src/amplitude-connection/ConnectionViewCache.js"
 
 type FeedEvent = WorkspaceChange | "lost"
 

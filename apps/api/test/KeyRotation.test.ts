@@ -7,7 +7,7 @@ import { UserId, WorkspaceId } from "@findry/domain"
 import { IntegrationsRepo, WorkspacesRepo } from "@findry/persistence"
 import { TestSqlLive } from "@findry/persistence/testing"
 import { Effect, Layer, Option, Redacted } from "effect"
-import { SealedSecretStoreLive } from "../src/KeyRotation.js"
+import { SealedSecretStoreLive } from "../src/amplitude-connection/KeyRotation.js"
 
 const OLD = `old:${Buffer.alloc(32, 5).toString("base64")}`
 const NEW = `new:${Buffer.alloc(32, 6).toString("base64")}`

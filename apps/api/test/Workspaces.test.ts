@@ -1,7 +1,7 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { WorkspaceId } from "@findry/domain"
 import { Effect, Redacted } from "effect"
-import { issueToken } from "../src/Jwt.js"
+import { issueToken } from "../src/auth/Jwt.js"
 import { clientAs, clientWithToken, workspaceOf } from "./support/Client.js"
 import { call } from "./support/Http.js"
 import { ApiTestLive, freshUser, TEST_AUTH_SECRET } from "./support/TestApi.js"

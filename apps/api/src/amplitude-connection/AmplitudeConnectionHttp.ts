@@ -4,7 +4,7 @@ import { CurrentUser, FindryApi, type WorkspaceId } from "@findry/domain"
 import { Effect, Layer } from "effect"
 import { AmplitudeConnections } from "./AmplitudeConnections.js"
 import { ConnectionViewCache } from "./ConnectionViewCache.js"
-import { WorkspaceAccess } from "./WorkspaceAccess.js"
+import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
 
 export const AmplitudeConnectionHttpLive = HttpApiBuilder.group(
   FindryApi,

@@ -2,8 +2,8 @@ import type { RateLimited, WorkspaceId } from "@findry/domain"
 import { type ConnectedCredentials, PickerAnswers } from "@findry/persistence"
 import { Config, Effect, Option, Schema } from "effect"
 import { createHash } from "node:crypto"
-import { makeSingleFlight } from "./SingleFlight.js"
-import { UsageLimits } from "./UsageLimits.js"
+import { makeSingleFlight } from "../limits/SingleFlight.js"
+import { UsageLimits } from "../limits/UsageLimits.js"
 
 /** `FINDRY_PICKER_ANSWER_TTL_SECONDS`: how long a picker's answer is shared by a workspace's members; 0 never. */
 export const pickerAnswerTtlConfig = Config.integer("FINDRY_PICKER_ANSWER_TTL_SECONDS").pipe(

@@ -1,7 +1,7 @@
 import { Authentication, Unauthorized, UserId } from "@findry/domain"
 import { Clock, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { createHash } from "node:crypto"
-import { ApiConfig } from "./ApiConfig.js"
+import { ApiConfig } from "../ApiConfig.js"
 import { verifyToken } from "./Jwt.js"
 
 const decodeUserId = Schema.decodeUnknownOption(UserId)

@@ -3,7 +3,7 @@ import { AnnotationSchedulerLive } from "@findry/annotations"
 import { FindryApi } from "@findry/domain"
 import { Effect, Layer } from "effect"
 import { Bets } from "./Bets.js"
-import { WorkspaceAccess } from "./WorkspaceAccess.js"
+import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
 
 /** Needs `AnnotationScheduler` (and through it a workflow engine) besides the database. */
 export const BetsHttpLive = HttpApiBuilder.group(FindryApi, "bets", (handlers) =>

@@ -16,7 +16,7 @@ import {
 import { experimentFields, linkedExperiment } from "@findry/experiment-sync"
 import { type ExperimentFields, ExperimentSyncRepo, type TestRow, TestsRepo, WorkspacesRepo } from "@findry/persistence"
 import { Effect, Option } from "effect"
-import { UsageLimits } from "./UsageLimits.js"
+import { UsageLimits } from "../limits/UsageLimits.js"
 
 const toTest = (row: TestRow): Test =>
   new Test({

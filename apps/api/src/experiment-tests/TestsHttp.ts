@@ -2,7 +2,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { FindryApi } from "@findry/domain"
 import { Effect, Layer } from "effect"
 import { Tests } from "./Tests.js"
-import { WorkspaceAccess } from "./WorkspaceAccess.js"
+import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
 
 export const TestsHttpLive = HttpApiBuilder.group(FindryApi, "tests", (handlers) =>
   Effect.gen(function*() {

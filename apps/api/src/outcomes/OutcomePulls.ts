@@ -1,8 +1,8 @@
 import type { BetId, NotFound, OutcomeNotSet, OutcomeRun, RateLimited, WorkspaceId } from "@findry/domain"
 import { OutcomeMeasurement, OutcomeMeasurementLive } from "@findry/outcomes"
 import { Effect } from "effect"
-import { makeSingleFlight } from "./SingleFlight.js"
-import { UsageLimits } from "./UsageLimits.js"
+import { makeSingleFlight } from "../limits/SingleFlight.js"
+import { UsageLimits } from "../limits/UsageLimits.js"
 
 /**
  * "Pull metrics" as members ask for it: counted in the workspace's budget of Amplitude calls, and joined by every

@@ -2,7 +2,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { FindryApi } from "@findry/domain"
 import { Effect, Layer } from "effect"
 import { OutcomePulls } from "./OutcomePulls.js"
-import { WorkspaceAccess } from "./WorkspaceAccess.js"
+import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
 
 /** "Pull metrics". Needs a `WorkflowEngine` (for the verdict annotation) besides the database and the adapter. */
 export const OutcomesHttpLive = HttpApiBuilder.group(FindryApi, "outcomes", (handlers) =>

@@ -3,7 +3,7 @@ import { NodeHttpServerRequest } from "@effect/platform-node"
 import { FindryApi, ServiceUnavailable } from "@findry/domain"
 import { Effect, FiberId, Schema } from "effect"
 import { randomUUID } from "node:crypto"
-import { ApiConfig } from "./ApiConfig.js"
+import { ApiConfig } from "../ApiConfig.js"
 
 const encodeServiceUnavailable = Schema.encodeSync(ServiceUnavailable)
 

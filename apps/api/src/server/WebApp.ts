@@ -5,7 +5,7 @@ import { extname, join, resolve, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** `apps/web/dist`, seen from `apps/api/src` (tsx) and `apps/api/dist` (node) alike. */
-export const DEFAULT_WEB_DIR = fileURLToPath(new URL("../../web/dist", import.meta.url))
+export const DEFAULT_WEB_DIR = fileURLToPath(new URL("../../../web/dist", import.meta.url))
 
 export const webDirConfig = Config.string("FINDRY_WEB_DIR").pipe(Config.withDefault(DEFAULT_WEB_DIR))
 

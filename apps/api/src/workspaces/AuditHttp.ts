@@ -2,7 +2,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { AuditEntry, AuditPage, FindryApi } from "@findry/domain"
 import { AuditLog } from "@findry/persistence"
 import { Effect, Layer } from "effect"
-import { WorkspaceAccess } from "./WorkspaceAccess.js"
+import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
 
 export const AuditHttpLive = HttpApiBuilder.group(FindryApi, "audit", (handlers) =>
   Effect.gen(function*() {

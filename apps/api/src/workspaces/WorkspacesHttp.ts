@@ -2,9 +2,9 @@ import { HttpApiBuilder } from "@effect/platform"
 import { CurrentUser, FindryApi, LastAdmin, Member, NotFound, Project, Workspace } from "@findry/domain"
 import { AuditLog, WorkspacesRepo } from "@findry/persistence"
 import { Effect, Layer } from "effect"
-import { ConnectionViewCache } from "./ConnectionViewCache.js"
-import { UsageLimits } from "./UsageLimits.js"
-import { WorkspaceAccess } from "./WorkspaceAccess.js"
+import { ConnectionViewCache } from "../amplitude-connection/ConnectionViewCache.js"
+import { UsageLimits } from "../limits/UsageLimits.js"
+import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
 
 export const WorkspacesHttpLive = HttpApiBuilder.group(FindryApi, "workspaces", (handlers) =>
   Effect.gen(function*() {
