@@ -6,8 +6,8 @@ import { LoggingLive, reportStartupFailure, TelemetryLive } from "@findry/observ
 import { AmplitudeLive, CryptoLive, roleConfig, SchedulerLive, SqlLive } from "@findry/runtime"
 import { Config, Effect, Layer } from "effect"
 import { ApiConfig, ApiConfigLive, StartupConfigCheck, workerPortConfig } from "./ApiConfig.js"
-import { createApiServer } from "./server/BodyLimit.js"
 import { WorkerHealthHttpLive } from "./health/HealthHttp.js"
+import { createApiServer } from "./server/BodyLimit.js"
 import { HttpApiLive } from "./server/HttpServerLive.js"
 
 const NodeServerLive = Layer.unwrapEffect(

@@ -11,8 +11,8 @@ import { IntegrationsRepo, TestsRepo, WorkspacesRepo } from "@findry/persistence
 import { TestSqlLive } from "@findry/persistence/testing"
 import { Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
-import { progressReporter, renderProgressBar, renderProgressLine } from "../src/cli/Output.js"
 import { verifyToken } from "../src/auth/Jwt.js"
+import { progressReporter, renderProgressBar, renderProgressLine } from "../src/cli/Output.js"
 import {
   cliEnv,
   emulatorEnv,

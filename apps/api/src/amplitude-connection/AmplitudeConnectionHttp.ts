@@ -2,9 +2,9 @@ import { HttpApiBuilder } from "@effect/platform"
 import { AnnotationSchedulerLive } from "@findry/annotations"
 import { CurrentUser, FindryApi, type WorkspaceId } from "@findry/domain"
 import { Effect, Layer } from "effect"
+import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
 import { AmplitudeConnections } from "./AmplitudeConnections.js"
 import { ConnectionViewCache } from "./ConnectionViewCache.js"
-import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
 
 export const AmplitudeConnectionHttpLive = HttpApiBuilder.group(
   FindryApi,

@@ -36,8 +36,8 @@ import {
   MetricsRepo
 } from "@findry/persistence"
 import { Chunk, Effect, Option, type Redacted, Stream } from "effect"
-import { type Picker, type SharedPicker, SharedPickers } from "./SharedPickers.js"
 import { UsageLimits } from "../limits/UsageLimits.js"
+import { type Picker, type SharedPicker, SharedPickers } from "./SharedPickers.js"
 
 /** Views are built from decoded rows: re-validating them on every read would only cost time. */
 const trusted = { disableValidation: true } as const

@@ -2,8 +2,8 @@ import { HttpApiBuilder } from "@effect/platform"
 import { AnnotationSchedulerLive } from "@findry/annotations"
 import { FindryApi } from "@findry/domain"
 import { Effect, Layer } from "effect"
-import { Bets } from "./Bets.js"
 import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
+import { Bets } from "./Bets.js"
 
 /** Needs `AnnotationScheduler` (and through it a workflow engine) besides the database. */
 export const BetsHttpLive = HttpApiBuilder.group(FindryApi, "bets", (handlers) =>

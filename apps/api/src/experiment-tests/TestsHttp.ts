@@ -1,8 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { FindryApi } from "@findry/domain"
 import { Effect, Layer } from "effect"
-import { Tests } from "./Tests.js"
 import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
+import { Tests } from "./Tests.js"
 
 export const TestsHttpLive = HttpApiBuilder.group(FindryApi, "tests", (handlers) =>
   Effect.gen(function*() {

@@ -1,8 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { FindryApi } from "@findry/domain"
 import { Effect, Layer } from "effect"
-import { Metrics } from "./Metrics.js"
 import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
+import { Metrics } from "./Metrics.js"
 
 export const MetricsHttpLive = HttpApiBuilder.group(FindryApi, "metrics", (handlers) =>
   Effect.gen(function*() {

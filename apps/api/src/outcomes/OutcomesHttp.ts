@@ -1,8 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { FindryApi } from "@findry/domain"
 import { Effect, Layer } from "effect"
-import { OutcomePulls } from "./OutcomePulls.js"
 import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
+import { OutcomePulls } from "./OutcomePulls.js"
 
 /** "Pull metrics". Needs a `WorkflowEngine` (for the verdict annotation) besides the database and the adapter. */
 export const OutcomesHttpLive = HttpApiBuilder.group(FindryApi, "outcomes", (handlers) =>

@@ -3,8 +3,8 @@ import { CurrentUser, FindryApi, LastAdmin, Member, NotFound, Project, Workspace
 import { AuditLog, WorkspacesRepo } from "@findry/persistence"
 import { Effect, Layer } from "effect"
 import { ConnectionViewCache } from "../amplitude-connection/ConnectionViewCache.js"
-import { UsageLimits } from "../limits/UsageLimits.js"
 import { WorkspaceAccess } from "../auth/WorkspaceAccess.js"
+import { UsageLimits } from "../limits/UsageLimits.js"
 
 export const WorkspacesHttpLive = HttpApiBuilder.group(FindryApi, "workspaces", (handlers) =>
   Effect.gen(function*() {

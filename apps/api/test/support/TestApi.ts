@@ -11,9 +11,9 @@ import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
 import { ClientOnlyScheduler, embeddedScheduler } from "@findry/runtime"
 import { ConfigProvider, Context, type Duration, Effect, Layer, Logger, Redacted } from "effect"
 import { ApiConfig } from "../../src/ApiConfig.js"
+import { issueToken } from "../../src/auth/Jwt.js"
 import { createApiServer } from "../../src/server/BodyLimit.js"
 import { HttpApiLive } from "../../src/server/HttpServerLive.js"
-import { issueToken } from "../../src/auth/Jwt.js"
 
 export const TEST_AUTH_SECRET = Redacted.make("test-auth-secret-that-is-long-enough-000")
 
