@@ -142,6 +142,8 @@ const main = async () => {
             PORT: String(port),
             DATABASE_URL: databaseUrl,
             LOG_FORMAT: "json",
+            // HTTP only: three APIs on one database, none of them running jobs (each runner needs its own address).
+            FINDRY_ROLE: "api",
             FINDRY_AUTH_SECRET: authSecret,
             FINDRY_ENCRYPTION_KEYS: `bench:${encryptionKey}`,
             FINDRY_FINGERPRINT_KEY: fingerprintKey,
