@@ -12,7 +12,7 @@ import {
   startEmulatorProcess
 } from "@findry/amplitude-emulator"
 import { SecretSealer } from "@findry/crypto"
-import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
+import { TestDatabase, TestSqlLive, transactionCount } from "@findry/persistence/testing"
 import { Array as Arr, Duration, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { join } from "node:path"
@@ -125,19 +125,6 @@ const seed = (emulator: EmulatorProcess, options: SyncBenchmarkOptions) =>
     }
   }).pipe(Effect.orDie)
 
-/**
- * Transactions PostgreSQL counted on this database so far (a statement outside a transaction is one); 0
- * on PGlite. The cluster engine's polling in this process is part of it.
- */
-const transactions = Effect.gen(function*() {
-  const database = yield* TestDatabase
-  if (database.kind !== "postgres") return 0
-  const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql<{ n: number }>`
-    SELECT (xact_commit + xact_rollback)::int AS n FROM pg_stat_database WHERE datname = current_database()`
-  return rows[0]?.n ?? 0
-}).pipe(Effect.orDie)
-
 /** Real PostgreSQL: the cluster engine on SQL storage, as in production. PGlite (one connection): in memory. */
 const engineLive = (engine: "cluster" | "memory" | undefined) =>
   Layer.unwrapEffect(Effect.map(TestDatabase, (database) =>
@@ -183,7 +170,7 @@ export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial
       yield* emulator.resetInspection
 
       const emulatorCpuBefore = processCpuMs(emulator.pid)
-      const transactionsBefore = yield* transactions
+      const transactionsBefore = yield* transactionCount
       const meter = meterThisProcess({ liveHeapEveryMs: 1000 })
       const summary = yield* NightlySync.execute({ date: DATE }).pipe(Effect.onExit(() => Effect.sync(meter.stop)))
       const usage = meter.stop()
@@ -197,7 +184,7 @@ export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial
       const emulatorCpu = processCpuMs(emulator.pid) - emulatorCpuBefore
       // PostgreSQL publishes a session's counts when it goes idle, within a second.
       yield* Effect.sleep("1500 millis")
-      const statements = (yield* transactions) - transactionsBefore
+      const statements = (yield* transactionCount) - transactionsBefore
 
       const requests = (yield* emulator.requests({ host: "experimentUs" })).length
       const totals = yield* sql<{ synced: number; runs: number }>`

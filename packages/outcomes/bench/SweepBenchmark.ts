@@ -15,7 +15,7 @@ import { AnnotationSchedulerLive, PushAnnotation, PushResult } from "@findry/ann
 import { SecretSealer } from "@findry/crypto"
 import type { MappingParams } from "@findry/domain"
 import { AnnotationRecordsRepo, BetsRepo, IntegrationsRepo, OutcomeRunsRepo } from "@findry/persistence"
-import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
+import { TestDatabase, TestSqlLive, transactionCount } from "@findry/persistence/testing"
 import { Array as Arr, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { OutcomeMeasurement, type SweepOptions, type SweepReport } from "../src/OutcomeMeasurement.js"
@@ -143,19 +143,6 @@ const seed = (emulator: EmulatorProcess, options: SweepBenchmarkOptions) =>
     return projects
   }).pipe(Effect.orDie)
 
-/**
- * Transactions PostgreSQL counted on this database so far (a statement outside a transaction is one); 0 on
- * PGlite.
- */
-const transactions = Effect.gen(function*() {
-  const database = yield* TestDatabase
-  if (database.kind !== "postgres") return 0
-  const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql<{ n: number }>`
-    SELECT (xact_commit + xact_rollback)::int AS n FROM pg_stat_database WHERE datname = current_database()`
-  return rows[0]?.n ?? 0
-}).pipe(Effect.orDie)
-
 /** Verdict annotations are recorded and enqueued on the in-memory engine; the push itself is not measured here. */
 const AnnotationsLive = AnnotationSchedulerLive.pipe(
   Layer.provide(
@@ -189,14 +176,14 @@ export const runSweepBenchmark = (log: (line: string) => void, overrides: Partia
 
       const measurement = yield* OutcomeMeasurement
       const emulatorCpuBefore = processCpuMs(emulator.pid)
-      const transactionsBefore = yield* transactions
+      const transactionsBefore = yield* transactionCount
       const meter = meterThisProcess({ liveHeapEveryMs: 1000 })
       const report: SweepReport = yield* measurement.sweep(options.sweep)
       const usage = meter.stop()
       const emulatorCpu = processCpuMs(emulator.pid) - emulatorCpuBefore
       // PostgreSQL publishes a session's counts when it goes idle, within a second.
       yield* Effect.sleep("1500 millis")
-      const statements = (yield* transactions) - transactionsBefore
+      const statements = (yield* transactionCount) - transactionsBefore
 
       const perProject = yield* Effect.forEach(projects, (project) =>
         Effect.gen(function*() {

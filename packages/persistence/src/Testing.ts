@@ -78,3 +78,18 @@ export const TestSqlLive = (
       : WorkspaceChangesFromPostgres.pipe(Layer.provideMerge(pool))
     return MigrationsLive.pipe(Layer.provideMerge(withChanges))
   })).pipe(Layer.provideMerge(TestDatabaseLive), Layer.orDie)
+
+/**
+ * Transactions PostgreSQL has counted on the test database so far (a statement outside a transaction is one),
+ * for benchmarks that report statements per unit of work; 0 on PGlite, which keeps no such count.
+ */
+export const transactionCount: Effect.Effect<number, never, TestDatabase | SqlClient.SqlClient> = Effect.gen(
+  function*() {
+    const database = yield* TestDatabase
+    if (database.kind !== "postgres") return 0
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ n: number }>`
+      SELECT (xact_commit + xact_rollback)::int AS n FROM pg_stat_database WHERE datname = current_database()`
+    return rows[0]?.n ?? 0
+  }
+).pipe(Effect.orDie)
