@@ -1,5 +1,5 @@
 import { RateLimited } from "@findry/domain"
-import { Clock, Context, Duration, Effect, Layer, Metric } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Metric, Option } from "effect"
 import { budgetCharged, budgetRefused, budgetUsed, governorWait } from "./internal/Metrics.js"
 
 const waited = (gate: "concurrency" | "budget" | "experiment_pace", priority: Priority | "any") =>
@@ -93,17 +93,35 @@ export interface Governor {
   readonly trackedProjects: () => number
 }
 
-export const budgetExhausted = (seconds: number) =>
+const budgetExhausted = (seconds: number) =>
   new RateLimited({
     retryAfterSeconds: seconds,
     message: `The hourly Amplitude query budget of this project is used up. Wait ${seconds} seconds and retry.`
   })
 
-export const tooExpensive = (cost: number, budget: number) =>
+const tooExpensive = (cost: number, budget: number) =>
   new RateLimited({
     retryAfterSeconds: 3600,
     message: `This query costs ${cost}, more than Amplitude's hourly budget of ${budget}. Query a shorter range.`
   })
+
+/** A charge the budget refuses, counted: `waitMs` until it would fit. */
+export const refuseCharge = (waitMs: number): Effect.Effect<never, RateLimited> =>
+  Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(budgetExhausted(Math.ceil(waitMs / 1000))))
+
+/**
+ * What every governor decides before looking at a window: a free query costs nothing (`Some`, with a no-op refund),
+ * one dearer than the whole budget can never fit (a counted `RateLimited`), anything else needs the window (`None`).
+ */
+export const chargeWithoutWindow = (
+  cost: number,
+  budget: number
+): Option.Option<Effect.Effect<Effect.Effect<void>, RateLimited>> =>
+  cost <= 0
+    ? Option.some(Effect.succeed(Effect.void))
+    : cost > budget
+    ? Option.some(Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(tooExpensive(cost, budget))))
+    : Option.none()
 
 export const makeGovernor = (limits: GovernorLimits): Governor => {
   const gates = new Map<string, ProjectGate>()
@@ -207,10 +225,8 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
     cost: number,
     wait: boolean
   ): Effect.Effect<Effect.Effect<void>, RateLimited> => {
-    if (cost <= 0) return Effect.succeed(Effect.void)
-    if (cost > limits.queryBudget) {
-      return Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(tooExpensive(cost, limits.queryBudget)))
-    }
+    const decided = chargeWithoutWindow(cost, limits.queryBudget)
+    if (Option.isSome(decided)) return decided.value
     const attempt = (since: number): Effect.Effect<Effect.Effect<void>, RateLimited> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         sweepIfDue(now)
@@ -232,7 +248,7 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
         const waitMs = waitFor(window, cost, now)
         return wait
           ? Effect.zipRight(Effect.sleep(Duration.millis(waitMs)), attempt(since))
-          : Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(budgetExhausted(Math.ceil(waitMs / 1000))))
+          : refuseCharge(waitMs)
       })
     return Effect.flatMap(Clock.currentTimeMillis, attempt)
   }

@@ -9,6 +9,7 @@ import {
   FiberId,
   Layer,
   Metric,
+  Option,
   Random,
   Redacted,
   Runtime,
@@ -19,15 +20,15 @@ import { createHash } from "node:crypto"
 import pg from "pg"
 import {
   AmplitudeGovernor,
-  budgetExhausted,
+  chargeWithoutWindow,
   DEFAULT_GOVERNOR_LIMITS,
   type Governor,
   type GovernorLimits,
   type Priority,
-  tooExpensive,
+  refuseCharge,
   waitedFor
 } from "./AmplitudeGovernor.js"
-import { budgetCharged, budgetRefused, budgetUsed } from "./internal/Metrics.js"
+import { budgetCharged, budgetUsed } from "./internal/Metrics.js"
 
 /** The channel a process announces a released slot on, with the project key as payload. */
 export const SLOT_RELEASED_CHANNEL = "amplitude_governor_slot_released"
@@ -368,10 +369,8 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       cost: number,
       wait: boolean
     ): Effect.Effect<Effect.Effect<void>, RateLimited> => {
-      if (cost <= 0) return Effect.succeed(Effect.void)
-      if (cost > limits.queryBudget) {
-        return Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(tooExpensive(cost, limits.queryBudget)))
-      }
+      const decided = chargeWithoutWindow(cost, limits.queryBudget)
+      if (Option.isSome(decided)) return decided.value
       const lockKey = slotLockKey(projectKey)
       const attempt = (since: number): Effect.Effect<Effect.Effect<void>, RateLimited> =>
         Effect.flatMap(
@@ -400,7 +399,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
             const waitMs = Number(row.wait_ms)
             return wait
               ? Effect.zipRight(Effect.sleep(Duration.millis(waitMs)), attempt(since))
-              : Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(budgetExhausted(Math.ceil(waitMs / 1000))))
+              : refuseCharge(waitMs)
           }
         )
       return Effect.flatMap(Clock.currentTimeMillis, attempt)
