@@ -44,11 +44,28 @@ export interface FleetGovernorOptions {
   readonly recheckMillis?: number
 }
 
-/** A concurrency slot this process holds: the advisory lock (project, `number`) on connection `connection`. */
+/**
+ * A concurrency slot this process holds: the advisory lock (project, `number`) on connection `connection`, handed
+ * from one local request to the next `handOffs` times in a row since it was taken from the database.
+ */
 interface Slot {
   readonly number: number
   readonly connection: number
+  readonly handOffs: number
 }
+
+/** The request whose turn it is to ask the database for a slot, waiting: a finished local request may hand it one. */
+interface Taker {
+  readonly priority: Priority
+  slot: Slot | undefined
+  readonly handed: Deferred.Deferred<void>
+}
+
+/**
+ * How many times in a row a slot goes straight from a finished request to a waiting one of the same process, before
+ * it is given back to the database where the other processes' requests can take it.
+ */
+export const MAX_LOCAL_HAND_OFFS = 8
 
 interface FleetProject {
   readonly key: string
@@ -63,6 +80,8 @@ interface FleetProject {
   readonly mutex: Effect.Semaphore
   /** Slots this process holds. Session advisory locks are re-entrant, so a held slot must never be asked for again. */
   readonly held: Set<number>
+  /** At most one per priority: the request holding that priority's turn while it waits for a slot. */
+  readonly takers: Array<Taker>
   /** Completed (and replaced) whenever a slot of the project may have come free. */
   changed: Deferred.Deferred<void>
   users: number
@@ -147,6 +166,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
           turns: { interactive: Effect.unsafeMakeSemaphore(1), background: Effect.unsafeMakeSemaphore(1) },
           mutex: Effect.unsafeMakeSemaphore(1),
           held: new Set(),
+          takers: [],
           changed: Deferred.unsafeMake<void>(FiberId.none),
           users: 0,
           inFlight: 0,
@@ -290,7 +310,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
           // A lock taken on a connection lost meanwhile went with it.
           if (taken === undefined || current?.id !== connection) return undefined
           project.held.add(taken.slot)
-          return { number: taken.slot, connection }
+          return { number: taken.slot, connection, handOffs: 0 }
         })
       }))
 
@@ -303,6 +323,71 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
           Effect.ignore
         )
       })).pipe(Effect.ensuring(Effect.sync(() => signal(project))))
+
+    /** Gives `slot` to a local request waiting for one that may use it; false when none does or it must go back. */
+    const handOff = (project: FleetProject, slot: Slot): boolean => {
+      if (slot.handOffs >= MAX_LOCAL_HAND_OFFS || current?.id !== slot.connection) return false
+      const index = project.takers.findIndex((taker) => slot.number < slotsFor[taker.priority])
+      const taker = project.takers[index]
+      if (taker === undefined) return false
+      project.takers.splice(index, 1)
+      taker.slot = { ...slot, handOffs: slot.handOffs + 1 }
+      Deferred.unsafeDone(taker.handed, Exit.void)
+      return true
+    }
+
+    /**
+     * A finished request's slot goes straight to a request of this process waiting for one, when there is one that
+     * may use it (no statement, and no gap in which the slot stands free), at most `MAX_LOCAL_HAND_OFFS` times in a
+     * row; otherwise back to the database. While other requests of the process are queued in front of the local
+     * gates, the slot is kept for a millisecond first: the one let through by this request's end may take it.
+     */
+    const release = (project: FleetProject, slot: Slot): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (handOff(project, slot)) return Effect.void
+        const queued = project.users - project.inFlight - 1 > 0
+        const keep = queued && slot.handOffs < MAX_LOCAL_HAND_OFFS && current?.id === slot.connection
+        // The answer need not wait for the slot's release to reach the database.
+        return Effect.asVoid(Effect.forkDaemon(
+          keep
+            ? Effect.sleep(Duration.millis(1)).pipe(
+              Effect.zipRight(Effect.suspend(() => handOff(project, slot) ? Effect.void : giveBack(project, slot)))
+            )
+            : giveBack(project, slot)
+        ))
+      })
+
+    /**
+     * Waits until a slot may have come free (a release here or elsewhere, or the recheck interval), or until a local
+     * request hands one over. Interrupted after a hand-off, it gives the slot back.
+     */
+    const awaitSlot = (project: FleetProject, priority: Priority, changed: Deferred.Deferred<void>) =>
+      Effect.flatMap(
+        Random.nextIntBetween(Math.ceil(recheckMillis / 2), recheckMillis + 1),
+        (recheck) =>
+          Effect.suspend(() => {
+            const taker: Taker = { priority, slot: undefined, handed: Deferred.unsafeMake<void>(FiberId.none) }
+            // Interactive takers first: they may use every slot, and a person waits for them.
+            if (priority === "interactive") project.takers.unshift(taker)
+            else project.takers.push(taker)
+            const settle = Effect.sync(() => {
+              const index = project.takers.indexOf(taker)
+              if (index >= 0) project.takers.splice(index, 1)
+              return taker.slot
+            })
+            return Effect.interruptible(
+              Effect.raceFirst(
+                Effect.raceFirst(Deferred.await(taker.handed), Deferred.await(changed)),
+                Effect.sleep(Duration.millis(recheck))
+              )
+            ).pipe(
+              Effect.onInterrupt(() =>
+                Effect.flatMap(settle, (slot) => slot === undefined ? Effect.void : giveBack(project, slot))
+              ),
+              Effect.zipRight(settle)
+            )
+          })
+      )
 
     /**
      * Waits for a slot: runs uninterruptibly, so that a slot taken is always handed over, except while it waits for
@@ -324,12 +409,8 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
               ),
             onSuccess: (slot) =>
               slot !== undefined ? Effect.succeed(slot) : Effect.flatMap(
-                Random.nextIntBetween(Math.ceil(recheckMillis / 2), recheckMillis + 1),
-                (recheck) =>
-                  Effect.interruptible(
-                    Effect.raceFirst(Deferred.await(changed), Effect.sleep(Duration.millis(recheck)))
-                  )
-                    .pipe(Effect.zipRight(attempt(0)))
+                awaitSlot(project, priority, changed),
+                (handed) => handed !== undefined ? Effect.succeed(handed) : attempt(0)
               )
           })
         })
@@ -351,8 +432,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
                   Effect.zipRight(restore(request)),
                   Effect.ensuring(Effect.suspend(() => {
                     project.inFlight--
-                    // The answer need not wait for the slot's release to reach the database.
-                    return Effect.asVoid(Effect.forkDaemon(giveBack(project, slot)))
+                    return release(project, slot)
                   }))
                 )
               })

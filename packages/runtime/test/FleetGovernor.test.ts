@@ -77,6 +77,27 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the fleet-wide Amp
         yield* eventually(slotsTaken(project), (n) => n === 0)
       }))
 
+    it.scoped("hands slots on within a process at most 8 times in a row: another process still gets one", () =>
+      Effect.gen(function*() {
+        const a = yield* governor
+        const b = yield* governor
+        const project = "hand-off-project"
+        let bGotIn = false
+        // Twice as many of a's requests as there are slots, 20 ms each, one after the other until b got in: a
+        // finished request of a always finds another of a waiting for its slot.
+        const aCall = a.throttle(project, "interactive")(Effect.sleep("20 millis"))
+        const aStream = yield* Effect.forkScoped(
+          Effect.all(Array.from({ length: 10 }, () => Effect.repeat(aCall, { until: () => bGotIn })), {
+            concurrency: "unbounded"
+          })
+        )
+        yield* eventually(slotsTaken(project), (n) => n === 5)
+        yield* b.throttle(project, "interactive")(Effect.sync(() => (bGotIn = true))).pipe(
+          Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new ConditionTimeout({ ms: 3000 }) })
+        )
+        yield* Fiber.join(aStream)
+      }))
+
     it.scoped("shares the query budget, refusing an interactive charge with RateLimited", () =>
       Effect.gen(function*() {
         const limits = { queryBudget: 100, budgetWindow: Duration.minutes(1) }
