@@ -164,8 +164,9 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
         )
 
       /**
-       * Re-reads the connection right before an Amplitude call: the same project goes on with the keys stored
-       * now (a re-key to the same project); a disconnect, another project or the push turned off stops it.
+       * Re-reads the connection right before an Amplitude call that changes something (and right after a create):
+       * the same project goes on with the keys stored now (a re-key to the same project); a disconnect, another
+       * project or the push turned off stops it.
        */
       const recheck = (workspaceId: WorkspaceId, fingerprint: string | null) =>
         Effect.flatMap(connectionFor(workspaceId), (now) => {
@@ -233,7 +234,8 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
 
           const marker = annotationMarker(payload.betId, payload.kind)
           const wanted = { label: record.label, start: record.annotationAt, details: details(payload) }
-          const existing = yield* findOurs(yield* latest, record, marker).pipe(
+          // Listing is harmless with the keys read at the start of the attempt; the create re-reads them first.
+          const existing = yield* findOurs(target.connection, record, marker).pipe(
             Effect.mapError((error) => classify(error, "other"))
           )
           let keep = keepOf(existing, record)
