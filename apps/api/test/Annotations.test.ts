@@ -158,6 +158,14 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
 
         const activity = yield* s.member.bets.annotations({ path: s.path, urlParams: {} })
         assert.deepStrictEqual(activity.annotations.map((a) => ({ ...a })), [{ betId: created.id, ...promoted }])
+
+        // A first attempt has nothing to find before its create; it lists only afterwards, for duplicates.
+        const emulator = yield* AmplitudeEmulator
+        const calls = yield* emulator.requests({ project: s.amplitude.id })
+        assert.deepStrictEqual(
+          calls.map((r) => r.endpoint).filter((endpoint) => endpoint.startsWith("annotations.")),
+          ["annotations.create", "annotations.list"]
+        )
       }))
 
     it.effect("ship, ship date, verdict and override: labels and times, one annotation per kind, updated in place", () =>
@@ -448,8 +456,11 @@ const promotedEverywhere = (betId: string) =>
   }).pipe(Effect.orDie)
 
 type Interleaving = {
-  /** Where the in-flight push is held: before its create is sent, or with the create at Amplitude. */
-  readonly heldAt: "annotations.list" | "annotations.create"
+  /**
+   * Where the in-flight push is held: before its create is sent (at the workspace's first push, the category
+   * lookup comes first), or with the create at Amplitude.
+   */
+  readonly heldAt: "annotationCategories.list" | "annotations.create"
   /** The admin's action, with a second emulator project to re-key to. */
   readonly act: (s: Setup, other: { apiKey: string; secretKey: string }) => Effect.Effect<void, unknown>
   /** Final status and reason of the in-flight and of the queued push, and where their annotations are. */
@@ -519,7 +530,7 @@ describe("annotations: the workspace changes while a push is in flight or queued
     } as const
     const pushed = { status: "pushed", project: "connected" } as const
 
-    for (const heldAt of ["annotations.list", "annotations.create"] as const) {
+    for (const heldAt of ["annotationCategories.list", "annotations.create"] as const) {
       it.effect(`disconnect (held at ${heldAt}): both end skipped, no annotation anywhere`, () =>
         interleave({ heldAt, act: disconnect, inFlight: gone, queued: gone }))
 
@@ -540,7 +551,7 @@ describe("annotations: the workspace changes while a push is in flight or queued
     }
 
     it.effect("toggle off before the create is sent: both end skipped, nothing in Amplitude", () =>
-      interleave({ heldAt: "annotations.list", act: toggleOff, inFlight: off, queued: off }))
+      interleave({ heldAt: "annotationCategories.list", act: toggleOff, inFlight: off, queued: off }))
 
     it.effect("a 429 with Retry-After: 2 makes the next attempt wait 2 s (backoff 100 ms, cap 5 s)", () =>
       Effect.gen(function*() {
@@ -548,7 +559,7 @@ describe("annotations: the workspace changes while a push is in flight or queued
         const s = yield* setup
         yield* emulator.injectFault({
           project: s.amplitude.id,
-          endpoint: "annotations.list",
+          endpoint: "annotations.create",
           kind: "status",
           status: 429,
           retryAfterSeconds: 2

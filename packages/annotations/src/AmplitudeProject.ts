@@ -234,8 +234,11 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
 
           const marker = annotationMarker(payload.betId, payload.kind)
           const wanted = { label: record.label, start: record.annotationAt, details: details(payload) }
-          // Listing is harmless with the keys read at the start of the attempt; the create re-reads them first.
-          const existing = yield* findOurs(target.connection, record, marker).pipe(
+          // An annotation's first attempt has nothing in Amplitude to find: no create was ever sent for its marker
+          // (`attempts` is counted before any call and reset only with a new revision). Otherwise listing is
+          // harmless with the keys read at the start of the attempt; the create re-reads them first.
+          const neverSent = record.revision === 1 && record.attempts === 0 && record.amplitudeAnnotationId === null
+          const existing = neverSent ? [] : yield* findOurs(target.connection, record, marker).pipe(
             Effect.mapError((error) => classify(error, "other"))
           )
           let keep = keepOf(existing, record)
