@@ -163,7 +163,7 @@ describe("annotations: bet decisions become Amplitude chart annotations", () => 
         const emulator = yield* AmplitudeEmulator
         const calls = yield* emulator.requests({ project: s.amplitude.id })
         assert.deepStrictEqual(
-          calls.map((r) => r.endpoint).filter((endpoint) => endpoint.startsWith("annotations.")),
+          calls.map((r) => r.endpoint).filter((endpoint) => endpoint?.startsWith("annotations.") === true),
           ["annotations.create", "annotations.list"]
         )
       }))
