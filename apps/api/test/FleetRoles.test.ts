@@ -119,6 +119,15 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("two api processes 
           yield* emulator.injectFault({ project: amplitude.id, kind: "latency", ms: LATENCY_MS })
           yield* emulator.resetInspection
 
+          // Checked while the test waits: over the limit ends the test at once, rather than as slow retries later.
+          const withinLimits = Effect.gen(function*() {
+            const { maxInFlight } = yield* emulator.usage(amplitude.id)
+            const refused = (yield* emulator.requests({ project: amplitude.id })).filter(({ status }) => status === 429)
+            if (maxInFlight > 5 || refused.length > 0) {
+              return yield* Effect.dieMessage(`peak ${maxInFlight} in flight, ${refused.length} answered 429`)
+            }
+          }).pipe(Effect.orDie)
+
           // Event-picker reads through an API process, 8 at a time; each must be answered from Amplitude.
           const readEvents = (api: RunnerProcess, done: Ref.Ref<number>) =>
             Effect.gen(function*() {
@@ -165,6 +174,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("two api processes 
           // Killed mid-run, while it holds at least one of the project's slots.
           const slotsAtKill = yield* eventually(
             Effect.gen(function*() {
+              yield* withinLimits
               const done = yield* Ref.get(done1)
               const slots = yield* slotsHeldBy(backend)
               return done >= 30 && done < CALLS && slots > 0
@@ -198,7 +208,10 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("two api processes 
             SELECT count(*)::int AS n FROM annotation_records WHERE workspace_id = ${workspaceId} AND status = 'pushed'`
             .pipe(Effect.map((rows) => rows[0]?.n ?? 0), Effect.orDie)
           yield* eventually(
-            pushed.pipe(Effect.filterOrFail((n) => n === CALLS, (n) => `${n} pushed`)),
+            withinLimits.pipe(
+              Effect.zipRight(pushed),
+              Effect.filterOrFail((n) => n === CALLS, (n) => `${n} pushed`)
+            ),
             "60 seconds"
           )
 
@@ -228,6 +241,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("two api processes 
               `${slotsAtKill} slot(s) held at the kill, freed after ${freedAfterMs} ms\n`
           )
           assert.isAtMost(usage.maxInFlight, 5, "more than 5 requests in flight at Amplitude")
+          assert.isAtLeast(usage.maxInFlight, 2, "the calls overlapped")
           assert.strictEqual(requests.filter((request) => request.status === 429).length, 0, "Amplitude answered 429")
           assert.isAtLeast(reads, CALLS + 30)
           assert.isAtLeast(pushes, CALLS)
