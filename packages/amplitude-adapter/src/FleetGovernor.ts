@@ -67,6 +67,9 @@ interface Taker {
  */
 export const MAX_LOCAL_HAND_OFFS = 8
 
+/** How long a slot no local request waits for stays with the process, for its next request, before it goes back. */
+const IDLE_KEEP_MS = 2
+
 interface FleetProject {
   readonly key: string
   /** First half of the project's advisory lock keys: (lockKey, slot) for slots, (lockKey, -1) for charges. */
@@ -82,6 +85,8 @@ interface FleetProject {
   readonly held: Set<number>
   /** At most one per priority: the request holding that priority's turn while it waits for a slot. */
   readonly takers: Array<Taker>
+  /** Slots released with no local request waiting, kept for `IDLE_KEEP_MS` for the process's next request. */
+  readonly idle: Array<Slot>
   /** Completed (and replaced) whenever a slot of the project may have come free. */
   changed: Deferred.Deferred<void>
   users: number
@@ -167,6 +172,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
           mutex: Effect.unsafeMakeSemaphore(1),
           held: new Set(),
           takers: [],
+          idle: [],
           changed: Deferred.unsafeMake<void>(FiberId.none),
           users: 0,
           inFlight: 0,
@@ -203,6 +209,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       for (const project of projects.values()) {
         slotsLost += project.held.size
         project.held.clear()
+        project.idle.length = 0
         signal(project)
       }
       connection.client.end().catch(() => undefined)
@@ -336,24 +343,36 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       return true
     }
 
+    /** An idle slot of the project that `priority` may use, taken for a request of this process. */
+    const takeIdle = (project: FleetProject, priority: Priority): Slot | undefined => {
+      const index = project.idle.findIndex((slot) => slot.number < slotsFor[priority])
+      const slot = project.idle[index]
+      if (slot === undefined) return undefined
+      project.idle.splice(index, 1)
+      return current?.id === slot.connection ? { ...slot, handOffs: slot.handOffs + 1 } : undefined
+    }
+
     /**
      * A finished request's slot goes straight to a request of this process waiting for one, when there is one that
-     * may use it (no statement, and no gap in which the slot stands free), at most `MAX_LOCAL_HAND_OFFS` times in a
-     * row; otherwise back to the database. While other requests of the process are queued in front of the local
-     * gates, the slot is kept for a millisecond first: the one let through by this request's end may take it.
+     * may use it (no statement, and no gap in which the slot stands free); with none waiting, it stays idle with the
+     * process for `IDLE_KEEP_MS`, for the request its end lets through its local gates or its next call. At most
+     * `MAX_LOCAL_HAND_OFFS` times in a row: then, or when nobody took it, it goes back to the database.
      */
     const release = (project: FleetProject, slot: Slot): Effect.Effect<void> =>
       Effect.suspend(() => {
         if (handOff(project, slot)) return Effect.void
-        const queued = project.users - project.inFlight - 1 > 0
-        const keep = queued && slot.handOffs < MAX_LOCAL_HAND_OFFS && current?.id === slot.connection
-        // The answer need not wait for the slot's release to reach the database.
+        if (slot.handOffs >= MAX_LOCAL_HAND_OFFS || current?.id !== slot.connection) {
+          // The answer need not wait for the slot's release to reach the database.
+          return Effect.asVoid(Effect.forkDaemon(giveBack(project, slot)))
+        }
+        project.idle.push(slot)
         return Effect.asVoid(Effect.forkDaemon(
-          keep
-            ? Effect.sleep(Duration.millis(1)).pipe(
-              Effect.zipRight(Effect.suspend(() => handOff(project, slot) ? Effect.void : giveBack(project, slot)))
-            )
-            : giveBack(project, slot)
+          Effect.sleep(Duration.millis(IDLE_KEEP_MS)).pipe(Effect.zipRight(Effect.suspend(() => {
+            const index = project.idle.indexOf(slot)
+            if (index < 0) return Effect.void
+            project.idle.splice(index, 1)
+            return handOff(project, slot) ? Effect.void : giveBack(project, slot)
+          })))
         ))
       })
 
@@ -397,6 +416,8 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       const turn = project.turns[priority]
       const attempt = (failures: number): Effect.Effect<Slot> =>
         Effect.suspend(() => {
+          const idle = takeIdle(project, priority)
+          if (idle !== undefined) return Effect.succeed(idle)
           const changed = project.changed
           return Effect.matchEffect(tryTake(project, priority), {
             onFailure: (error) =>
@@ -414,7 +435,11 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
               )
           })
         })
-      return Effect.zipRight(Effect.interruptible(turn.take(1)), attempt(0).pipe(Effect.ensuring(turn.release(1))))
+      return Effect.suspend(() => {
+        const idle = takeIdle(project, priority)
+        if (idle !== undefined) return Effect.succeed(idle)
+        return Effect.zipRight(Effect.interruptible(turn.take(1)), attempt(0).pipe(Effect.ensuring(turn.release(1))))
+      })
     }
 
     const throttle = (projectKey: string, priority: Priority) => <A, E, R>(request: Effect.Effect<A, E, R>) =>
