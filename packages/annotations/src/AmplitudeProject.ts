@@ -268,7 +268,9 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
               }
             }
           } else {
-            const creator = yield* latest
+            // Read just now, with no Amplitude call since: a first attempt in a workspace whose category is known
+            // creates with the connection it started with.
+            const creator = neverSent && target.categoryId !== undefined ? target.connection : yield* latest
             const created = yield* creator.createAnnotation({ ...wanted, category: config.category }).pipe(
               Effect.mapError((error) => classify(error, "create"))
             )
