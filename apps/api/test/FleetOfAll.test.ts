@@ -1,4 +1,3 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
@@ -10,22 +9,11 @@ import { Effect, Layer, Redacted } from "effect"
 import { connectedWorkspace } from "./support/Decision.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
-import { awaitRunners, type RunnerProcess, startRunner } from "./support/Runners.js"
+import { at, awaitRunners, printOutput, type RunnerProcess, startRunner } from "./support/Runners.js"
 import { API_TEST_KEYS, TEST_AUTH_SECRET } from "./support/TestApi.js"
 
 const REPLICAS = 3
 const DECISIONS = 300
-
-/** Runs `effect` against the HTTP API of `replica`. */
-const at = (replica: RunnerProcess) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.updateService(
-    effect,
-    HttpClient.HttpClient,
-    HttpClient.mapRequest(HttpClientRequest.prependUrl(`http://127.0.0.1:${replica.httpPort}`))
-  )
-
-const printOutput = (replicas: ReadonlyArray<RunnerProcess>) =>
-  Effect.sync(() => replicas.forEach((replica) => process.stderr.write(`--- ${replica.name}\n${replica.output()}`)))
 
 /**
  * Three identical service processes in the default role (`all`: the API and a scheduler runner each) on one

@@ -1,4 +1,3 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
@@ -13,24 +12,13 @@ import { clientAs } from "./support/Client.js"
 import { connectedWorkspace } from "./support/Decision.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
-import { awaitRunners, type RunnerProcess, startRunner } from "./support/Runners.js"
+import { at, awaitRunners, printOutput, type RunnerProcess, startRunner } from "./support/Runners.js"
 import { API_TEST_KEYS, TEST_AUTH_SECRET } from "./support/TestApi.js"
 
 /** Amplitude calls driven through each process: event pickers through each API, annotation pushes by the worker. */
 const CALLS = 100
 /** Added to every Amplitude answer of the project, so that the processes' calls overlap. */
 const LATENCY_MS = 40
-
-/** Runs `effect` against the HTTP API of `replica`. */
-const at = (replica: RunnerProcess) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.updateService(
-    effect,
-    HttpClient.HttpClient,
-    HttpClient.mapRequest(HttpClientRequest.prependUrl(`http://127.0.0.1:${replica.httpPort}`))
-  )
-
-const printOutput = (processes: ReadonlyArray<RunnerProcess>) =>
-  Effect.sync(() => processes.forEach((one) => process.stderr.write(`--- ${one.name}\n${one.output()}`)))
 
 /**
  * The local TCP ports of the sockets process `pid` has open (Linux `/proc`): how a PostgreSQL backend

@@ -1,3 +1,4 @@
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { spawnMain } from "@findry/observability/testing"
 import { Duration, Effect, Schedule, type Scope } from "effect"
@@ -96,3 +97,15 @@ export const awaitRunners = (count: number, deadline: Duration.DurationInput = "
       Effect.retry({ schedule: Schedule.spaced("200 millis"), times: Math.ceil(Duration.toMillis(deadline) / 200) })
     )
   })
+
+/** Runs `effect` against the HTTP API of `replica`. */
+export const at = (replica: RunnerProcess) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.updateService(
+    effect,
+    HttpClient.HttpClient,
+    HttpClient.mapRequest(HttpClientRequest.prependUrl(`http://127.0.0.1:${replica.httpPort}`))
+  )
+
+/** Writes what each process printed to stderr, after a failure. */
+export const printOutput = (processes: ReadonlyArray<RunnerProcess>) =>
+  Effect.sync(() => processes.forEach((one) => process.stderr.write(`--- ${one.name}\n${one.output()}`)))
