@@ -1,7 +1,7 @@
 import { HttpClientRequest } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS, type Project } from "@findry/amplitude-emulator"
-import { Chunk, Effect, Option, Stream } from "effect"
+import { Chunk, Effect, Option, Stream, Tracer } from "effect"
 import { AmplitudeClient, type EventSpec, Segment } from "../src/index.js"
 import { adapterLayer, freshProject, storedConnection, TestLive, withClient, withSwitches } from "./helpers.js"
 
@@ -20,6 +20,49 @@ const connect = (project: Project) =>
     const client = yield* AmplitudeClient
     return client.connection(yield* storedConnection(project))
   })
+
+interface SpanRecord {
+  readonly name: string
+  readonly parent: string | null
+  readonly attributes: Map<string, unknown>
+}
+
+/** Runs `effect` with a tracer that records every span's name, parent name and attributes. */
+const traced = <A, E, R>(effect: Effect.Effect<A, E, R>) => {
+  const spans: Array<SpanRecord> = []
+  let counter = 0
+  const tracer = Tracer.make({
+    context: (f) => f(),
+    span: (name, parent, context, links, startTime, kind, options) => {
+      const record: SpanRecord = {
+        name,
+        parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : null,
+        attributes: new Map(Object.entries(options?.attributes ?? {}))
+      }
+      spans.push(record)
+      return {
+        _tag: "Span",
+        name,
+        spanId: String(++counter),
+        traceId: "trace",
+        parent,
+        context,
+        status: { _tag: "Started", startTime },
+        attributes: record.attributes,
+        links,
+        sampled: true,
+        kind,
+        end: () => {},
+        attribute: (key, value) => {
+          record.attributes.set(key, value)
+        },
+        event: () => {},
+        addLinks: () => {}
+      } satisfies Tracer.Span
+    }
+  })
+  return Effect.map(Effect.withTracer(effect, tracer), (value) => ({ value, spans }))
+}
 
 layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
   describe("events", () => {
@@ -545,6 +588,66 @@ layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
         assert.match(invalid.message, /Management API key/)
         const denied = yield* Effect.flip((yield* withKey(noAccess)).get("1"))
         assert.strictEqual(denied._tag, "NoExperimentAccess")
+      }))
+  })
+
+  describe("spans", () => {
+    it.effect("each call runs in a span named after the handle and the call, with its region and route template", () =>
+      Effect.gen(function*() {
+        const project = yield* freshProject({ managementKeys: [`ampex_${crypto.randomUUID()}`] })
+        const amplitude = yield* connect(project)
+        const experiments = Option.getOrThrow(amplitude.experiments)
+        const { spans } = yield* traced(Effect.all([
+          amplitude.listEvents(),
+          amplitude.getCohort("unknown-cohort"),
+          amplitude.ensureAnnotationCategory(`Spans ${crypto.randomUUID()}`),
+          experiments.get("999999999"),
+          Stream.runCollect(experiments.list({ pageSize: 2 }).pipe(Stream.take(1)))
+        ]))
+        const calls = spans
+          .filter((span) => /^Amplitude(Connection|Experiments)\./.test(span.name))
+          .map((span) => ({
+            name: span.name,
+            parent: span.parent,
+            region: span.attributes.get("amplitude.region"),
+            endpoint: span.attributes.get("amplitude.endpoint"),
+            status: span.attributes.get("http.response.status_code")
+          }))
+        const region = project.region
+        assert.deepStrictEqual(calls, [
+          { name: "AmplitudeConnection.listEvents", parent: null, region, endpoint: "/api/2/events/list", status: 200 },
+          { name: "AmplitudeConnection.getCohort", parent: null, region, endpoint: "/api/3/cohorts/:id", status: 404 },
+          {
+            name: "AmplitudeConnection.ensureAnnotationCategory",
+            parent: null,
+            region: undefined,
+            endpoint: undefined,
+            status: undefined
+          },
+          {
+            name: "AmplitudeConnection.listAnnotationCategories",
+            parent: "AmplitudeConnection.ensureAnnotationCategory",
+            region,
+            endpoint: "/api/3/annotation-categories",
+            status: 200
+          },
+          {
+            name: "AmplitudeConnection.createAnnotationCategory",
+            parent: "AmplitudeConnection.ensureAnnotationCategory",
+            region,
+            endpoint: "/api/3/annotation-categories",
+            status: 200
+          },
+          { name: "AmplitudeExperiments.get", parent: null, region, endpoint: "/api/1/experiments/:id", status: 404 },
+          { name: "AmplitudeExperiments.list", parent: null, region, endpoint: undefined, status: undefined },
+          {
+            name: "AmplitudeExperiments.listPage",
+            parent: "AmplitudeExperiments.list",
+            region,
+            endpoint: "/api/1/experiments",
+            status: 200
+          }
+        ])
       }))
   })
 
