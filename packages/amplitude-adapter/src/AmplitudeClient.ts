@@ -9,10 +9,10 @@ import {
   WrongRegion
 } from "@findry/domain"
 import { Effect, Layer, type Redacted, Schema } from "effect"
-import { type AmplitudeConnection, makeConnection, type StoredConnection } from "./AmplitudeConnection.js"
 import { AmplitudeGovernor } from "./AmplitudeGovernor.js"
 import { CallPolicy } from "./CallPolicy.js"
 import { CohortListReply } from "./Cohorts.js"
+import { type ConnectedProject, makeConnectedProject, type StoredConnection } from "./ConnectedProject.js"
 import { type Credentials, managementKey, projectKeys } from "./internal/Credentials.js"
 import { decodeBody, isSuccess, managementKeyRejected, type Reply } from "./internal/Replies.js"
 import { type AmplitudeRequest, makeTransport } from "./internal/Transport.js"
@@ -175,8 +175,8 @@ export class AmplitudeClient extends Effect.Service<AmplitudeClient>()("@findry/
       })
 
     /** A handle on a stored connection; nothing is opened or sent until a call runs. */
-    const connection = (stored: StoredConnection, options: ConnectionOptions = {}): AmplitudeConnection =>
-      makeConnection({ opener, transport }, stored, options.policy ?? CallPolicy.interactive)
+    const connection = (stored: StoredConnection, options: ConnectionOptions = {}): ConnectedProject =>
+      makeConnectedProject({ opener, transport }, stored, options.policy ?? CallPolicy.interactive)
 
     return { validateCredentials, validateManagementKey, connection } as const
   }),

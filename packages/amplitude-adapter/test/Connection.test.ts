@@ -64,7 +64,7 @@ const traced = <A, E, R>(effect: Effect.Effect<A, E, R>) => {
   return Effect.map(Effect.withTracer(effect, tracer), (value) => ({ value, spans }))
 }
 
-layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
+layer(TestLive, { excludeTestServices: true })("ConnectedProject", (it) => {
   describe("events", () => {
     it.effect("lists the visible events with this week's totals", () =>
       Effect.gen(function*() {
@@ -605,7 +605,7 @@ layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
           Stream.runCollect(experiments.list({ pageSize: 2 }).pipe(Stream.take(1)))
         ]))
         const calls = spans
-          .filter((span) => /^Amplitude(Connection|Experiments)\./.test(span.name))
+          .filter((span) => /^(ConnectedProject|AmplitudeExperiments)\./.test(span.name))
           .map((span) => ({
             name: span.name,
             parent: span.parent,
@@ -615,25 +615,25 @@ layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
           }))
         const region = project.region
         assert.deepStrictEqual(calls, [
-          { name: "AmplitudeConnection.listEvents", parent: null, region, endpoint: "/api/2/events/list", status: 200 },
-          { name: "AmplitudeConnection.getCohort", parent: null, region, endpoint: "/api/3/cohorts/:id", status: 404 },
+          { name: "ConnectedProject.listEvents", parent: null, region, endpoint: "/api/2/events/list", status: 200 },
+          { name: "ConnectedProject.getCohort", parent: null, region, endpoint: "/api/3/cohorts/:id", status: 404 },
           {
-            name: "AmplitudeConnection.ensureAnnotationCategory",
+            name: "ConnectedProject.ensureAnnotationCategory",
             parent: null,
             region: undefined,
             endpoint: undefined,
             status: undefined
           },
           {
-            name: "AmplitudeConnection.listAnnotationCategories",
-            parent: "AmplitudeConnection.ensureAnnotationCategory",
+            name: "ConnectedProject.listAnnotationCategories",
+            parent: "ConnectedProject.ensureAnnotationCategory",
             region,
             endpoint: "/api/3/annotation-categories",
             status: 200
           },
           {
-            name: "AmplitudeConnection.createAnnotationCategory",
-            parent: "AmplitudeConnection.ensureAnnotationCategory",
+            name: "ConnectedProject.createAnnotationCategory",
+            parent: "ConnectedProject.ensureAnnotationCategory",
             region,
             endpoint: "/api/3/annotation-categories",
             status: 200

@@ -68,7 +68,7 @@ export type AmplitudeExperiments = Bound<typeof experimentCalls>
  * Every call the product makes on a connected Amplitude project. Credentials are opened on first use and
  * kept in memory (as `Redacted`) for the handle's lifetime; create a handle per request or job.
  */
-export interface AmplitudeConnection extends Bound<typeof analyticsCalls> {
+export interface ConnectedProject extends Bound<typeof analyticsCalls> {
   readonly region: AmplitudeRegion
   readonly policy: CallPolicy
   readonly experiments: Option.Option<AmplitudeExperiments>
@@ -92,11 +92,11 @@ export interface ConnectionDependencies {
   readonly opener: SecretOpener
 }
 
-export const makeConnection = (
+export const makeConnectedProject = (
   { opener, transport }: ConnectionDependencies,
   stored: StoredConnection,
   policy: CallPolicy
-): AmplitudeConnection => {
+): ConnectedProject => {
   const { region } = stored
 
   const open = (sealed: Uint8Array, slot: CredentialSlot) =>
@@ -140,7 +140,7 @@ export const makeConnection = (
   return {
     region,
     policy,
-    ...bindAll(analyticsCalls, sender("analytics", "AmplitudeConnection", projectCredentials)),
+    ...bindAll(analyticsCalls, sender("analytics", "ConnectedProject", projectCredentials)),
     experiments: stored.managementKey === null ? Option.none() : Option.some(bindAll(
       experimentCalls,
       sender(
