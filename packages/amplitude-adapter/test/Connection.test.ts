@@ -1,9 +1,17 @@
 import { HttpClientRequest } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS, type Project } from "@findry/amplitude-emulator"
-import { Chunk, Effect, Option, Stream, Tracer } from "effect"
+import { Chunk, Effect, Option, Stream } from "effect"
 import { AmplitudeClient, type EventSpec, Segment } from "../src/index.js"
-import { adapterLayer, freshProject, storedConnection, TestLive, withClient, withSwitches } from "./helpers.js"
+import {
+  adapterLayer,
+  freshProject,
+  spanRecorder,
+  storedConnection,
+  TestLive,
+  withClient,
+  withSwitches
+} from "./helpers.js"
 
 const DAYS = 30
 
@@ -21,46 +29,9 @@ const connect = (project: Project) =>
     return client.connection(yield* storedConnection(project))
   })
 
-interface SpanRecord {
-  readonly name: string
-  readonly parent: string | null
-  readonly attributes: Map<string, unknown>
-}
-
-/** Runs `effect` with a tracer that records every span's name, parent name and attributes. */
+/** Runs `effect` with a tracer that records every span. */
 const traced = <A, E, R>(effect: Effect.Effect<A, E, R>) => {
-  const spans: Array<SpanRecord> = []
-  let counter = 0
-  const tracer = Tracer.make({
-    context: (f) => f(),
-    span: (name, parent, context, links, startTime, kind, options) => {
-      const record: SpanRecord = {
-        name,
-        parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : null,
-        attributes: new Map(Object.entries(options?.attributes ?? {}))
-      }
-      spans.push(record)
-      return {
-        _tag: "Span",
-        name,
-        spanId: String(++counter),
-        traceId: "trace",
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes: record.attributes,
-        links,
-        sampled: true,
-        kind,
-        end: () => {},
-        attribute: (key, value) => {
-          record.attributes.set(key, value)
-        },
-        event: () => {},
-        addLinks: () => {}
-      } satisfies Tracer.Span
-    }
-  })
+  const { spans, tracer } = spanRecorder()
   return Effect.map(Effect.withTracer(effect, tracer), (value) => ({ value, spans }))
 }
 
