@@ -1,5 +1,5 @@
 import { Effect, Option, Schema } from "effect"
-import { analyticsCall } from "./internal/Call.js"
+import { analyticsCall, type CallRequest } from "./internal/Call.js"
 
 /** A behavioral cohort (`GET /api/3/cohorts`). */
 export interface Cohort {
@@ -51,9 +51,12 @@ export const toCohort = (item: CohortItem): Cohort => ({
   appId: item.appId
 })
 
+/** The cohort list's request; validation sends it too, for the project's app id. */
+export const COHORT_LIST: CallRequest = { endpoint: "/api/3/cohorts" }
+
 /** `GET /api/3/cohorts`. */
 export const listCohorts = analyticsCall(() => ({
-  request: { endpoint: "/api/3/cohorts" },
+  request: COHORT_LIST,
   reply: CohortListReply,
   refused: "Amplitude refused the cohort list",
   map: (decoded): Array<Cohort> => decoded.cohorts.map(toCohort)

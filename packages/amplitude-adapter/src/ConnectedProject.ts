@@ -9,7 +9,7 @@ import { type CredentialSlot, CredentialsUnreadable } from "./CredentialsUnreada
 import * as Events from "./Events.js"
 import * as Experiments from "./Experiments.js"
 import * as Funnel from "./Funnel.js"
-import { type Api, bindAll, type Bound, type CallList, type Sender } from "./internal/Call.js"
+import { type Api, bindAll, type Bound, type CallList, type Sender, toAmplitudeRequest } from "./internal/Call.js"
 import { type Credentials, managementKey as managementKeyCredentials, projectKeys } from "./internal/Credentials.js"
 import type { Transport } from "./internal/Transport.js"
 import * as SavedChart from "./SavedChart.js"
@@ -117,13 +117,7 @@ export const makeConnectedProject = (
         credentials,
         (opened) =>
           Effect.annotateCurrentSpan({ "amplitude.region": region, "amplitude.endpoint": request.endpoint }).pipe(
-            Effect.zipRight(transport.send({ region, credentials: opened, policy }, {
-              ...request,
-              host: api,
-              method: request.method ?? "GET",
-              path: request.path ?? request.endpoint,
-              idempotent: request.idempotent ?? request.method !== "POST"
-            })),
+            Effect.zipRight(transport.send({ region, credentials: opened, policy }, toAmplitudeRequest(api, request))),
             Effect.tap((reply) => Effect.annotateCurrentSpan("http.response.status_code", reply.status)),
             Effect.map((reply) => ({ reply, credentials: opened }))
           )

@@ -1,6 +1,6 @@
 import { AmplitudeRejected } from "@findry/domain"
 import { Effect, Schema } from "effect"
-import { analyticsCall } from "./internal/Call.js"
+import { analyticsCall, type CallRequest } from "./internal/Call.js"
 import type { Reply } from "./internal/Replies.js"
 
 /** An event of `GET /api/2/events/list`: visible events with the current week's figures. */
@@ -84,9 +84,15 @@ const TaxonomyCategoryItem = Schema.Struct({ id: optionalNullable(NumericId), na
 
 export const TaxonomyCategoriesReply = Schema.Struct({ data: Schema.Array(TaxonomyCategoryItem) })
 
+/** The event list's request; validation sends it too. */
+export const EVENT_LIST: CallRequest = { endpoint: "/api/2/events/list", cost: 1 }
+
+/** The Taxonomy category list's request; validation sends it too, to learn whether the plan has the Taxonomy API. */
+export const TAXONOMY_CATEGORIES: CallRequest = { endpoint: "/api/2/taxonomy/category" }
+
 /** `GET /api/2/events/list`: visible events with this week's totals. */
 export const listEvents = analyticsCall(() => ({
-  request: { endpoint: "/api/2/events/list", cost: 1 },
+  request: EVENT_LIST,
   reply: EventListReply,
   refused: "Amplitude refused the event list",
   map: toEventSummaries
@@ -114,7 +120,7 @@ export const listTaxonomyEvents = analyticsCall(() => ({
 
 /** `GET /api/2/taxonomy/category` (plan-gated). */
 export const listEventCategories = analyticsCall(() => ({
-  request: { endpoint: "/api/2/taxonomy/category" },
+  request: TAXONOMY_CATEGORIES,
   reply: TaxonomyCategoriesReply,
   refused: "Amplitude refused the Taxonomy category list",
   onStatus: taxonomyUnavailable,

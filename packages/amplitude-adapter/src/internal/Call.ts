@@ -37,6 +37,15 @@ export interface CallRequest {
   readonly idempotent?: boolean
 }
 
+/** The transport's request for `request` sent to `api`, defaults applied. */
+export const toAmplitudeRequest = (api: Api, request: CallRequest): AmplitudeRequest => ({
+  ...request,
+  host: api,
+  method: request.method ?? "GET",
+  path: request.path ?? request.endpoint,
+  idempotent: request.idempotent ?? request.method !== "POST"
+})
+
 /** An answer of any status, with the credentials it was sent with (to scrub them from Amplitude's text). */
 export interface Answer {
   readonly reply: Reply
