@@ -91,7 +91,7 @@ describe("telemetry", () => {
           // Through the workflow's queue (a cluster message carries the span) and the entity's, in order.
           const expected = [
             "Amplitude.request",
-            "AmplitudeConnection.createAnnotation",
+            "ConnectedProject.createAnnotation",
             "AmplitudeProject.push",
             "PushAnnotation",
             "AnnotationScheduler.betEvent",

@@ -1,9 +1,9 @@
 import {
   AMPLITUDE_PROVIDER,
   AmplitudeClient,
-  type AmplitudeConnection,
   type AmplitudeExperiments,
-  type CallPolicy
+  type CallPolicy,
+  type ConnectedProject
 } from "@findry/amplitude-adapter"
 import { ManagementKeyRequired, NotConnected, type WorkspaceId } from "@findry/domain"
 import { type ConnectedCredentials, type IntegrationRecord, IntegrationsRepo } from "@findry/persistence"
@@ -18,7 +18,7 @@ export interface LiveConnection {
   readonly record: IntegrationRecord
   /** The sealed keys the handle opens; answers read with them can be keyed by them. */
   readonly credentials: ConnectedCredentials
-  readonly connection: AmplitudeConnection
+  readonly connection: ConnectedProject
 }
 
 /** A live connection that holds a Management API key, with the Experiment calls it allows. */

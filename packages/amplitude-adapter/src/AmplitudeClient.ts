@@ -9,10 +9,12 @@ import {
   WrongRegion
 } from "@findry/domain"
 import { Effect, Layer, type Redacted, Schema } from "effect"
-import { type AmplitudeConnection, makeConnection, type StoredConnection } from "./AmplitudeConnection.js"
 import { AmplitudeGovernor } from "./AmplitudeGovernor.js"
 import { CallPolicy } from "./CallPolicy.js"
-import { CohortListReply } from "./Cohorts.js"
+import * as Cohorts from "./Cohorts.js"
+import { type ConnectedProject, makeConnectedProject, type StoredConnection } from "./ConnectedProject.js"
+import * as Events from "./Events.js"
+import { toAmplitudeRequest } from "./internal/Call.js"
 import { type Credentials, managementKey, projectKeys } from "./internal/Credentials.js"
 import { decodeBody, isSuccess, managementKeyRejected, type Reply } from "./internal/Replies.js"
 import { type AmplitudeRequest, makeTransport } from "./internal/Transport.js"
@@ -59,18 +61,9 @@ const probePolicy = CallPolicy.make(CallPolicy.interactive, { name: "probe", tra
 
 const AnyList = Schema.Struct({ data: Schema.Array(Schema.Unknown) })
 
-const request = (endpoint: string, cost?: number): AmplitudeRequest => ({
-  host: "analytics",
-  method: "GET",
-  endpoint,
-  path: endpoint,
-  idempotent: true,
-  ...(cost === undefined ? {} : { cost })
-})
-
-const TAXONOMY_CATEGORIES = request("/api/2/taxonomy/category")
-const EVENT_LIST = request("/api/2/events/list", 1)
-const COHORTS = request("/api/3/cohorts")
+const TAXONOMY_CATEGORIES = toAmplitudeRequest("analytics", Events.TAXONOMY_CATEGORIES)
+const EVENT_LIST = toAmplitudeRequest("analytics", Events.EVENT_LIST)
+const COHORTS = toAmplitudeRequest("analytics", Cohorts.COHORT_LIST)
 
 /**
  * The only code that talks to Amplitude and the only code that opens sealed Amplitude credentials.
@@ -107,7 +100,9 @@ export class AmplitudeClient extends Effect.Service<AmplitudeClient>()("@findry/
     const appIdOf = (region: AmplitudeRegion, credentials: Credentials): Effect.Effect<number | null> =>
       answer(region, credentials, COHORTS).pipe(
         Effect.flatMap((reply) =>
-          isSuccess(reply) ? decodeBody(CohortListReply, reply, COHORTS.endpoint) : Effect.succeed({ cohorts: [] })
+          isSuccess(reply)
+            ? decodeBody(Cohorts.CohortListReply, reply, COHORTS.endpoint)
+            : Effect.succeed({ cohorts: [] })
         ),
         Effect.map(({ cohorts }) => cohorts.find((cohort) => cohort.appId !== null)?.appId ?? null),
         Effect.orElseSucceed(() => null)
@@ -175,8 +170,8 @@ export class AmplitudeClient extends Effect.Service<AmplitudeClient>()("@findry/
       })
 
     /** A handle on a stored connection; nothing is opened or sent until a call runs. */
-    const connection = (stored: StoredConnection, options: ConnectionOptions = {}): AmplitudeConnection =>
-      makeConnection({ opener, transport }, stored, options.policy ?? CallPolicy.interactive)
+    const connection = (stored: StoredConnection, options: ConnectionOptions = {}): ConnectedProject =>
+      makeConnectedProject({ opener, transport }, stored, options.policy ?? CallPolicy.interactive)
 
     return { validateCredentials, validateManagementKey, connection } as const
   }),

@@ -1,5 +1,7 @@
-import { Schema } from "effect"
+import type { AmplitudeRejected } from "@findry/domain"
+import { Effect, Option, Schema } from "effect"
 import { isoInstant } from "./Dates.js"
+import { analyticsCall, defineCall } from "./internal/Call.js"
 
 /** A chart annotation category (v3). Amplitude names the field `category` (observed) or `name` (docs). */
 export interface AnnotationCategory {
@@ -120,3 +122,97 @@ export const filterParams = (filter: AnnotationFilter): Array<readonly [string, 
   ...(filter.start === undefined ? [] : [["start", isoInstant(filter.start)] as const]),
   ...(filter.end === undefined ? [] : [["end", isoInstant(filter.end)] as const])
 ]
+
+/** `GET /api/3/annotation-categories`. */
+export const listAnnotationCategories = analyticsCall(() => ({
+  request: { endpoint: "/api/3/annotation-categories" },
+  reply: CategoryListReply,
+  refused: "Amplitude refused the annotation category list",
+  map: toCategories
+}))
+
+/** `POST /api/3/annotation-categories`; `AmplitudeRejected` 409 when the name is taken (see `ensureAnnotationCategory`). */
+export const createAnnotationCategory = analyticsCall((name: string) => ({
+  request: {
+    method: "POST",
+    endpoint: "/api/3/annotation-categories",
+    body: { json: { category: name } },
+    // A repeated create answers 409, which `ensureAnnotationCategory` resolves.
+    idempotent: true
+  },
+  reply: CategoryReply,
+  refused: "Amplitude refused to create the annotation category",
+  map: categoryOf
+}))
+
+/** Finds the category by name or creates it; a concurrent creator (409) is tolerated. */
+export const ensureAnnotationCategory = defineCall("analytics", (sender, name) => {
+  const list = listAnnotationCategories.bind(sender, "listAnnotationCategories")
+  const create = createAnnotationCategory.bind(sender, "createAnnotationCategory")
+  const find = (category: string) => Effect.map(list(), (categories) => categories.find((c) => c.name === category))
+  return Effect.fn(sender.spanName(name))(function*(category: string) {
+    const existing = yield* find(category)
+    if (existing !== undefined) return existing
+    return yield* create(category).pipe(
+      Effect.catchIf(
+        (error): error is AmplitudeRejected => error._tag === "AmplitudeRejected" && error.status === 409,
+        (conflict) =>
+          Effect.flatMap(find(category), (found) => found === undefined ? Effect.fail(conflict) : Effect.succeed(found))
+      )
+    )
+  })
+})
+
+const annotationPath = (id: number) => `/api/3/annotations/${encodeURIComponent(String(id))}`
+
+/**
+ * `POST /api/3/annotations`. Never retried after a timeout or 5xx (it may have been created): callers make it
+ * idempotent with a marker in `details` and a lookup before creating.
+ */
+export const createAnnotation = analyticsCall((annotation: NewAnnotation) => ({
+  request: { method: "POST", endpoint: "/api/3/annotations", body: { json: createBody(annotation) } },
+  reply: AnnotationReply,
+  refused: "Amplitude refused the annotation",
+  map: (decoded) => toAnnotation(decoded.data)
+}))
+
+/** `GET /api/3/annotations/:id`; `None` when Amplitude does not know the id (404). */
+export const getAnnotation = analyticsCall((id: number) => ({
+  request: { endpoint: "/api/3/annotations/:id", path: annotationPath(id) },
+  reply: AnnotationReply,
+  refused: "Amplitude refused the annotation lookup",
+  onStatus: (reply) => reply.status === 404 ? Effect.succeed(Option.none<Annotation>()) : undefined,
+  map: (decoded) => Option.some(toAnnotation(decoded.data))
+}))
+
+/** `GET /api/3/annotations`; an unknown category (404) has none. */
+export const listAnnotations = analyticsCall((filter: AnnotationFilter = {}) => ({
+  request: { endpoint: "/api/3/annotations", urlParams: filterParams(filter) },
+  reply: AnnotationListReply,
+  refused: "Amplitude refused the annotation list",
+  onStatus: (reply) =>
+    reply.status === 404 && filter.category !== undefined ? Effect.succeed<Array<Annotation>>([]) : undefined,
+  map: (decoded): Array<Annotation> => decoded.data.map(toAnnotation)
+}))
+
+/** `PUT /api/3/annotations/:id`, a partial update; `AmplitudeRejected` 404 when the annotation was deleted in Amplitude. */
+export const updateAnnotation = analyticsCall((id: number, patch: AnnotationPatch) => ({
+  request: {
+    method: "PUT",
+    endpoint: "/api/3/annotations/:id",
+    path: annotationPath(id),
+    body: { json: patchBody(patch) }
+  },
+  reply: AnnotationReply,
+  refused: "Amplitude refused the annotation update",
+  map: (decoded) => toAnnotation(decoded.data)
+}))
+
+/** `DELETE /api/3/annotations/:id`; succeeds when the annotation is already gone (404). */
+export const deleteAnnotation = analyticsCall((id: number) => ({
+  request: { method: "DELETE", endpoint: "/api/3/annotations/:id", path: annotationPath(id) },
+  reply: SuccessReply,
+  refused: "Amplitude refused the deletion",
+  onStatus: (reply) => reply.status === 404 ? Effect.void : undefined,
+  map: (): void => undefined
+}))

@@ -1,4 +1,5 @@
-import { Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
+import { analyticsCall, type CallRequest } from "./internal/Call.js"
 
 /** A behavioral cohort (`GET /api/3/cohorts`). */
 export interface Cohort {
@@ -49,3 +50,23 @@ export const toCohort = (item: CohortItem): Cohort => ({
   lastComputedAt: item.lastComputed === null ? null : epoch(item.lastComputed),
   appId: item.appId
 })
+
+/** The cohort list's request; validation sends it too, for the project's app id. */
+export const COHORT_LIST: CallRequest = { endpoint: "/api/3/cohorts" }
+
+/** `GET /api/3/cohorts`. */
+export const listCohorts = analyticsCall(() => ({
+  request: COHORT_LIST,
+  reply: CohortListReply,
+  refused: "Amplitude refused the cohort list",
+  map: (decoded): Array<Cohort> => decoded.cohorts.map(toCohort)
+}))
+
+/** `GET /api/3/cohorts/:id`; `None` when the cohort does not exist (any more). */
+export const getCohort = analyticsCall((id: string) => ({
+  request: { endpoint: "/api/3/cohorts/:id", path: `/api/3/cohorts/${encodeURIComponent(id)}` },
+  reply: CohortReply,
+  refused: "Amplitude refused the cohort lookup",
+  onStatus: (reply) => reply.status === 404 ? Effect.succeed(Option.none<Cohort>()) : undefined,
+  map: (decoded) => Option.some(toCohort(decoded.cohort))
+}))

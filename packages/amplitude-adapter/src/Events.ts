@@ -1,4 +1,7 @@
-import { Schema } from "effect"
+import { AmplitudeRejected } from "@findry/domain"
+import { Effect, Schema } from "effect"
+import { analyticsCall, type CallRequest } from "./internal/Call.js"
+import type { Reply } from "./internal/Replies.js"
 
 /** An event of `GET /api/2/events/list`: visible events with the current week's figures. */
 export interface EventSummary {
@@ -80,3 +83,46 @@ const NumericId = Schema.Union(Schema.Number, Schema.NumberFromString)
 const TaxonomyCategoryItem = Schema.Struct({ id: optionalNullable(NumericId), name: Schema.String })
 
 export const TaxonomyCategoriesReply = Schema.Struct({ data: Schema.Array(TaxonomyCategoryItem) })
+
+/** The event list's request; validation sends it too. */
+export const EVENT_LIST: CallRequest = { endpoint: "/api/2/events/list", cost: 1 }
+
+/** The Taxonomy category list's request; validation sends it too, to learn whether the plan has the Taxonomy API. */
+export const TAXONOMY_CATEGORIES: CallRequest = { endpoint: "/api/2/taxonomy/category" }
+
+/** `GET /api/2/events/list`: visible events with this week's totals. */
+export const listEvents = analyticsCall(() => ({
+  request: EVENT_LIST,
+  reply: EventListReply,
+  refused: "Amplitude refused the event list",
+  map: toEventSummaries
+}))
+
+/** The Taxonomy API is plan-gated; Amplitude answers 400 or 403 for projects without it. */
+const taxonomyUnavailable = (reply: Reply) =>
+  reply.status === 400 || reply.status === 403
+    ? Effect.fail(
+      new AmplitudeRejected({
+        status: reply.status,
+        message: "The Amplitude Taxonomy API is not available for this project (Enterprise plan or Govern add-on)."
+      })
+    )
+    : undefined
+
+/** `GET /api/2/taxonomy/event` (plan-gated: `AmplitudeRejected` 400/403 without the Taxonomy API). */
+export const listTaxonomyEvents = analyticsCall(() => ({
+  request: { endpoint: "/api/2/taxonomy/event" },
+  reply: TaxonomyEventsReply,
+  refused: "Amplitude refused the Taxonomy event list",
+  onStatus: taxonomyUnavailable,
+  map: toTaxonomyEvents
+}))
+
+/** `GET /api/2/taxonomy/category` (plan-gated). */
+export const listEventCategories = analyticsCall(() => ({
+  request: TAXONOMY_CATEGORIES,
+  reply: TaxonomyCategoriesReply,
+  refused: "Amplitude refused the Taxonomy category list",
+  onStatus: taxonomyUnavailable,
+  map: (decoded): Array<EventCategory> => decoded.data.map((item) => ({ id: item.id, name: item.name }))
+}))

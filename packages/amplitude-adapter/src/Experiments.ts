@@ -1,5 +1,6 @@
-import { Schema } from "effect"
+import { Chunk, Effect, Option, Schema, Stream } from "effect"
 import { IdString } from "./Cohorts.js"
+import { defineCall, experimentCall, type ExperimentCallFailure } from "./internal/Call.js"
 
 export interface ExperimentVariant {
   readonly key: string
@@ -113,3 +114,43 @@ export const toExperimentPage = (
   }
   return { experiments, nextCursor: nextCursor === "" ? null : nextCursor }
 }
+
+const PAGE_SIZE = 1000
+
+/** `GET /api/1/experiments`: one page, from `cursor` on. */
+const listPage = experimentCall((options: ExperimentListOptions, cursor: string | undefined) => ({
+  request: {
+    endpoint: "/api/1/experiments",
+    urlParams: [
+      ["limit", String(Math.min(PAGE_SIZE, Math.max(1, options.pageSize ?? PAGE_SIZE)))],
+      ...(options.includeArchived === true ? [["includeArchived", "true"] as const] : []),
+      ...(cursor === undefined ? [] : [["cursor", cursor] as const])
+    ]
+  },
+  reply: ExperimentPageReply,
+  map: toExperimentPage
+}))
+
+/** Every experiment, most recently created first, fetched page by page as the stream is pulled. */
+export const listExperiments = defineCall("experiment", (sender, name) => {
+  const page = listPage.bind(sender, `${name}Page`)
+  return (options: ExperimentListOptions = {}): Stream.Stream<Experiment, ExperimentCallFailure> =>
+    Stream.paginateChunkEffect(
+      undefined as string | undefined,
+      (cursor) =>
+        Effect.map(page(options, cursor), ({ experiments, nextCursor }) =>
+          [
+            Chunk.unsafeFromArray(experiments),
+            // A cursor that does not move would page forever.
+            nextCursor === null || nextCursor === cursor ? Option.none() : Option.some(nextCursor)
+          ] as const)
+    ).pipe(Stream.withSpan(sender.spanName(name), { attributes: { "amplitude.region": sender.region } }))
+})
+
+/** `GET /api/1/experiments/:id`; `None` when Amplitude does not know the id. */
+export const getExperiment = experimentCall((id: string) => ({
+  request: { endpoint: "/api/1/experiments/:id", path: `/api/1/experiments/${encodeURIComponent(id)}` },
+  reply: ExperimentReply,
+  onStatus: (reply) => reply.status === 404 ? Effect.succeed(Option.none<Experiment>()) : undefined,
+  map: (decoded) => Option.some(toExperiment(decoded))
+}))

@@ -1,5 +1,6 @@
 import { Duration, Schema } from "effect"
 import { compactDay, type DayInput, daysInRange } from "./Dates.js"
+import { analyticsCall } from "./internal/Call.js"
 import { conditionCount, eventJson, type EventSpec, type SegmentCondition } from "./Segmentation.js"
 
 export interface FunnelQuery {
@@ -134,3 +135,11 @@ export const funnelCost = (query: FunnelQuery): number => {
   return daysInRange(query.start, query.end) * conditionCount((query.segment?.length ?? 0) + userFilters) *
     (2 * query.steps.length + 4 * groupBys)
 }
+
+/** `GET /api/2/funnels`. */
+export const funnel = analyticsCall((query: FunnelQuery) => ({
+  request: { endpoint: "/api/2/funnels", urlParams: funnelParams(query), cost: funnelCost(query) },
+  reply: FunnelReply,
+  refused: "Amplitude refused the funnel query",
+  map: (decoded) => toFunnelResult(decoded.data, query.steps.map((step) => step.eventType))
+}))

@@ -1,5 +1,9 @@
-import { Schema } from "effect"
+import { AmplitudeRejected, InvalidCredentials } from "@findry/domain"
+import { Effect, Schema } from "effect"
 import { FunnelReply, type FunnelResult, toFunnelResult } from "./Funnel.js"
+import { defineCall } from "./internal/Call.js"
+import { type Credentials, scrub } from "./internal/Credentials.js"
+import { decodeBody, errorText, isSuccess, type Reply } from "./internal/Replies.js"
 import { type DailyValue, type Series, SeriesData, type SeriesResult, toSeriesResult } from "./Series.js"
 
 /**
@@ -123,3 +127,36 @@ export const fromCsv = (text: string): SavedChartResult => {
     series
   }
 }
+
+const chartUnavailable = (chartId: string, reply: Reply, credentials: Credentials) => {
+  const detail = errorText(reply)
+  return new AmplitudeRejected({
+    status: reply.status,
+    message: `Amplitude chart ${chartId} was not found or is not accessible` +
+      (detail === undefined ? "" : ` (${scrub(credentials, detail).slice(0, 200)})`)
+  })
+}
+
+/**
+ * A saved chart: `GET /api/3/chart/:id/query`, then `/csv` on a 4xx other than 429. A chart that neither serves
+ * is `AmplitudeRejected` with the last status ("chart not found or not accessible").
+ */
+export const savedChart = defineCall(
+  "analytics",
+  (sender, name) =>
+    Effect.fn(sender.spanName(name))(function*(chartId: string) {
+      const path = `/api/3/chart/${encodeURIComponent(chartId)}`
+      const query = yield* sender.send({ endpoint: "/api/3/chart/:id/query", path: `${path}/query`, cost: 1 })
+      if (query.reply.status === 401) return yield* new InvalidCredentials({})
+      if (isSuccess(query.reply)) {
+        const body = yield* decodeBody(ChartQueryReply, query.reply, "/api/3/chart/:id/query")
+        const result = fromQueryAnswer(body)
+        if (result !== undefined) return result
+      }
+      const csv = yield* sender.send({ endpoint: "/api/3/chart/:id/csv", path: `${path}/csv`, cost: 1 })
+      if (csv.reply.status === 401) return yield* new InvalidCredentials({})
+      if (!isSuccess(csv.reply)) return yield* chartUnavailable(chartId, csv.reply, csv.credentials)
+      const body = yield* decodeBody(ChartCsvReply, csv.reply, "/api/3/chart/:id/csv")
+      return fromCsv(body.data)
+    })
+)

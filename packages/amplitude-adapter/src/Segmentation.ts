@@ -1,4 +1,6 @@
 import { compactDay, type DayInput, daysInRange } from "./Dates.js"
+import { analyticsCall } from "./internal/Call.js"
+import { SeriesReply, toSeriesResult } from "./Series.js"
 
 /** `is`, `is not`, `contains`, `greater`, … as Amplitude spells them. */
 export type FilterOperator =
@@ -146,3 +148,19 @@ export const segmentationCost = (query: SegmentationQuery): number => {
   const conditions = conditionCount((query.segment?.length ?? 0) + userFilters)
   return daysInRange(query.start, query.end) * conditions * (1 + 4 * groupByCount(query.event, property))
 }
+
+/** `GET /api/2/events/segmentation`. */
+export const segmentation = analyticsCall((query: SegmentationQuery) => ({
+  request: {
+    endpoint: "/api/2/events/segmentation",
+    urlParams: segmentationParams(query),
+    cost: segmentationCost(query)
+  },
+  reply: SeriesReply,
+  refused: "Amplitude refused the segmentation query",
+  map: (decoded) =>
+    toSeriesResult(decoded.data, {
+      missing: isCountMetric(query.metric ?? "uniques") ? 0 : null,
+      collapsedIsTotal: true
+    })
+}))

@@ -1,5 +1,7 @@
 import { compactDay, type DayInput, daysInRange } from "./Dates.js"
+import { analyticsCall } from "./internal/Call.js"
 import { conditionCount, type Interval, INTERVAL_PARAM, type SegmentCondition } from "./Segmentation.js"
+import { SeriesReply, toSeriesResult } from "./Series.js"
 
 /** `GET /api/2/users`: active or new users per bucket. */
 export interface UsersQuery {
@@ -42,3 +44,23 @@ export const sessionLengthParams = (query: SessionLengthQuery): Array<readonly [
 
 /** Query cost: days × 1 × 4 (User Sessions). */
 export const sessionLengthCost = (query: SessionLengthQuery): number => daysInRange(query.start, query.end) * 4
+
+/** `GET /api/2/users`: active or new users. */
+export const users = analyticsCall((query: UsersQuery) => ({
+  request: { endpoint: "/api/2/users", urlParams: usersParams(query), cost: usersCost(query) },
+  reply: SeriesReply,
+  refused: "Amplitude refused the users query",
+  map: (decoded) => toSeriesResult(decoded.data, { missing: 0, collapsedIsTotal: false })
+}))
+
+/** `GET /api/2/sessions/average`: seconds per day. */
+export const averageSessionLength = analyticsCall((query: SessionLengthQuery) => ({
+  request: {
+    endpoint: "/api/2/sessions/average",
+    urlParams: sessionLengthParams(query),
+    cost: sessionLengthCost(query)
+  },
+  reply: SeriesReply,
+  refused: "Amplitude refused the session length query",
+  map: (decoded) => toSeriesResult(decoded.data, { missing: null, collapsedIsTotal: false })
+}))

@@ -16,13 +16,6 @@ export {
   DEFAULT_AMPLITUDE_URLS
 } from "./AmplitudeConfig.js"
 export {
-  type AmplitudeCallFailure,
-  type AmplitudeConnection,
-  type AmplitudeExperiments,
-  type ExperimentCallFailure,
-  type StoredConnection
-} from "./AmplitudeConnection.js"
-export {
   AmplitudeGovernor,
   DEFAULT_GOVERNOR_LIMITS,
   type Governor,
@@ -32,6 +25,13 @@ export {
 export type { Annotation, AnnotationCategory, AnnotationFilter, AnnotationPatch, NewAnnotation } from "./Annotations.js"
 export { CallPolicy } from "./CallPolicy.js"
 export type { Cohort } from "./Cohorts.js"
+export {
+  type AmplitudeCallFailure,
+  type AmplitudeExperiments,
+  type ConnectedProject,
+  type ExperimentCallFailure,
+  type StoredConnection
+} from "./ConnectedProject.js"
 export { AMPLITUDE_PROVIDER, credentialBinding } from "./CredentialSlots.js"
 export { CredentialSlot, CredentialsUnreadable } from "./CredentialsUnreadable.js"
 export { compactDay, type DayInput, daysInRange, toDay } from "./Dates.js"

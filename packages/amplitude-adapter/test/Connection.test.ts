@@ -3,7 +3,15 @@ import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS, type Project } from "@findry/amplitude-emulator"
 import { Chunk, Effect, Option, Stream } from "effect"
 import { AmplitudeClient, type EventSpec, Segment } from "../src/index.js"
-import { adapterLayer, freshProject, storedConnection, TestLive, withClient, withSwitches } from "./helpers.js"
+import {
+  adapterLayer,
+  freshProject,
+  spanRecorder,
+  storedConnection,
+  TestLive,
+  withClient,
+  withSwitches
+} from "./helpers.js"
 
 const DAYS = 30
 
@@ -21,7 +29,13 @@ const connect = (project: Project) =>
     return client.connection(yield* storedConnection(project))
   })
 
-layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
+/** Runs `effect` with a tracer that records every span. */
+const traced = <A, E, R>(effect: Effect.Effect<A, E, R>) => {
+  const { spans, tracer } = spanRecorder()
+  return Effect.map(Effect.withTracer(effect, tracer), (value) => ({ value, spans }))
+}
+
+layer(TestLive, { excludeTestServices: true })("ConnectedProject", (it) => {
   describe("events", () => {
     it.effect("lists the visible events with this week's totals", () =>
       Effect.gen(function*() {
@@ -545,6 +559,66 @@ layer(TestLive, { excludeTestServices: true })("AmplitudeConnection", (it) => {
         assert.match(invalid.message, /Management API key/)
         const denied = yield* Effect.flip((yield* withKey(noAccess)).get("1"))
         assert.strictEqual(denied._tag, "NoExperimentAccess")
+      }))
+  })
+
+  describe("spans", () => {
+    it.effect("each call runs in a span named after the handle and the call, with its region and route template", () =>
+      Effect.gen(function*() {
+        const project = yield* freshProject({ managementKeys: [`ampex_${crypto.randomUUID()}`] })
+        const amplitude = yield* connect(project)
+        const experiments = Option.getOrThrow(amplitude.experiments)
+        const { spans } = yield* traced(Effect.all([
+          amplitude.listEvents(),
+          amplitude.getCohort("unknown-cohort"),
+          amplitude.ensureAnnotationCategory(`Spans ${crypto.randomUUID()}`),
+          experiments.get("999999999"),
+          Stream.runCollect(experiments.list({ pageSize: 2 }).pipe(Stream.take(1)))
+        ]))
+        const calls = spans
+          .filter((span) => /^(ConnectedProject|AmplitudeExperiments)\./.test(span.name))
+          .map((span) => ({
+            name: span.name,
+            parent: span.parent,
+            region: span.attributes.get("amplitude.region"),
+            endpoint: span.attributes.get("amplitude.endpoint"),
+            status: span.attributes.get("http.response.status_code")
+          }))
+        const region = project.region
+        assert.deepStrictEqual(calls, [
+          { name: "ConnectedProject.listEvents", parent: null, region, endpoint: "/api/2/events/list", status: 200 },
+          { name: "ConnectedProject.getCohort", parent: null, region, endpoint: "/api/3/cohorts/:id", status: 404 },
+          {
+            name: "ConnectedProject.ensureAnnotationCategory",
+            parent: null,
+            region: undefined,
+            endpoint: undefined,
+            status: undefined
+          },
+          {
+            name: "ConnectedProject.listAnnotationCategories",
+            parent: "ConnectedProject.ensureAnnotationCategory",
+            region,
+            endpoint: "/api/3/annotation-categories",
+            status: 200
+          },
+          {
+            name: "ConnectedProject.createAnnotationCategory",
+            parent: "ConnectedProject.ensureAnnotationCategory",
+            region,
+            endpoint: "/api/3/annotation-categories",
+            status: 200
+          },
+          { name: "AmplitudeExperiments.get", parent: null, region, endpoint: "/api/1/experiments/:id", status: 404 },
+          { name: "AmplitudeExperiments.list", parent: null, region, endpoint: undefined, status: undefined },
+          {
+            name: "AmplitudeExperiments.listPage",
+            parent: "AmplitudeExperiments.list",
+            region,
+            endpoint: "/api/1/experiments",
+            status: 200
+          }
+        ])
       }))
   })
 

@@ -1,22 +1,15 @@
 import { assert, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS } from "@findry/amplitude-emulator"
-import { Cause, Effect, Exit, HashMap, Inspectable, List, Logger, LogLevel, Option, Redacted, Tracer } from "effect"
+import { Cause, Effect, Exit, HashMap, Inspectable, List, Logger, LogLevel, Option, Redacted } from "effect"
 import { inspect } from "node:util"
 import { AmplitudeClient } from "../src/index.js"
 import { projectKeys, scrub } from "../src/internal/Credentials.js"
-import { storedConnection, TestLive, withFaults } from "./helpers.js"
-
-interface RecordedSpan {
-  readonly name: string
-  readonly attributes: Map<string, unknown>
-  readonly events: Array<{ readonly name: string; readonly attributes: Record<string, unknown> | undefined }>
-  exit?: Exit.Exit<unknown, unknown>
-}
+import { spanRecorder, storedConnection, TestLive, withFaults } from "./helpers.js"
 
 /** Records every log line and every span (attributes, events, exit) of the effects it wraps. */
 const makeCapture = () => {
   const lines: Array<string> = []
-  const spans: Array<RecordedSpan> = []
+  const { spans, tracer } = spanRecorder()
   const logger = Logger.make((options) => {
     lines.push(JSON.stringify({
       level: options.logLevel.label,
@@ -25,38 +18,6 @@ const makeCapture = () => {
       spans: List.toArray(options.spans).map((span) => span.label),
       cause: Cause.isEmpty(options.cause) ? null : Cause.pretty(options.cause)
     }))
-  })
-  let counter = 0
-  const tracer = Tracer.make({
-    context: (f) => f(),
-    span: (name, parent, context, links, startTime, kind, options) => {
-      const record: RecordedSpan = { name, attributes: new Map(Object.entries(options?.attributes ?? {})), events: [] }
-      spans.push(record)
-      const id = String(++counter)
-      return {
-        _tag: "Span",
-        name,
-        spanId: id,
-        traceId: "trace",
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes: record.attributes,
-        links,
-        sampled: true,
-        kind,
-        end: (_endTime, exit) => {
-          record.exit = exit
-        },
-        attribute: (key, value) => {
-          record.attributes.set(key, value)
-        },
-        event: (eventName, _time, attributes) => {
-          record.events.push({ name: eventName, attributes })
-        },
-        addLinks: () => {}
-      } satisfies Tracer.Span
-    }
   })
   const capture = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     effect.pipe(

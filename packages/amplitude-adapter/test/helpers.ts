@@ -1,7 +1,7 @@
 import { AmplitudeEmulator, type Project, type ProjectSpec, type Switches } from "@findry/amplitude-emulator"
 import { SecretSealer } from "@findry/crypto"
 import { SecretOpener } from "@findry/crypto/opener"
-import { Duration, Effect, Layer, Logger, Redacted } from "effect"
+import { Duration, Effect, type Exit, Layer, Logger, Redacted, Tracer } from "effect"
 import { randomUUID } from "node:crypto"
 import { type AddressInfo, createServer } from "node:net"
 import { AmplitudeClient, type StoredConnection } from "../src/index.js"
@@ -107,3 +107,54 @@ export const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     const result = yield* effect
     return { result, ms: performance.now() - start }
   })
+
+export interface RecordedSpan {
+  readonly name: string
+  /** The parent span's name; null for a root or an external parent. */
+  readonly parent: string | null
+  readonly attributes: Map<string, unknown>
+  readonly events: Array<{ readonly name: string; readonly attributes: Record<string, unknown> | undefined }>
+  exit?: Exit.Exit<unknown, unknown>
+}
+
+/** A tracer that records every span it starts (name, parent, attributes, events, exit) in `spans`. */
+export const spanRecorder = () => {
+  const spans: Array<RecordedSpan> = []
+  let counter = 0
+  const tracer = Tracer.make({
+    context: (f) => f(),
+    span: (name, parent, context, links, startTime, kind, options) => {
+      const record: RecordedSpan = {
+        name,
+        parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : null,
+        attributes: new Map(Object.entries(options?.attributes ?? {})),
+        events: []
+      }
+      spans.push(record)
+      return {
+        _tag: "Span",
+        name,
+        spanId: String(++counter),
+        traceId: "trace",
+        parent,
+        context,
+        status: { _tag: "Started", startTime },
+        attributes: record.attributes,
+        links,
+        sampled: true,
+        kind,
+        end: (_endTime, exit) => {
+          record.exit = exit
+        },
+        attribute: (key, value) => {
+          record.attributes.set(key, value)
+        },
+        event: (eventName, _time, attributes) => {
+          record.events.push({ name: eventName, attributes })
+        },
+        addLinks: () => {}
+      } satisfies Tracer.Span
+    }
+  })
+  return { tracer, spans }
+}

@@ -9,11 +9,12 @@ import {
   InvalidQuery,
   parseEvent,
   parseInterval,
-  parseLimit,
   parseRange,
+  parseSegmentedRange,
   parseSegments,
-  resolveUserProperty,
   type Segment,
+  type SegmentedRange,
+  segmentedRangeCost,
   segmentUsers,
   usersById
 } from "./Queries.js"
@@ -97,33 +98,17 @@ const funnelRoute = queryRoute({
   }
 })
 
-interface UsersQuery {
+interface UsersQuery extends SegmentedRange {
   readonly metric: "active" | "new"
-  readonly segments: ReadonlyArray<Segment>
-  readonly groupBy: string | undefined
-  readonly interval: Interval
-  readonly days: ReadonlyArray<string>
-  readonly limit: number
 }
 
 const parseUsersQuery = (data: ProjectData, query: URLSearchParams): UsersQuery => {
   const metric = query.get("m") ?? "active"
   if (metric !== "active" && metric !== "new") throw new InvalidQuery(`Invalid metric m=${metric}`)
-  const g = query.get("g")
-  const groupBy = g === null ? undefined : resolveUserProperty(data, g)
-  if (g !== null && groupBy === undefined) throw new InvalidQuery(`Invalid user property ${g}`)
-  return {
-    metric,
-    segments: parseSegments(data, query.getAll("s")),
-    groupBy,
-    interval: parseInterval(query),
-    days: parseRange(query).days,
-    limit: parseLimit(query)
-  }
+  return { metric, ...parseSegmentedRange(data, query) }
 }
 
-const usersCost = (query: UsersQuery) =>
-  query.days.length * conditionCount(query.segments, query.groupBy === undefined ? 0 : 1)
+const usersCost = (query: UsersQuery) => segmentedRangeCost(query)
 
 /**
  * Active users = users with at least one event (any event, hidden ones included) in the bucket;

@@ -1,36 +1,25 @@
 import { formatShortDay } from "./Dates.js"
 import {
   buckets,
-  conditionCount,
   eventOccurrences,
   type EventQuery,
-  type Interval,
   InvalidQuery,
   mean,
   median,
   parseEvent,
-  parseInterval,
-  parseLimit,
-  parseRange,
-  parseSegments,
-  resolveUserProperty,
-  type Segment,
+  parseSegmentedRange,
+  type SegmentedRange,
+  segmentedRangeCost,
   segmentUsers,
   usersById
 } from "./Queries.js"
 import type { Occurrence, ProjectData } from "./Seed.js"
 
-export interface FunnelQuery {
+export interface FunnelQuery extends SegmentedRange {
   readonly steps: ReadonlyArray<EventQuery>
   readonly mode: "ordered" | "unordered"
   /** Conversion window in seconds. */
   readonly conversionSeconds: number
-  readonly segments: ReadonlyArray<Segment>
-  /** `g`: a user property key. */
-  readonly groupBy: string | undefined
-  readonly interval: Interval
-  readonly days: ReadonlyArray<string>
-  readonly limit: number
 }
 
 export const DEFAULT_CONVERSION_SECONDS = 2_592_000
@@ -47,25 +36,17 @@ export const parseFunnelQuery = (data: ProjectData, query: URLSearchParams): Fun
   if (!Number.isInteger(conversionSeconds) || conversionSeconds <= 0) {
     throw new InvalidQuery("cs must be a positive number of seconds")
   }
-  const g = query.get("g")
-  const groupBy = g === null ? undefined : resolveUserProperty(data, g)
-  if (g !== null && groupBy === undefined) throw new InvalidQuery(`Invalid user property ${g}`)
   return {
     steps,
     mode,
     conversionSeconds: mode === "unordered" ? Math.floor(conversionSeconds / 86_400) * 86_400 : conversionSeconds,
-    segments: parseSegments(data, query.getAll("s")),
-    groupBy,
-    interval: parseInterval(query),
-    days: parseRange(query).days,
-    limit: parseLimit(query)
+    ...parseSegmentedRange(data, query)
   }
 }
 
 /** Query cost: days × conditions × (2 × steps + 4 per `e.group_by` per step). */
 export const funnelCost = (query: FunnelQuery): number =>
-  query.days.length * conditionCount(query.segments, query.groupBy === undefined ? 0 : 1) *
-  query.steps.reduce((sum, step) => sum + 2 + 4 * step.groupBy.length, 0)
+  segmentedRangeCost(query) * query.steps.reduce((sum, step) => sum + 2 + 4 * step.groupBy.length, 0)
 
 /** One user's way through the funnel: the time each reached step was done. */
 export interface FunnelPath {

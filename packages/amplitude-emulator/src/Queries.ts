@@ -249,6 +249,35 @@ export const propertyOf = (data: ProjectData, occurrence: Occurrence, group: Eve
 export const conditionCount = (segments: ReadonlyArray<Segment>, groupBys: number): number =>
   Math.max(1, segments.length + segments.reduce((sum, s) => sum + s.length, 0) + 4 * groupBys)
 
+/** The parameters the segmented Dashboard queries (segmentation, funnels, users) share. */
+export interface SegmentedRange {
+  /** `s`. */
+  readonly segments: ReadonlyArray<Segment>
+  /** `g`: a user property key. */
+  readonly groupBy: string | undefined
+  readonly interval: Interval
+  readonly days: ReadonlyArray<string>
+  readonly limit: number
+}
+
+/** Reads `g`, `s`, `i`, `start`/`end` and `limit`, in that order (the first invalid one is reported). */
+export const parseSegmentedRange = (data: ProjectData, query: URLSearchParams): SegmentedRange => {
+  const g = query.get("g")
+  const groupBy = g === null ? undefined : resolveUserProperty(data, g)
+  if (g !== null && groupBy === undefined) throw new InvalidQuery(`Invalid user property ${g}`)
+  return {
+    segments: parseSegments(data, query.getAll("s")),
+    groupBy,
+    interval: parseInterval(query),
+    days: parseRange(query).days,
+    limit: parseLimit(query)
+  }
+}
+
+/** Days × conditions, a top-level `g` counting as a group-by: the query-cost factors the segmented queries share. */
+export const segmentedRangeCost = (query: SegmentedRange): number =>
+  query.days.length * conditionCount(query.segments, query.groupBy === undefined ? 0 : 1)
+
 const QUERY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 /** Top-level diagnostic keys of the query engine (docs/amplitude-api.md#reading-query-answers). */

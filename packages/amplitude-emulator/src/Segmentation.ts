@@ -1,19 +1,14 @@
 import {
   type Bucket,
   buckets,
-  conditionCount,
   eventOccurrences,
   type EventQuery,
-  type Interval,
   InvalidQuery,
   parseEvent,
-  parseInterval,
-  parseLimit,
-  parseRange,
-  parseSegments,
+  parseSegmentedRange,
   propertyOf,
-  resolveUserProperty,
-  type Segment,
+  type SegmentedRange,
+  segmentedRangeCost,
   segmentUsers,
   usersById
 } from "./Queries.js"
@@ -25,15 +20,9 @@ export type SegmentationMetric = typeof SEGMENTATION_METRICS[number]
 
 const PROPERTY_METRICS: ReadonlyArray<SegmentationMetric> = ["sums", "value_avg"]
 
-export interface SegmentationQuery {
+export interface SegmentationQuery extends SegmentedRange {
   readonly events: ReadonlyArray<EventQuery>
   readonly metric: SegmentationMetric
-  readonly segments: ReadonlyArray<Segment>
-  /** `g`: a user property key. */
-  readonly groupBy: string | undefined
-  readonly interval: Interval
-  readonly days: ReadonlyArray<string>
-  readonly limit: number
 }
 
 export type SeriesLabel = 0 | string | readonly [number, string]
@@ -63,24 +52,12 @@ export const parseSegmentationQuery = (data: ProjectData, query: URLSearchParams
   if (PROPERTY_METRICS.includes(metric) && events.some((e) => e.groupBy.length === 0)) {
     throw new InvalidQuery(`m=${metric} needs a numeric property as group_by in e`)
   }
-  const g = query.get("g")
-  const groupBy = g === null ? undefined : resolveUserProperty(data, g)
-  if (g !== null && groupBy === undefined) throw new InvalidQuery(`Invalid user property ${g}`)
-  return {
-    events,
-    metric,
-    segments: parseSegments(data, query.getAll("s")),
-    groupBy,
-    interval: parseInterval(query),
-    days: parseRange(query).days,
-    limit: parseLimit(query)
-  }
+  return { events, metric, ...parseSegmentedRange(data, query) }
 }
 
 /** Query cost: days × conditions × (events + 4 per `e.group_by` per event). */
 export const segmentationCost = (query: SegmentationQuery): number =>
-  query.days.length * conditionCount(query.segments, query.groupBy === undefined ? 0 : 1) *
-  query.events.reduce((sum, e) => sum + 1 + 4 * e.groupBy.length, 0)
+  segmentedRangeCost(query) * query.events.reduce((sum, e) => sum + 1 + 4 * e.groupBy.length, 0)
 
 interface Accumulator {
   totals: number

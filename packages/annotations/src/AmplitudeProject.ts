@@ -3,9 +3,9 @@ import { Rpc } from "@effect/rpc"
 import { ConnectionResolver, failureReason } from "@findry/amplitude-access"
 import {
   type AmplitudeCallFailure,
-  type AmplitudeConnection,
   type Annotation,
-  CallPolicy
+  CallPolicy,
+  type ConnectedProject
 } from "@findry/amplitude-adapter"
 import type { WorkspaceId } from "@findry/domain"
 import { annotationMarker, BetId } from "@findry/domain"
@@ -113,7 +113,7 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
         `${config.appUrl}/workspaces/${payload.workspaceId}/bets/${payload.betId}`
 
       /** Every annotation carrying the marker, wherever the record's times have been. */
-      const findOurs = (connection: AmplitudeConnection, record: AnnotationRecord, marker: string) =>
+      const findOurs = (connection: ConnectedProject, record: AnnotationRecord, marker: string) =>
         Effect.gen(function*() {
           const from = (record.searchFrom ?? record.annotationAt).getTime() - DAY
           const to = (record.searchTo ?? record.annotationAt).getTime() + DAY
@@ -134,7 +134,7 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
         found.find((annotation) => annotation.id === record.amplitudeAnnotationId) ?? found[0]
 
       /** Deletes our own duplicates: annotations with the marker other than the one we keep. */
-      const removeDuplicates = (connection: AmplitudeConnection, found: ReadonlyArray<Annotation>, keepId: number) =>
+      const removeDuplicates = (connection: ConnectedProject, found: ReadonlyArray<Annotation>, keepId: number) =>
         Effect.forEach(
           found.filter((annotation) => annotation.id !== keepId),
           (duplicate) =>
@@ -183,7 +183,7 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
         })
 
       /** Deletes an annotation created in a project the workspace no longer points at. */
-      const undoCreate = (connection: AmplitudeConnection, annotationId: number) =>
+      const undoCreate = (connection: ConnectedProject, annotationId: number) =>
         connection.deleteAnnotation(annotationId).pipe(
           Effect.tap(() => Effect.logInfo("Removed an annotation created while the workspace left its project")),
           Effect.tapError((error) =>

@@ -1,6 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
-import { ExperimentVariant } from "./AmplitudeApi.js"
+import { ExperimentSummary } from "./AmplitudeApi.js"
 import { ExperimentCallError, NotConnected } from "./Errors.js"
 import { ProjectId } from "./Ids.js"
 import { ProjectPath, withWorkspaceAccess, WorkspacePath } from "./WorkspaceEndpoint.js"
@@ -55,14 +55,7 @@ export class ExperimentNotFound extends Schema.TaggedError<ExperimentNotFound>()
  * means the last refresh did not get through (`syncError` says why) and the values are those of `syncedAt`.
  */
 export class LinkedExperiment extends Schema.Class<LinkedExperiment>("LinkedExperiment")({
-  id: Schema.String,
-  key: Schema.String,
-  name: Schema.String,
-  state: Schema.NullOr(Schema.String),
-  decision: Schema.NullOr(Schema.String),
-  startDate: Schema.NullOr(Schema.String),
-  endDate: Schema.NullOr(Schema.String),
-  variants: Schema.Array(ExperimentVariant),
+  ...ExperimentSummary.fields,
   syncedAt: Schema.Date,
   archived: Schema.Boolean,
   deleted: Schema.Boolean,

@@ -1,5 +1,5 @@
 import type { Experiment } from "@findry/amplitude-adapter"
-import { ExperimentVariant, LinkedExperiment } from "@findry/domain"
+import { ExperimentSummary, ExperimentVariant, LinkedExperiment } from "@findry/domain"
 import type { ExperimentFields, ExperimentSnapshotRow } from "@findry/persistence"
 
 /** What Findry keeps of an Amplitude experiment on a linked test. */
@@ -24,6 +24,21 @@ export const shownState = (snapshot: {
   readonly archived: boolean
   readonly deleted: boolean
 }): string | null => snapshot.deleted ? "deleted" : snapshot.archived ? "archived" : snapshot.state
+
+/** An Amplitude experiment as the experiment picker shows it. */
+export const experimentSummary = (experiment: Experiment): ExperimentSummary => {
+  const fields = experimentFields(experiment)
+  return new ExperimentSummary({
+    id: fields.experimentId,
+    key: fields.key,
+    name: fields.name,
+    state: shownState(fields),
+    decision: fields.decision,
+    startDate: fields.startDate,
+    endDate: fields.endDate,
+    variants: fields.variants.map((variant) => new ExperimentVariant(variant))
+  })
+}
 
 export const linkedExperiment = (snapshot: ExperimentSnapshotRow): LinkedExperiment =>
   new LinkedExperiment({

@@ -1,6 +1,6 @@
 import {
   type AmplitudeCallFailure,
-  type AmplitudeConnection,
+  type ConnectedProject,
   type EventSpec,
   type PropertyFilter,
   Segment,
@@ -34,7 +34,7 @@ export interface ProjectLookups {
 }
 
 /** Lookups on one connection, each read from Amplitude at most once (the event list and the cohort list). */
-export const projectLookups = (connection: AmplitudeConnection): Effect.Effect<ProjectLookups> =>
+export const projectLookups = (connection: ConnectedProject): Effect.Effect<ProjectLookups> =>
   Effect.gen(function*() {
     const eventNames = yield* Effect.cached(
       Effect.map(
@@ -119,7 +119,7 @@ const SEGMENTATION_METRIC = {
 } as const satisfies Record<string, SegmentationMetric>
 
 const measureEvent = (
-  connection: AmplitudeConnection,
+  connection: ConnectedProject,
   request: MeasureRequest,
   mapping: Extract<MappingParams, { kind: "event" }>
 ) => {
@@ -145,7 +145,7 @@ const measureEvent = (
 }
 
 const measureFunnel = (
-  connection: AmplitudeConnection,
+  connection: ConnectedProject,
   request: MeasureRequest,
   mapping: Extract<MappingParams, { kind: "funnel" }>
 ) =>
@@ -159,7 +159,7 @@ const measureFunnel = (
     }).pipe(Effect.map((result) => result.conversion === null ? null : result.conversion * 100)))
 
 const measureTemplate = (
-  connection: AmplitudeConnection,
+  connection: ConnectedProject,
   request: MeasureRequest,
   mapping: Extract<MappingParams, { kind: "template" }>
 ) => {
@@ -189,7 +189,7 @@ const measureTemplate = (
 }
 
 const measureChart = (
-  connection: AmplitudeConnection,
+  connection: ConnectedProject,
   request: MeasureRequest,
   mapping: Extract<MappingParams, { kind: "chart" }>
 ): Effect.Effect<Measured, AmplitudeCallFailure> =>
@@ -252,7 +252,7 @@ const measureCohortSize = (
  * note and no query.
  */
 export const measureMapping = (
-  connection: AmplitudeConnection,
+  connection: ConnectedProject,
   lookups: ProjectLookups,
   request: MeasureRequest
 ): Effect.Effect<Measured, AmplitudeCallFailure> =>

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { ConnectionResolver, failureReason } from "@findry/amplitude-access"
-import { AMPLITUDE_PROVIDER, type AmplitudeConnection, CallPolicy } from "@findry/amplitude-adapter"
+import { AMPLITUDE_PROVIDER, CallPolicy, type ConnectedProject } from "@findry/amplitude-adapter"
 import { AnnotationScheduler } from "@findry/annotations"
 import {
   BetId,
@@ -34,7 +34,7 @@ import { dayOf, elapsed, variance, verdictOf, windowClosed, windows } from "./Ve
 
 /** A live connection to the workspace's Amplitude project, with its per-measurement lookups. */
 interface Access {
-  readonly connection: AmplitudeConnection
+  readonly connection: ConnectedProject
   readonly lookups: ProjectLookups
   /** The project's fingerprint: bets of the same Amplitude project share its rate limits. */
   readonly project: string

@@ -19,7 +19,6 @@ import {
   Cohort,
   type ConnectAmplitude,
   ExperimentSummary,
-  ExperimentVariant,
   type ManagementKeyRequired,
   NotConnected,
   NotFound,
@@ -27,6 +26,7 @@ import {
   type UserId,
   type WorkspaceId
 } from "@findry/domain"
+import { experimentSummary } from "@findry/experiment-sync"
 import {
   AuditLog,
   BetsRepo,
@@ -349,22 +349,7 @@ export class AmplitudeConnections extends Effect.Service<AmplitudeConnections>()
         ({ experiments }) =>
           experiments.list({ includeArchived }).pipe(
             Stream.filter((experiment) => !experiment.deleted),
-            Stream.map((experiment) =>
-              new ExperimentSummary({
-                id: experiment.id,
-                key: experiment.key,
-                name: experiment.name,
-                state: experiment.archived ? "archived" : experiment.state,
-                decision: experiment.decision,
-                startDate: experiment.startDate,
-                endDate: experiment.endDate,
-                variants: experiment.variants.map((variant) =>
-                  new ExperimentVariant(
-                    variant.name == null ? { key: variant.key } : { key: variant.key, name: variant.name }
-                  )
-                )
-              })
-            ),
+            Stream.map(experimentSummary),
             Stream.runCollect,
             Effect.map((chunk) => Chunk.toReadonlyArray(chunk))
           )
