@@ -469,6 +469,45 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
         )
       })
 
+    /**
+     * Budget this process charged ahead for a project, in the bucket `bucket`, and spends without a statement until
+     * that bucket ends; what is left then is given back.
+     */
+    interface Lease {
+      remaining: number
+      readonly bucket: string
+      readonly until: number
+    }
+    const leases = new Map<string, Lease>()
+    /** How much budget a charge takes ahead for the process's next charges: a 200th of the budget. */
+    const leaseChunk = Math.floor(limits.queryBudget / 200)
+
+    const refundStatement = (projectKey: string, bucket: string, cost: number) =>
+      query(REFUND, [projectKey, bucket, cost]).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning("Could not give back the cost of a query Amplitude refused").pipe(
+            Effect.annotateLogs("reason", error.message)
+          )
+        ),
+        Effect.asVoid
+      )
+
+    /** Spends `cost` from the project's lease: the refund, or undefined when the lease cannot pay it. */
+    const spendLease = (projectKey: string, cost: number, now: number): Effect.Effect<void> | undefined => {
+      const lease = leases.get(projectKey)
+      if (lease === undefined) return undefined
+      if (now >= lease.until) {
+        leases.delete(projectKey)
+        if (lease.remaining > 0) Runtime.runFork(runtime)(refundStatement(projectKey, lease.bucket, lease.remaining))
+        return undefined
+      }
+      if (lease.remaining < cost) return undefined
+      lease.remaining -= cost
+      return Effect.sync(() => {
+        if (leases.get(projectKey) === lease) lease.remaining += cost
+      })
+    }
+
     const charge = (
       projectKey: string,
       cost: number,
@@ -477,36 +516,49 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       const decided = chargeWithoutWindow(cost, limits.queryBudget)
       if (Option.isSome(decided)) return decided.value
       const lockKey = slotLockKey(projectKey)
+      const chargeRow = (amount: number) =>
+        persistently(query<{ charged_bucket: string | null; used: string; wait_ms: string }>(
+          CHARGE,
+          [projectKey, lockKey, amount, limits.queryBudget, windowMs]
+        )).pipe(Effect.map(({ rows }) => rows[0]!))
+      // With a lease to take, the cost and the lease in one statement; when both do not fit, the cost alone.
+      const chargeWithLease = (now: number) =>
+        leaseChunk === 0 ? Effect.map(chargeRow(cost), (row) => ({ row, leased: false })) : Effect.flatMap(
+          chargeRow(cost + leaseChunk),
+          (row) =>
+            row.charged_bucket !== null
+              ? Effect.sync(() => {
+                const bucket = row.charged_bucket!
+                leases.set(projectKey, {
+                  remaining: leaseChunk,
+                  bucket,
+                  until: Math.min(now + bucketMs, Number(bucket) + bucketMs)
+                })
+                return { row, leased: true }
+              })
+              : Effect.map(chargeRow(cost), (alone) => ({ row: alone, leased: false }))
+        )
       const attempt = (since: number): Effect.Effect<Effect.Effect<void>, RateLimited> =>
-        Effect.flatMap(
-          persistently(query<{ charged_bucket: string | null; used: string; wait_ms: string }>(
-            CHARGE,
-            [projectKey, lockKey, cost, limits.queryBudget, windowMs]
-          )),
-          ({ rows }) => {
-            const row = rows[0]!
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const fromLease = spendLease(projectKey, cost, now)
+          if (fromLease !== undefined) {
+            return Effect.as(Metric.incrementBy(budgetCharged, cost), fromLease)
+          }
+          return Effect.flatMap(chargeWithLease(now), ({ row }) => {
             if (row.charged_bucket !== null) {
-              const refund = query(REFUND, [projectKey, row.charged_bucket, cost]).pipe(
-                Effect.catchAll((error) =>
-                  Effect.logWarning("Could not give back the cost of a query Amplitude refused").pipe(
-                    Effect.annotateLogs("reason", error.message)
-                  )
-                ),
-                Effect.asVoid
-              )
-              return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                Effect.all([
-                  Metric.incrementBy(budgetCharged, cost),
-                  Metric.update(budgetUsed, Number(row.used) / limits.queryBudget),
-                  now > since ? Metric.update(waitedFor.budget, (now - since) / 1000) : Effect.void
-                ], { discard: true })).pipe(Effect.as(refund))
+              const refund = refundStatement(projectKey, row.charged_bucket, cost)
+              return Effect.all([
+                Metric.incrementBy(budgetCharged, cost),
+                Metric.update(budgetUsed, Number(row.used) / limits.queryBudget),
+                now > since ? Metric.update(waitedFor.budget, (now - since) / 1000) : Effect.void
+              ], { discard: true }).pipe(Effect.as(refund))
             }
             const waitMs = Number(row.wait_ms)
             return wait
               ? Effect.zipRight(Effect.sleep(Duration.millis(waitMs)), attempt(since))
               : refuseCharge(waitMs)
-          }
-        )
+          })
+        })
       return Effect.flatMap(Clock.currentTimeMillis, attempt)
     }
 

@@ -119,6 +119,43 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the fleet-wide Amp
         assert.strictEqual(yield* a.costUsed(project), 50)
       }))
 
+    it.scoped("charges a 200th of the budget ahead and spends it without a statement, never past the budget", () =>
+      Effect.gen(function*() {
+        // An hour's window: minute buckets. A lease lasts until the end of the bucket it was charged in, so the test
+        // starts at least 5 s before the next minute of the database's clock.
+        const limits = { queryBudget: 20_000, budgetWindow: Duration.hours(1) }
+        const sql = yield* SqlClient.SqlClient
+        const [clock] = yield* sql<{ ms: number }>`
+          SELECT (floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint % 60000)::int AS ms`
+        if (clock!.ms > 55_000) yield* Effect.sleep(Duration.millis(60_000 - clock!.ms + 50))
+        const a = yield* Effect.flatMap(TestDatabase, (database) => makeFleetGovernor({ url: database.url, limits }))
+        const b = yield* Effect.flatMap(TestDatabase, (database) => makeFleetGovernor({ url: database.url, limits }))
+        const project = "lease-project"
+        // The first charge takes its cost and a lease of 100; the next 100 charges of 1 spend the lease.
+        yield* Effect.asVoid(a.charge(project, 1, false))
+        assert.strictEqual(yield* b.costUsed(project), 101)
+        yield* Effect.repeatN(Effect.asVoid(a.charge(project, 1, false)), 98)
+        assert.strictEqual(yield* b.costUsed(project), 101)
+        // A refund of a charge paid from the lease goes back to the lease.
+        const refund = yield* a.charge(project, 1, false)
+        yield* refund
+        yield* Effect.asVoid(a.charge(project, 1, false))
+        assert.strictEqual(yield* b.costUsed(project), 101)
+        yield* Effect.asVoid(a.charge(project, 1, false))
+        assert.strictEqual(yield* b.costUsed(project), 202)
+
+        // Near the end of the budget a charge takes no lease, and the budget holds across both processes.
+        yield* Effect.asVoid(b.charge(project, 19_700, false))
+        assert.strictEqual(yield* a.costUsed(project), 19_902)
+        // a spends the rest of its lease (100).
+        yield* Effect.repeatN(Effect.asVoid(a.charge(project, 1, false)), 99)
+        assert.strictEqual(yield* b.costUsed(project), 19_902)
+        yield* Effect.asVoid(a.charge(project, 98, false))
+        assert.strictEqual(yield* b.costUsed(project), 20_000)
+        const refused = yield* Effect.flip(Effect.asVoid(a.charge(project, 1, false)))
+        assert.strictEqual(refused._tag, "RateLimited")
+      }))
+
     it.scoped("paces Experiment requests of all processes together", () =>
       Effect.gen(function*() {
         const limits = { experimentRequestsPerSecond: 50 }
