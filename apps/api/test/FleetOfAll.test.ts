@@ -5,12 +5,11 @@ import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { annotationMarker } from "@findry/domain"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import { connectedWorkspace } from "./support/Decision.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
-import { at, awaitRunners, printOutput, type RunnerProcess, startRunner } from "./support/Runners.js"
-import { API_TEST_KEYS, TEST_AUTH_SECRET } from "./support/TestApi.js"
+import { at, awaitRunners, printOutput, type RunnerProcess, serviceEnv, startRunner } from "./support/Runners.js"
 
 const REPLICAS = 3
 const DECISIONS = 300
@@ -37,18 +36,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("three replicas in 
         yield* Effect.gen(function*() {
           const emulator = yield* AmplitudeEmulator
           const sql = yield* SqlClient.SqlClient
-          const env = {
-            FINDRY_ROLE: "all",
-            DATABASE_URL: Redacted.value(database.url),
-            DATABASE_POOL_SIZE: "6",
-            FINDRY_AUTH_SECRET: Redacted.value(TEST_AUTH_SECRET),
-            FINDRY_ENCRYPTION_KEYS: API_TEST_KEYS,
-            FINDRY_FINGERPRINT_KEY: Buffer.alloc(32, 3).toString("base64"),
-            FINDRY_APP_URL: "http://findry.test",
-            AMPLITUDE_US_URL: emulator.urls.us,
-            AMPLITUDE_EU_URL: emulator.urls.eu,
-            AMPLITUDE_TIMEOUT_MS: "3000"
-          }
+          const env = serviceEnv("all", database.url, emulator.urls, { AMPLITUDE_TIMEOUT_MS: "3000" })
           for (let i = 1; i <= REPLICAS; i++) replicas.push(yield* startRunner(`replica-${i}`, env))
           yield* awaitRunners(REPLICAS, "180 seconds")
           for (const replica of replicas) {

@@ -6,14 +6,13 @@ import { projectGovernorKey } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
-import { Deferred, Effect, Fiber, Layer, Redacted, Ref } from "effect"
+import { Deferred, Effect, Fiber, Layer, Ref } from "effect"
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs"
 import { clientAs } from "./support/Client.js"
 import { connectedWorkspace } from "./support/Decision.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
-import { at, awaitRunners, printOutput, type RunnerProcess, startRunner } from "./support/Runners.js"
-import { API_TEST_KEYS, TEST_AUTH_SECRET } from "./support/TestApi.js"
+import { at, awaitRunners, printOutput, type RunnerProcess, serviceEnv, startRunner } from "./support/Runners.js"
 
 /** Amplitude calls driven through each process: event pickers through each API, annotation pushes by the worker. */
 const CALLS = 100
@@ -68,23 +67,12 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("two api processes 
         yield* Effect.gen(function*() {
           const emulator = yield* AmplitudeEmulator
           const sql = yield* SqlClient.SqlClient
-          const env = (role: "api" | "worker") => ({
-            FINDRY_ROLE: role,
-            DATABASE_URL: Redacted.value(database.url),
-            DATABASE_POOL_SIZE: "6",
-            FINDRY_AUTH_SECRET: Redacted.value(TEST_AUTH_SECRET),
-            FINDRY_ENCRYPTION_KEYS: API_TEST_KEYS,
-            FINDRY_FINGERPRINT_KEY: Buffer.alloc(32, 3).toString("base64"),
-            FINDRY_APP_URL: "http://findry.test",
-            AMPLITUDE_US_URL: emulator.urls.us,
-            AMPLITUDE_EU_URL: emulator.urls.eu,
-            AMPLITUDE_EXPERIMENT_US_URL: emulator.urls.experimentUs,
-            AMPLITUDE_EXPERIMENT_EU_URL: emulator.urls.experimentEu,
-            AMPLITUDE_TIMEOUT_MS: "10000",
-            // Every picker read calls Amplitude, and the workspace's own budget of such reads is out of the way.
-            FINDRY_PICKER_ANSWER_TTL_SECONDS: "0",
-            FINDRY_AMPLITUDE_CALLS_PER_WORKSPACE_PER_MINUTE: "10000"
-          })
+          const env = (role: "api" | "worker") =>
+            serviceEnv(role, database.url, emulator.urls, {
+              // Every picker read calls Amplitude, and the workspace's own budget of such reads is out of the way.
+              FINDRY_PICKER_ANSWER_TTL_SECONDS: "0",
+              FINDRY_AMPLITUDE_CALLS_PER_WORKSPACE_PER_MINUTE: "10000"
+            })
           const [api1, api2, worker] = yield* Effect.all([
             startRunner("api-1", env("api")),
             startRunner("api-2", env("api")),

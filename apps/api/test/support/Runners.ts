@@ -1,10 +1,11 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { spawnMain } from "@findry/observability/testing"
-import { Duration, Effect, Schedule, type Scope } from "effect"
+import { Duration, Effect, Redacted, Schedule, type Scope } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
+import { API_TEST_KEYS, TEST_AUTH_SECRET } from "./TestApi.js"
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
 
@@ -109,3 +110,28 @@ export const at = (replica: RunnerProcess) => <A, E, R>(effect: Effect.Effect<A,
 /** Writes what each process printed to stderr, after a failure. */
 export const printOutput = (processes: ReadonlyArray<RunnerProcess>) =>
   Effect.sync(() => processes.forEach((one) => process.stderr.write(`--- ${one.name}\n${one.output()}`)))
+
+/**
+ * The environment of a service process the tests start in `role`: the database at `databaseUrl`, the test secrets and
+ * the emulator's hosts. Amplitude calls time out after 10 s unless `overrides` says otherwise.
+ */
+export const serviceEnv = (
+  role: "all" | "api" | "worker",
+  databaseUrl: Redacted.Redacted,
+  urls: { readonly us: string; readonly eu: string; readonly experimentUs: string; readonly experimentEu: string },
+  overrides: Record<string, string> = {}
+): Record<string, string> => ({
+  FINDRY_ROLE: role,
+  DATABASE_URL: Redacted.value(databaseUrl),
+  DATABASE_POOL_SIZE: "6",
+  FINDRY_AUTH_SECRET: Redacted.value(TEST_AUTH_SECRET),
+  FINDRY_ENCRYPTION_KEYS: API_TEST_KEYS,
+  FINDRY_FINGERPRINT_KEY: Buffer.alloc(32, 3).toString("base64"),
+  FINDRY_APP_URL: "http://findry.test",
+  AMPLITUDE_US_URL: urls.us,
+  AMPLITUDE_EU_URL: urls.eu,
+  AMPLITUDE_EXPERIMENT_US_URL: urls.experimentUs,
+  AMPLITUDE_EXPERIMENT_EU_URL: urls.experimentEu,
+  AMPLITUDE_TIMEOUT_MS: "10000",
+  ...overrides
+})
