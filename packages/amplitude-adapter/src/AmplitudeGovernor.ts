@@ -123,6 +123,17 @@ export const chargeWithoutWindow = (
     ? Option.some(Effect.zipRight(Metric.increment(budgetRefused), Effect.fail(tooExpensive(cost, budget))))
     : Option.none()
 
+/**
+ * Records a charge that fitted: its cost, the share of the budget now used (when known) and how long it waited for
+ * room in the budget.
+ */
+export const recordCharge = (cost: number, usedShare: number | undefined, waitedMs: number): Effect.Effect<void> =>
+  Effect.all([
+    Metric.incrementBy(budgetCharged, cost),
+    usedShare === undefined ? Effect.void : Metric.update(budgetUsed, usedShare),
+    waitedMs > 0 ? Metric.update(waitedFor.budget, waitedMs / 1000) : Effect.void
+  ], { discard: true })
+
 export const makeGovernor = (limits: GovernorLimits): Governor => {
   const gates = new Map<string, ProjectGate>()
   const windows = new Map<string, CostWindow>()
@@ -239,11 +250,7 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
             window.total -= entry.cost
             entry.cost = 0
           })
-          return Effect.all([
-            Metric.incrementBy(budgetCharged, cost),
-            Metric.update(budgetUsed, window.total / limits.queryBudget),
-            now > since ? Metric.update(waitedFor.budget, (now - since) / 1000) : Effect.void
-          ], { discard: true }).pipe(Effect.as(refund))
+          return Effect.as(recordCharge(cost, window.total / limits.queryBudget, now - since), refund)
         }
         const waitMs = waitFor(window, cost, now)
         return wait

@@ -25,10 +25,10 @@ import {
   type Governor,
   type GovernorLimits,
   type Priority,
+  recordCharge,
   refuseCharge,
   waitedFor
 } from "./AmplitudeGovernor.js"
-import { budgetCharged, budgetUsed } from "./internal/Metrics.js"
 
 /** The channel a process announces a released slot on, with the project key as payload. */
 export const SLOT_RELEASED_CHANNEL = "amplitude_governor_slot_released"
@@ -542,16 +542,12 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const fromLease = spendLease(projectKey, cost, now)
           if (fromLease !== undefined) {
-            return Effect.as(Metric.incrementBy(budgetCharged, cost), fromLease)
+            return Effect.as(recordCharge(cost, undefined, now - since), fromLease)
           }
           return Effect.flatMap(chargeWithLease(now), ({ row }) => {
             if (row.charged_bucket !== null) {
               const refund = refundStatement(projectKey, row.charged_bucket, cost)
-              return Effect.all([
-                Metric.incrementBy(budgetCharged, cost),
-                Metric.update(budgetUsed, Number(row.used) / limits.queryBudget),
-                now > since ? Metric.update(waitedFor.budget, (now - since) / 1000) : Effect.void
-              ], { discard: true }).pipe(Effect.as(refund))
+              return Effect.as(recordCharge(cost, Number(row.used) / limits.queryBudget, now - since), refund)
             }
             const waitMs = Number(row.wait_ms)
             return wait
