@@ -12,7 +12,7 @@ import { SecretSealer } from "@findry/crypto"
 import { spawnMain } from "@findry/observability/testing"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -99,10 +99,14 @@ const until = (condition: () => boolean, what: string, ms = 120_000) =>
   })
 
 const program = Effect.gen(function*() {
-  const database = yield* makeTestDatabase
-  if (database.kind !== "postgres") {
-    return yield* Effect.dieMessage("bench:governor needs a PostgreSQL server: set TEST_DATABASE_URL")
-  }
+  // Like the other benchmarks: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server.
+  const adminUrl = yield* Config.string("BENCH_DATABASE_URL").pipe(
+    Config.orElse(() => Config.string("TEST_DATABASE_URL")),
+    Config.withDefault("postgres://postgres@127.0.0.1:5432/postgres")
+  )
+  const database = yield* makeTestDatabase.pipe(
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["TEST_DATABASE_URL", adminUrl]])))
+  )
   const pool = yield* Layer.build(MigrationsLive.pipe(Layer.provideMerge(PgLive(database.url, { maxConnections: 1 }))))
   const sql = Context.get(pool, SqlClient.SqlClient)
 
