@@ -485,7 +485,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
     const refundStatement = (projectKey: string, bucket: string, cost: number) =>
       query(REFUND, [projectKey, bucket, cost]).pipe(
         Effect.catchAll((error) =>
-          Effect.logWarning("Could not give back the cost of a query Amplitude refused").pipe(
+          Effect.logWarning("Could not give back query budget: a refused query's cost or a lease's unspent rest").pipe(
             Effect.annotateLogs("reason", error.message)
           )
         ),
@@ -523,28 +523,23 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
         )).pipe(Effect.map(({ rows }) => rows[0]!))
       // With a lease to take, the cost and the lease in one statement; when both do not fit, the cost alone.
       const chargeWithLease = (now: number) =>
-        leaseChunk === 0 ? Effect.map(chargeRow(cost), (row) => ({ row, leased: false })) : Effect.flatMap(
-          chargeRow(cost + leaseChunk),
-          (row) =>
-            row.charged_bucket !== null
-              ? Effect.sync(() => {
-                const bucket = row.charged_bucket!
-                leases.set(projectKey, {
-                  remaining: leaseChunk,
-                  bucket,
-                  until: Math.min(now + bucketMs, Number(bucket) + bucketMs)
-                })
-                return { row, leased: true }
-              })
-              : Effect.map(chargeRow(cost), (alone) => ({ row: alone, leased: false }))
-        )
+        leaseChunk === 0 ? chargeRow(cost) : Effect.flatMap(chargeRow(cost + leaseChunk), (row) => {
+          const bucket = row.charged_bucket
+          if (bucket === null) return chargeRow(cost)
+          leases.set(projectKey, {
+            remaining: leaseChunk,
+            bucket,
+            until: Math.min(now + bucketMs, Number(bucket) + bucketMs)
+          })
+          return Effect.succeed(row)
+        })
       const attempt = (since: number): Effect.Effect<Effect.Effect<void>, RateLimited> =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const fromLease = spendLease(projectKey, cost, now)
           if (fromLease !== undefined) {
             return Effect.as(recordCharge(cost, undefined, now - since), fromLease)
           }
-          return Effect.flatMap(chargeWithLease(now), ({ row }) => {
+          return Effect.flatMap(chargeWithLease(now), (row) => {
             if (row.charged_bucket !== null) {
               const refund = refundStatement(projectKey, row.charged_bucket, cost)
               return Effect.as(recordCharge(cost, Number(row.used) / limits.queryBudget, now - since), refund)
