@@ -4,7 +4,8 @@ import { assert, describe, layer } from "@effect/vitest"
 import { TestSqlLive } from "@findry/persistence/testing"
 import { Duration, Effect, Fiber, Ref } from "effect"
 import * as NodeHttp from "node:http"
-import { MAX_BODY_BYTES } from "../src/server/BodyLimit.js"
+import * as Net from "node:net"
+import { LINGER_MILLIS, MAX_BODY_BYTES } from "../src/server/BodyLimit.js"
 import { answered, clientAs, expectFailure, expectSuccess, workspaceOf } from "./support/Client.js"
 import { eventually } from "./support/Eventually.js"
 import { apiOn, ApiTestLive, freshUser, tokenFor } from "./support/TestApi.js"
@@ -81,6 +82,34 @@ const chunkedUpload = (port: number, path: string, token: string, totalBytes: nu
     return Effect.sync(() => request.destroy())
   })
 
+/**
+ * Sends the head of a POST and then `bytesAfterHead` of body without reading anything, as an upload client busy
+ * writing does; only then reads, and resolves with the answer's status line and how the connection ended.
+ */
+const uploadThenRead = (port: number, head: string, bytesAfterHead: number) =>
+  Effect.async<{ readonly statusLine: string; readonly error: string | null }>((resume) => {
+    const socket = Net.connect(port, "127.0.0.1")
+    let text = ""
+    let error: string | null = null
+    socket.pause()
+    socket.on("error", (cause: NodeJS.ErrnoException) => (error = cause.code ?? cause.message))
+    socket.on("data", (chunk) => (text += chunk))
+    socket.on("close", () => resume(Effect.succeed({ statusLine: text.split("\r\n")[0]!, error })))
+    socket.write(head)
+    const chunk = Buffer.alloc(64 * 1024, 0x20)
+    let sent = 0
+    const pump = () => {
+      while (sent < bytesAfterHead) {
+        if (socket.destroyed) return
+        sent += chunk.length
+        if (!socket.write(chunk)) return void socket.once("drain", pump)
+      }
+      socket.resume()
+    }
+    pump()
+    return Effect.sync(() => socket.destroy())
+  })
+
 describe("request limits", () => {
   layer(ApiTestLive(), { timeout: "180 seconds", excludeTestServices: true })((it) => {
     it.effect("refuses 20 concurrent chunked 50 MB bodies with 413 without buffering them, and stays responsive", () =>
@@ -123,6 +152,47 @@ describe("request limits", () => {
           (client) => client.metrics.list({ path: { workspaceId } })
         )
         assert.deepStrictEqual(metrics.metrics, [], "nothing was created by a refused body")
+      }))
+
+    it.effect("a client still sending a refused body reads its 413 once it reads, declared length or chunked", () =>
+      Effect.gen(function*() {
+        const admin = freshUser("busy-writer")
+        const workspaceId = yield* workspaceOf(admin)
+        const port = ((yield* HttpServer.HttpServer).address as HttpServer.TcpAddress).port
+        const head = (framing: string) =>
+          `POST /v1/workspaces/${workspaceId}/metrics HTTP/1.1\r\nhost: 127.0.0.1\r\n` +
+          `authorization: Bearer ${tokenFor(admin)}\r\ncontent-type: application/json\r\n${framing}\r\n\r\n`
+        const chunkedBody = `${(8 * 1024 * 1024).toString(16)}\r\n`
+        const answers = yield* Effect.all([
+          uploadThenRead(port, head(`content-length: ${50 * 1024 * 1024}`), 8 * 1024 * 1024),
+          uploadThenRead(port, head("transfer-encoding: chunked") + chunkedBody, 8 * 1024 * 1024)
+        ], { concurrency: "unbounded" })
+        assert.deepStrictEqual(answers, [
+          { statusLine: "HTTP/1.1 413 Payload Too Large", error: null },
+          { statusLine: "HTTP/1.1 413 Payload Too Large", error: null }
+        ])
+      }))
+
+    it.effect("closes a connection whose client never stops sending a refused body within the linger time", () =>
+      Effect.gen(function*() {
+        const admin = freshUser("endless")
+        const workspaceId = yield* workspaceOf(admin)
+        const port = ((yield* HttpServer.HttpServer).address as HttpServer.TcpAddress).port
+        const started = Date.now()
+        const ended = yield* Effect.async<number>((resume) => {
+          const socket = Net.connect(port, "127.0.0.1")
+          socket.on("error", () => {})
+          socket.on("close", () => resume(Effect.succeed(Date.now() - started)))
+          socket.write(
+            `POST /v1/workspaces/${workspaceId}/metrics HTTP/1.1\r\nhost: 127.0.0.1\r\n` +
+              `authorization: Bearer ${tokenFor(admin)}\r\ncontent-length: ${1024 * 1024 * 1024}\r\n\r\n`
+          )
+          const trickle = setInterval(() => socket.destroyed || socket.write(Buffer.alloc(16 * 1024, 0x20)), 50)
+          socket.on("close", () => clearInterval(trickle))
+          return Effect.sync(() => socket.destroy())
+        }).pipe(Effect.timeout("15 seconds"))
+        assert.isAtLeast(ended, LINGER_MILLIS - 100, "the answer was followed by a lingering close")
+        assert.isBelow(ended, LINGER_MILLIS + 5_000, "the linger ended although the client kept sending")
       }))
 
     it.effect("accepts a chunked body just under the limit and refuses one just over it", () =>

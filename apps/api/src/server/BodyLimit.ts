@@ -2,6 +2,7 @@ import { HttpMiddleware, HttpServerRequest, type HttpServerResponse } from "@eff
 import { PayloadTooLarge } from "@findry/domain"
 import { Effect } from "effect"
 import * as Http from "node:http"
+import type * as Net from "node:net"
 import { errorResponse } from "./ErrorResponse.js"
 
 /** Every body of the contract is small; anything larger is refused. */
@@ -50,7 +51,27 @@ export class BodyLimitedRequest extends Http.IncomingMessage {
   }
 }
 
-/** The Node HTTP server of the API: bounded bodies and deliberate timeouts. */
+/** How long a connection answered with `Connection: close` keeps reading, and dropping, what the client still sends. */
+export const LINGER_MILLIS = 2_000
+
+/**
+ * Replaces Node's close after a `Connection: close` answer (end, then destroy once written) with a lingering close:
+ * our side ends once the answer is written, and whatever the client still sends is read and dropped until it closes
+ * its side or `LINGER_MILLIS` pass. Destroying at once resets a connection the client is still writing to (a refused
+ * upload), and a client that meets the reset before it has read the answer never sees the 413.
+ */
+function lingeringClose(this: Net.Socket): void {
+  if (this.writable) this.end()
+  const timer = setTimeout(() => this.destroy(), LINGER_MILLIS)
+  timer.unref()
+  this.once("close", () => clearTimeout(timer))
+  this.once("end", () => {
+    if (this.writableFinished) this.destroy()
+    else this.once("finish", () => this.destroy())
+  })
+}
+
+/** The Node HTTP server of the API: bounded bodies, deliberate timeouts and lingering closes. */
 export const createApiServer = (): Http.Server =>
   Http.createServer({
     IncomingMessage: BodyLimitedRequest,
@@ -58,6 +79,8 @@ export const createApiServer = (): Http.Server =>
     requestTimeout: SERVER_TIMEOUTS.requestTimeoutMillis,
     keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeoutMillis,
     connectionsCheckingInterval: 1_000
+  }).on("connection", (socket: Net.Socket) => {
+    socket.destroySoon = lingeringClose
   })
 
 export const payloadTooLargeResponse = (): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
