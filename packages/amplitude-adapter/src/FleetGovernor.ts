@@ -29,6 +29,9 @@ import {
   refuseCharge,
   waitedFor
 } from "./AmplitudeGovernor.js"
+import { governorStatements } from "./internal/Metrics.js"
+
+export { governorStatements }
 
 /** The channel a process announces a released slot on, with the project key as payload. */
 export const SLOT_RELEASED_CHANNEL = "amplitude_governor_slot_released"
@@ -281,15 +284,18 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
 
     const query = <Row>(text: string, values: ReadonlyArray<unknown>) =>
       Effect.flatMap(connection, (open) =>
-        statements.withPermits(1)(Effect.tryPromise({
-          try: () => open.client.query(text, [...values]),
-          catch: (error) => {
-            const message = error instanceof Error ? error.message : String(error)
-            // Whatever went wrong, what the connection holds is no longer known: start again from nothing held.
-            dropConnection(open, message)
-            return new GovernorDatabaseError({ message })
-          }
-        })).pipe(Effect.map((result) => ({ rows: result.rows as Array<Row>, connection: open.id }))))
+        statements.withPermits(1)(Effect.zipRight(
+          Metric.increment(governorStatements),
+          Effect.tryPromise({
+            try: () => open.client.query(text, [...values]),
+            catch: (error) => {
+              const message = error instanceof Error ? error.message : String(error)
+              // Whatever went wrong, what the connection holds is no longer known: start again from nothing held.
+              dropConnection(open, message)
+              return new GovernorDatabaseError({ message })
+            }
+          })
+        )).pipe(Effect.map((result) => ({ rows: result.rows as Array<Row>, connection: open.id }))))
 
     /** Runs a statement until it succeeds, waiting longer between attempts (up to 2 s) while PostgreSQL is away. */
     const persistently = <A>(statement: Effect.Effect<A, GovernorDatabaseError>): Effect.Effect<A> =>

@@ -4,7 +4,15 @@ import { handleControl } from "./Control.js"
 import { experimentError, experimentRoutes } from "./Experiment.js"
 import { type Fault, FaultRegistry, type FaultSpec, type FaultSubject, type HostKind } from "./Faults.js"
 import { dashboardError, type HttpResult, notFound, type RequestContext, Router, sleep, text } from "./Http.js"
-import { chargeCost, costUsed, DEFAULT_LIMITS, enterConcurrency, hitExperimentRate, type Limits } from "./Limits.js"
+import {
+  accrueBusyTime,
+  chargeCost,
+  costUsed,
+  DEFAULT_LIMITS,
+  enterConcurrency,
+  hitExperimentRate,
+  type Limits
+} from "./Limits.js"
 import {
   type AnnotationView,
   annotationView,
@@ -32,6 +40,11 @@ export interface ProjectUsage {
   readonly maxInFlight: number
   /** Dashboard REST cost charged within the current cost window. */
   readonly costUsed: number
+  /**
+   * Milliseconds of analytics requests in flight, summed over requests, since the last reset: divided by the
+   * concurrency limit and the time passed, how busy the project's request slots were.
+   */
+  readonly busyMillis: number
 }
 
 export interface RequestFilter {
@@ -152,11 +165,13 @@ export class EmulatorCore {
   }
 
   usage(state: ProjectState): ProjectUsage {
+    accrueBusyTime(state)
     return {
       projectId: state.project.id,
       inFlight: state.inFlight,
       maxInFlight: state.maxInFlight,
-      costUsed: costUsed(state, this.limits, Date.now())
+      costUsed: costUsed(state, this.limits, Date.now()),
+      busyMillis: Math.round(state.busyMillis)
     }
   }
 
@@ -165,6 +180,8 @@ export class EmulatorCore {
     this.log.clear()
     for (const state of this.projects.values()) {
       state.maxInFlight = state.inFlight
+      accrueBusyTime(state)
+      state.busyMillis = 0
       state.costLog.length = 0
       state.experimentHits.length = 0
     }

@@ -30,18 +30,27 @@ export const validateLimits = (input: Record<string, unknown>): Array<string> =>
     return ok ? [] : [`invalid value for ${key}: ${JSON.stringify(value)}`]
   })
 
+/** Adds the time since the last change of `inFlight`, once per request then in flight, to `busyMillis`. */
+export const accrueBusyTime = (state: ProjectState): void => {
+  const now = performance.now()
+  state.busyMillis += state.inFlight * (now - state.busySince)
+  state.busySince = now
+}
+
 /**
  * Counts one more in-flight request (the peak includes requests that get rejected, so a client
  * that sends too many at once shows up in `maxInFlight`). Returns a release function, or
  * undefined when the request is over the limit (already released).
  */
 export const enterConcurrency = (state: ProjectState, limits: Limits): (() => void) | undefined => {
+  accrueBusyTime(state)
   state.inFlight++
   state.maxInFlight = Math.max(state.maxInFlight, state.inFlight)
   let released = false
   const release = () => {
     if (released) return
     released = true
+    accrueBusyTime(state)
     state.inFlight--
   }
   if (limits.analyticsConcurrency !== null && state.inFlight > limits.analyticsConcurrency) {

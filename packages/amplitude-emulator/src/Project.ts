@@ -91,6 +91,9 @@ export interface ProjectState {
   nextTaxonomyCategoryId: number
   inFlight: number
   maxInFlight: number
+  /** Sum over analytics requests of the milliseconds each was in flight, up to `busySince`. */
+  busyMillis: number
+  busySince: number
   readonly costLog: Array<{ readonly at: number; readonly cost: number }>
   readonly experimentHits: Array<number>
 }
@@ -146,6 +149,8 @@ export const makeProjectState = (project: Project, taxonomy: boolean): ProjectSt
   nextTaxonomyCategoryId: 1_934_723,
   inFlight: 0,
   maxInFlight: 0,
+  busyMillis: 0,
+  busySince: performance.now(),
   costLog: [],
   experimentHits: []
 })

@@ -161,6 +161,20 @@ describe("control API (/__emulator on every port)", () => {
       assert.deepStrictEqual(yield* emulator.faults, [])
     }))
 
+  it.scoped("busyMillis sums the time analytics requests are in flight, each one counted", () =>
+    Effect.gen(function*() {
+      const emulator = yield* start
+      yield* control(emulator.urls.us, "/faults", "POST", { project: us.id, kind: "latency", ms: 200 })
+      yield* control(emulator.urls.us, "/reset", "POST")
+      yield* Effect.all([
+        call(`${emulator.urls.us}/api/2/events/list`, { headers: basicFor(us) }),
+        call(`${emulator.urls.us}/api/2/events/list`, { headers: basicFor(us) })
+      ], { concurrency: "unbounded" })
+      const { busyMillis } = yield* emulator.usage(us.id)
+      assert.isAtLeast(busyMillis, 2 * 195, "two requests of 200 ms each")
+      assert.isBelow(busyMillis, 2 * 1_000)
+    }))
+
   it.scoped("inspection: requests, annotations, usage; reset", () =>
     Effect.gen(function*() {
       const emulator = yield* start
@@ -189,13 +203,16 @@ describe("control API (/__emulator on every port)", () => {
         [["▲ Bet", "findry:b1:promoted", "Uncategorized", null]]
       )
       const usage = yield* control(emulator.urls.us, `/projects/${us.id}/usage`)
-      assert.deepStrictEqual(usage.body, { projectId: "demo-us", inFlight: 0, maxInFlight: 1, costUsed: 1 })
+      const { busyMillis, ...counts } = usage.body
+      assert.deepStrictEqual(counts, { projectId: "demo-us", inFlight: 0, maxInFlight: 1, costUsed: 1 })
+      assert.isAbove(busyMillis, 0)
       const all = yield* control(emulator.urls.us, "/usage")
       assert.strictEqual(all.body.usage.length, 3)
 
       assert.deepStrictEqual((yield* control(emulator.urls.us, "/reset", "POST")).body, { success: true })
       assert.deepStrictEqual((yield* control(emulator.urls.us, "/requests")).body, { requests: [] })
       assert.strictEqual((yield* emulator.usage(us.id)).maxInFlight, 0)
+      assert.strictEqual((yield* emulator.usage(us.id)).busyMillis, 0)
       assert.strictEqual((yield* emulator.annotations(us.id)).length, 1)
     }))
 })

@@ -44,3 +44,9 @@ export const budgetRefused = Metric.counter("amplitude.governor.budget.refused",
   description: "Queries refused because the project's hourly Amplitude budget had no room",
   incremental: true
 })
+
+/** Statements the fleet-wide governor sent to PostgreSQL: slots taken and given back, charges, refunds, pacing. */
+export const governorStatements = Metric.counter("amplitude.governor.statements", {
+  description: "Statements the fleet-wide Amplitude governor sent to PostgreSQL",
+  incremental: true
+})

@@ -3,12 +3,13 @@
  * fleet-wide governor) driving `DRIVE_CALLS` event-list calls at one project, `DRIVE_CONCURRENCY` at a time, with
  * the `DRIVE_POLICY` call policy. With `DRIVE_START_FILE`, makes `DRIVE_WARM_UP` calls first (default 0), prints
  * `ready` and starts once that file exists.
- * Prints `done <n>` after each call and `finished cpu_us=<CPU time of the calls>` at the end; exits 1 on a failure.
+ * Prints `done <n>` after each call and `finished cpu_us=<CPU time of the calls> statements=<governor statements
+ * meanwhile>` at the end; exits 1 on a failure.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { AmplitudeClient, CallPolicy } from "@findry/amplitude-adapter"
+import { AmplitudeClient, CallPolicy, governorStatements } from "@findry/amplitude-adapter"
 import { Keyring, SecretSealer } from "@findry/crypto"
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Effect, Layer, Metric, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { existsSync } from "node:fs"
 import { AmplitudeLive } from "../../src/index.js"
@@ -44,6 +45,7 @@ const program = Effect.gen(function*() {
     process.stdout.write("ready\n")
     yield* Effect.sleep("2 millis").pipe(Effect.repeat({ until: () => existsSync(startFile.value) }))
   }
+  const statementsBefore = (yield* Metric.value(governorStatements)).count
   const cpuBefore = process.cpuUsage()
   let done = 0
   yield* Effect.forEach(
@@ -52,7 +54,8 @@ const program = Effect.gen(function*() {
     { concurrency, discard: true }
   )
   const cpu = process.cpuUsage(cpuBefore)
-  process.stdout.write(`finished cpu_us=${cpu.user + cpu.system}\n`)
+  const statements = (yield* Metric.value(governorStatements)).count - statementsBefore
+  process.stdout.write(`finished cpu_us=${cpu.user + cpu.system} statements=${statements}\n`)
 })
 
 program.pipe(
