@@ -1,7 +1,8 @@
 /**
  * `pnpm bench:annotations`: pushes `BENCH_ANNOTATIONS_DECISIONS` (1,000) decisions over
  * `BENCH_ANNOTATIONS_PROJECTS` (4) Amplitude projects through 1 worker process and then 2
- * (socket runners), each run on a fresh database on the PostgreSQL at `BENCH_DATABASE_URL` (else
+ * (cluster runners over `FINDRY_RUNNER_TRANSPORT`, `socket` unless set; the benchmark's own client-only node uses
+ * the same), each run on a fresh database on the PostgreSQL at `BENCH_DATABASE_URL` (else
  * `TEST_DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`), against the emulator in a process of
  * its own that answers every annotation call after `BENCH_LATENCY_MS` (25) ms. Prints the total time, pushes per
  * second against the ceiling Amplitude's 5 concurrent requests per project allow, the p50/p99 latency from the
@@ -175,7 +176,8 @@ const benchmark = (print: (line: string) => void, options: AnnotationsBenchmarkO
     )
     print(
       `Annotation push: ${options.decisions} decisions over ${options.projects} Amplitude projects, ${options.latencyMs} ` +
-        `ms per call; the emulator runs in a process of its own`
+        `ms per call; the emulator runs in a process of its own; runner transport ` +
+        `${process.env["FINDRY_RUNNER_TRANSPORT"] ?? "socket"}`
     )
     const telemetry = yield* Config.boolean("BENCH_TELEMETRY").pipe(Config.withDefault(false))
     const receiver = telemetry ? yield* OtlpReceiver.make : undefined

@@ -64,6 +64,7 @@ describe("worker start-up configuration", () => {
           FINDRY_ENCRYPTION_KEYS: keys,
           FINDRY_RUNNER_PORT: "port-99x",
           FINDRY_RUNNER_LISTEN_HOST: "0.0.0.0",
+          FINDRY_RUNNER_TRANSPORT: "pigeon",
           FINDRY_SCHEDULER: "external",
           FINDRY_SYNC_WAVE_SIZE: "0",
           FINDRY_ANNOTATION_MAX_ATTEMPTS: "0",
@@ -76,6 +77,7 @@ describe("worker start-up configuration", () => {
         assert.include(line, "FINDRY_ENCRYPTION_KEYS is invalid")
         assert.include(line, "FINDRY_RUNNER_PORT is invalid")
         assert.include(line, "FINDRY_RUNNER_LISTEN_HOST is invalid: must be this runner's own address, not a wildcard")
+        assert.include(line, "FINDRY_RUNNER_TRANSPORT is invalid")
         assert.include(line, "FINDRY_SCHEDULER is invalid: is no longer read")
         assert.include(line, "FINDRY_SYNC_WAVE_SIZE")
         assert.include(line, "FINDRY_ANNOTATION_MAX_ATTEMPTS")
@@ -84,6 +86,7 @@ describe("worker start-up configuration", () => {
         assert.notInclude(line, Buffer.alloc(16, 5).toString("base64"))
         assert.notInclude(line, "port-99x")
         assert.notInclude(line, "runner-ish")
+        assert.notInclude(line, "pigeon")
       }),
     { timeout: 60_000 }
   )

@@ -9,6 +9,17 @@ import { Config, ConfigError, Either, Option, type Redacted } from "effect"
  */
 export type Role = "all" | "api" | "worker"
 
+/**
+ * How the runners talk to each other and how enqueuing processes reach them (`FINDRY_RUNNER_TRANSPORT`): `socket`
+ * (default), @effect/cluster's TCP socket protocol, or `http`, its HTTP protocol. Every process of a fleet must use
+ * the same. Either listens on the runner's own address, never on the public port.
+ */
+export type RunnerTransport = "socket" | "http"
+
+export const runnerTransportConfig: Config.Config<RunnerTransport> = Config.literal("socket", "http")(
+  "FINDRY_RUNNER_TRANSPORT"
+).pipe(Config.withDefault("socket" as const))
+
 /** How this process reaches, and is reached by, the other runners of the cluster. */
 export interface RunnerAddressSettings {
   /** The address the other replicas connect to (`FINDRY_RUNNER_HOST`:`FINDRY_RUNNER_PORT`). */
@@ -16,6 +27,7 @@ export interface RunnerAddressSettings {
   readonly port: number
   /** The address the runner's socket listens on (`FINDRY_RUNNER_LISTEN_HOST`, default: `host`). */
   readonly listenHost: string
+  readonly transport: RunnerTransport
 }
 
 export interface RoleSettings {
@@ -39,6 +51,7 @@ export const runnerAddressConfig: Config.Config<RunnerAddressSettings> = Config.
     Config.withDefault("localhost")
   ),
   port: Config.port("FINDRY_RUNNER_PORT").pipe(Config.withDefault(34431)),
+  transport: runnerTransportConfig,
   listenHost: Config.option(
     Config.string("FINDRY_RUNNER_LISTEN_HOST").pipe(
       Config.validate({ message: WILDCARD_MESSAGE, validation: notWildcard })

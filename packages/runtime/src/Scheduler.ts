@@ -1,9 +1,24 @@
-import { ClusterWorkflowEngine, RunnerAddress } from "@effect/cluster"
-import { NodeClusterSocket } from "@effect/platform-node"
+import {
+  ClusterWorkflowEngine,
+  type MessageStorage,
+  RunnerAddress,
+  type Runners,
+  type Sharding,
+  type ShardingConfig
+} from "@effect/cluster"
+import type { HttpServerError, SocketServer } from "@effect/platform"
+import { NodeClusterHttp, NodeClusterSocket } from "@effect/platform-node"
+import type { SqlClient } from "@effect/sql"
 import { clusterSharding, SchedulerHealth, singleRunner } from "@findry/annotations"
-import { Context, Effect, Layer, Option, Schedule } from "effect"
+import { type ConfigError, Context, Effect, Layer, Option, Schedule } from "effect"
 import { JobsLive } from "./Jobs.js"
-import { roleConfig, type RoleSettings, type RunnerAddressSettings } from "./Role.js"
+import {
+  roleConfig,
+  type RoleSettings,
+  type RunnerAddressSettings,
+  type RunnerTransport,
+  runnerTransportConfig
+} from "./Role.js"
 
 /** Whether this process runs the scheduler's jobs, and whether anything does. */
 export class SchedulerPresence extends Context.Tag("@findry/runtime/SchedulerPresence")<SchedulerPresence, {
@@ -52,35 +67,56 @@ export const externalPresence = (interval: Parameters<typeof Schedule.spaced>[0]
 export const embeddedScheduler = (runnerStorage: "sql" | "memory") =>
   Layer.merge(JobsLive.pipe(Layer.provideMerge(singleRunner({ runnerStorage }))), RunnerPresence)
 
+type ShardingOptions = Partial<ShardingConfig.ShardingConfig["Type"]>
+
+/** A node of the cluster on PostgreSQL storage, whichever the transport. */
+type ClusterNode = Layer.Layer<
+  Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage,
+  ConfigError.ConfigError | HttpServerError.ServeError | SocketServer.SocketServerError,
+  SqlClient.SqlClient
+>
+
+/** The cluster over PostgreSQL storage with `transport` between its nodes; the one place that chooses it. */
+const clusterOver = (transport: RunnerTransport, shardingConfig: ShardingOptions): ClusterNode =>
+  transport === "http"
+    ? NodeClusterHttp.layer({ transport: "http", storage: "sql", shardingConfig })
+    : NodeClusterSocket.layer({ storage: "sql", shardingConfig })
+
+const clusterClientOver = (transport: RunnerTransport): ClusterNode =>
+  transport === "http"
+    ? NodeClusterHttp.layer({ transport: "http", clientOnly: true, storage: "sql", shardingConfig: clusterSharding })
+    : NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: clusterSharding })
+
 /**
  * One runner of a cluster on PostgreSQL: it takes the shards whose advisory locks it gets, and talks to the
- * other runners over TCP on its own address.
+ * other runners over `address.transport` on its own address.
  */
-export const socketRunner = (address: RunnerAddressSettings) =>
+export const clusterRunner = (address: RunnerAddressSettings) =>
   Layer.merge(
     JobsLive.pipe(Layer.provideMerge(
-      ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(NodeClusterSocket.layer({
-        storage: "sql",
-        shardingConfig: {
-          ...clusterSharding,
-          runnerAddress: Option.some(RunnerAddress.make(address.host, address.port)),
-          runnerListenAddress: Option.some(RunnerAddress.make(address.listenHost, address.port))
-        }
+      ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(clusterOver(address.transport, {
+        ...clusterSharding,
+        runnerAddress: Option.some(RunnerAddress.make(address.host, address.port)),
+        runnerListenAddress: Option.some(RunnerAddress.make(address.listenHost, address.port))
       })))
     )),
     RunnerPresence
   )
 
-/** A client-only node of the cluster: enqueues and reads replies, runs nothing. Needs PostgreSQL's `SqlClient`. */
-export const ClusterClientLive = ClusterWorkflowEngine.layer.pipe(
-  Layer.provideMerge(NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: clusterSharding }))
-)
+/**
+ * A client-only node of the cluster over `FINDRY_RUNNER_TRANSPORT`: enqueues and reads replies, runs nothing.
+ * Needs PostgreSQL's `SqlClient`.
+ */
+export const ClusterClientLive = Layer.unwrapEffect(Effect.map(
+  runnerTransportConfig,
+  (transport) => ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(clusterClientOver(transport)))
+))
 
 /** Enqueues into the cluster without running any job, and says when no runner is alive. */
 export const ClientOnlyScheduler = Layer.merge(ClusterClientLive, externalPresence())
 
 /**
- * The scheduler of a process in `settings.role`: a socket runner on PostgreSQL (`all`, `worker`), the single
+ * The scheduler of a process in `settings.role`: a cluster runner on PostgreSQL (`all`, `worker`), the single
  * in-process runner on the embedded database (`all` without `DATABASE_URL`), or a client-only node (`api`).
  * Provides the `WorkflowEngine` and `SchedulerPresence`; needs the `SqlClient`, `AmplitudeClient` and
  * `AnnotationsConfig`.
@@ -88,7 +124,7 @@ export const ClientOnlyScheduler = Layer.merge(ClusterClientLive, externalPresen
 export const schedulerFor = (settings: RoleSettings) => {
   if (settings.role === "api") return ClientOnlyScheduler
   if (Option.isNone(settings.databaseUrl)) return embeddedScheduler("memory")
-  return socketRunner(settings.runner)
+  return clusterRunner(settings.runner)
 }
 
 /** The scheduler of this process's `FINDRY_ROLE` (see `schedulerFor`). */
@@ -97,7 +133,9 @@ export const SchedulerLive = Layer.unwrapEffect(Effect.gen(function*() {
   const runsSocket = settings.role !== "api" && Option.isSome(settings.databaseUrl)
   yield* Effect.logInfo(`Role: ${settings.role}`).pipe(Effect.annotateLogs({
     scheduler: settings.role === "api" ? "client only" : runsSocket ? "runner" : "single runner (embedded database)",
-    ...(runsSocket ? { runnerAddress: `${settings.runner.host}:${settings.runner.port}` } : {})
+    ...(runsSocket
+      ? { runnerAddress: `${settings.runner.host}:${settings.runner.port}`, runnerTransport: settings.runner.transport }
+      : {})
   }))
   return schedulerFor(settings)
 }))
