@@ -16,5 +16,9 @@ export const clusterSharding: Partial<ShardingConfig.ShardingConfig["Type"]> = {
   refreshAssignmentsInterval: Duration.seconds(1),
   runnerHealthCheckInterval: Duration.seconds(3),
   shardLockRefreshInterval: Duration.seconds(2),
-  shardLockExpiration: Duration.seconds(6)
+  shardLockExpiration: Duration.seconds(6),
+  // When a shard moves (a runner joins or stops), its entities get this long to finish what they are doing
+  // before they are interrupted and the shard is released; the new owner resumes interrupted work from storage,
+  // as after a crash. The library's 15 s held part of the work that long whenever a runner joined.
+  entityTerminationTimeout: Duration.seconds(3)
 }
