@@ -1,15 +1,12 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
-import { MigrationsLive, PgLive } from "@findry/persistence"
-import { makeTestDatabase } from "@findry/persistence/testing"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import * as NodeHttp from "node:http"
 import { connectedWorkspace } from "./support/Decision.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
-import { at, awaitRunners, printOutput, type RunnerProcess, serviceEnv, startRunner } from "./support/Runners.js"
+import { at, awaitRunners, inFleet, serviceEnv } from "./support/Runners.js"
 
 const DECISIONS = 20
 
@@ -35,26 +32,17 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("a fleet on the HTT
   it.live(
     `pushes ${DECISIONS} decisions recorded by an api process through two workers, each once`,
     () =>
-      Effect.gen(function*() {
-        const database = yield* makeTestDatabase
-        const context = yield* Layer.build(Layer.mergeAll(
-          AmplitudeEmulator.layer({ demoProjects: false }),
-          MigrationsLive.pipe(Layer.provideMerge(PgLive(database.url, { maxConnections: 4 }))),
-          NodeHttpClient.layerUndici
-        ))
-        const processes: Array<RunnerProcess> = []
-        yield* Effect.gen(function*() {
+      inFleet("280 seconds", (fleet) =>
+        Effect.gen(function*() {
           const emulator = yield* AmplitudeEmulator
           const sql = yield* SqlClient.SqlClient
           const env = (role: "api" | "worker") =>
-            serviceEnv(role, database.url, emulator.urls, { FINDRY_RUNNER_TRANSPORT: "http" })
-          const started = yield* Effect.all([
-            startRunner("api", env("api")),
-            startRunner("worker-1", env("worker")),
-            startRunner("worker-2", env("worker"))
+            serviceEnv(role, fleet.databaseUrl, emulator.urls, { FINDRY_RUNNER_TRANSPORT: "http" })
+          const [api, worker1, worker2] = yield* Effect.all([
+            fleet.start("api", env("api")),
+            fleet.start("worker-1", env("worker")),
+            fleet.start("worker-2", env("worker"))
           ])
-          processes.push(...started)
-          const [api, worker1, worker2] = started
           yield* awaitRunners(2, "180 seconds")
           for (const worker of [worker1, worker2]) {
             const status = yield* eventually(
@@ -93,12 +81,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("a fleet on the HTT
           const annotations = yield* emulator.annotations(amplitude.id)
           assert.strictEqual(annotations.length, DECISIONS, "each decision is annotated once")
           assert.strictEqual(new Set(annotations.map((annotation) => annotation.details)).size, DECISIONS)
-        }).pipe(
-          Effect.provide(context),
-          Effect.timeoutFail({ duration: "280 seconds", onTimeout: () => "timed out" }),
-          Effect.tapErrorCause(() => printOutput(processes))
-        )
-      }).pipe(Effect.scoped),
+        })),
     { timeout: 300_000 }
   )
 })

@@ -1,15 +1,12 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { annotationMarker } from "@findry/domain"
-import { MigrationsLive, PgLive } from "@findry/persistence"
-import { makeTestDatabase } from "@findry/persistence/testing"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { connectedWorkspace } from "./support/Decision.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
-import { at, awaitRunners, printOutput, type RunnerProcess, serviceEnv, startRunner } from "./support/Runners.js"
+import { at, awaitRunners, inFleet, printOutput, type RunnerProcess, serviceEnv } from "./support/Runners.js"
 
 const REPLICAS = 3
 const DECISIONS = 300
@@ -25,19 +22,13 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("three replicas in 
   it.live(
     "push every annotation exactly once when one of them is killed mid-run, and the survivors stay ready",
     () =>
-      Effect.gen(function*() {
-        const database = yield* makeTestDatabase
-        const context = yield* Layer.build(Layer.mergeAll(
-          AmplitudeEmulator.layer({ demoProjects: false }),
-          MigrationsLive.pipe(Layer.provideMerge(PgLive(database.url, { maxConnections: 4 }))),
-          NodeHttpClient.layerUndici
-        ))
-        const replicas: Array<RunnerProcess> = []
-        yield* Effect.gen(function*() {
+      inFleet("540 seconds", (fleet) =>
+        Effect.gen(function*() {
           const emulator = yield* AmplitudeEmulator
           const sql = yield* SqlClient.SqlClient
-          const env = serviceEnv("all", database.url, emulator.urls, { AMPLITUDE_TIMEOUT_MS: "3000" })
-          for (let i = 1; i <= REPLICAS; i++) replicas.push(yield* startRunner(`replica-${i}`, env))
+          const env = serviceEnv("all", fleet.databaseUrl, emulator.urls, { AMPLITUDE_TIMEOUT_MS: "3000" })
+          const replicas: Array<RunnerProcess> = []
+          for (let i = 1; i <= REPLICAS; i++) replicas.push(yield* fleet.start(`replica-${i}`, env))
           yield* awaitRunners(REPLICAS, "180 seconds")
           for (const replica of replicas) {
             yield* eventually(
@@ -104,12 +95,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("three replicas in 
             assert.strictEqual(ready.status, 200, ready.text)
             assert.strictEqual(ready.body.checks.scheduler, "ok")
           }
-        }).pipe(
-          Effect.provide(context),
-          Effect.timeoutFail({ duration: "540 seconds", onTimeout: () => "timed out" }),
-          Effect.tapErrorCause(() => printOutput(replicas))
-        )
-      }).pipe(Effect.scoped),
+        })),
     { timeout: 600_000 }
   )
 })

@@ -1,18 +1,15 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { makeFleetGovernor } from "@findry/amplitude-adapter"
 import { projectGovernorKey } from "@findry/amplitude-adapter/testing"
 import { AmplitudeEmulator } from "@findry/amplitude-emulator"
-import { MigrationsLive, PgLive } from "@findry/persistence"
-import { makeTestDatabase } from "@findry/persistence/testing"
-import { Deferred, Effect, Fiber, Layer, Ref } from "effect"
+import { Deferred, Effect, Fiber, Ref } from "effect"
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs"
 import { clientAs } from "./support/Client.js"
 import { connectedWorkspace } from "./support/Decision.js"
 import { eventually } from "./support/Eventually.js"
 import { call } from "./support/Http.js"
-import { at, awaitRunners, printOutput, type RunnerProcess, serviceEnv, startRunner } from "./support/Runners.js"
+import { at, awaitRunners, inFleet, type RunnerProcess, serviceEnv } from "./support/Runners.js"
 
 /** Amplitude calls driven through each process: event pickers through each API, annotation pushes by the worker. */
 const CALLS = 100
@@ -56,29 +53,21 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("two api processes 
   it.live(
     `${CALLS} Amplitude calls through each: ≤ 5 in flight at Amplitude, no 429; a killed API's slots come back`,
     () =>
-      Effect.gen(function*() {
-        const database = yield* makeTestDatabase
-        const context = yield* Layer.build(Layer.mergeAll(
-          AmplitudeEmulator.layer({ demoProjects: false }),
-          MigrationsLive.pipe(Layer.provideMerge(PgLive(database.url, { maxConnections: 4 }))),
-          NodeHttpClient.layerUndici
-        ))
-        const processes: Array<RunnerProcess> = []
-        yield* Effect.gen(function*() {
+      inFleet("280 seconds", (fleet) =>
+        Effect.gen(function*() {
           const emulator = yield* AmplitudeEmulator
           const sql = yield* SqlClient.SqlClient
           const env = (role: "api" | "worker") =>
-            serviceEnv(role, database.url, emulator.urls, {
+            serviceEnv(role, fleet.databaseUrl, emulator.urls, {
               // Every picker read calls Amplitude, and the workspace's own budget of such reads is out of the way.
               FINDRY_PICKER_ANSWER_TTL_SECONDS: "0",
               FINDRY_AMPLITUDE_CALLS_PER_WORKSPACE_PER_MINUTE: "10000"
             })
-          const [api1, api2, worker] = yield* Effect.all([
-            startRunner("api-1", env("api")),
-            startRunner("api-2", env("api")),
-            startRunner("worker", env("worker"))
+          const [api1, api2] = yield* Effect.all([
+            fleet.start("api-1", env("api")),
+            fleet.start("api-2", env("api")),
+            fleet.start("worker", env("worker"))
           ])
-          processes.push(api1, api2, worker)
           yield* awaitRunners(1, "180 seconds")
           for (const api of [api1, api2]) {
             yield* eventually(
@@ -192,7 +181,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("two api processes 
           )
 
           // With the survivors idle, all 5 slots can be taken at once.
-          const fresh = yield* makeFleetGovernor({ url: database.url })
+          const fresh = yield* makeFleetGovernor({ url: fleet.databaseUrl })
           const started = yield* Ref.make(0)
           const release = yield* Deferred.make<void>()
           for (let n = 0; n < 5; n++) {
@@ -221,12 +210,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("two api processes 
           assert.strictEqual(requests.filter((request) => request.status === 429).length, 0, "Amplitude answered 429")
           assert.isAtLeast(reads, CALLS + 30)
           assert.isAtLeast(pushes, CALLS)
-        }).pipe(
-          Effect.provide(context),
-          Effect.timeoutFail({ duration: "280 seconds", onTimeout: () => "timed out" }),
-          Effect.tapErrorCause(() => printOutput(processes))
-        )
-      }).pipe(Effect.scoped),
+        })),
     { timeout: 300_000 }
   )
 })

@@ -1,7 +1,11 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
+import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { spawnMain } from "@findry/observability/testing"
-import { Duration, Effect, Redacted, Schedule, type Scope } from "effect"
+import { MigrationsLive, PgLive } from "@findry/persistence"
+import { makeTestDatabase } from "@findry/persistence/testing"
+import { Duration, Effect, Layer, Redacted, Schedule, type Scope } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
@@ -135,3 +139,38 @@ export const serviceEnv = (
   AMPLITUDE_TIMEOUT_MS: "10000",
   ...overrides
 })
+
+/** What a fleet test gets from `inFleet`: its own database and a way to start service processes on it. */
+export interface Fleet {
+  readonly databaseUrl: Redacted.Redacted
+  /** Starts a service process (`startRunner`); what it printed is shown if the test fails. */
+  readonly start: (name: string, env: Record<string, string>) => Effect.Effect<RunnerProcess, never, Scope.Scope>
+}
+
+/**
+ * Runs a test of several service processes: a fresh database (migrated, with a small pool for the test's own
+ * queries), the emulator in this process and an HTTP client are provided to `body`; it fails after `timeout`, and on
+ * any failure every process started through `fleet.start` has its output printed. The processes stop with the scope.
+ */
+export const inFleet = <A, E>(
+  timeout: Duration.DurationInput,
+  body: (
+    fleet: Fleet
+  ) => Effect.Effect<A, E, AmplitudeEmulator | SqlClient.SqlClient | HttpClient.HttpClient | Scope.Scope>
+) =>
+  Effect.gen(function*() {
+    const database = yield* makeTestDatabase
+    const context = yield* Layer.build(Layer.mergeAll(
+      AmplitudeEmulator.layer({ demoProjects: false }),
+      MigrationsLive.pipe(Layer.provideMerge(PgLive(database.url, { maxConnections: 4 }))),
+      NodeHttpClient.layerUndici
+    ))
+    const processes: Array<RunnerProcess> = []
+    const start = (name: string, env: Record<string, string>) =>
+      Effect.tap(startRunner(name, env), (started) => Effect.sync(() => processes.push(started)))
+    return yield* body({ databaseUrl: database.url, start }).pipe(
+      Effect.provide(context),
+      Effect.timeoutFail({ duration: timeout, onTimeout: () => "timed out" }),
+      Effect.tapErrorCause(() => printOutput(processes))
+    )
+  }).pipe(Effect.scoped)
