@@ -173,6 +173,50 @@ describe("request limits", () => {
         ])
       }))
 
+    it.effect("never runs a request sent on a connection refused with 413, pipelined behind the body or after", () =>
+      Effect.forEach([true, false], (pipelined) =>
+        Effect.gen(function*() {
+          const admin = freshUser("after-413")
+          const workspaceId = yield* workspaceOf(admin)
+          const port = ((yield* HttpServer.HttpServer).address as HttpServer.TcpAddress).port
+          const post = (framing: string) =>
+            `POST /v1/workspaces/${workspaceId}/metrics HTTP/1.1\r\nhost: 127.0.0.1\r\n` +
+            `authorization: Bearer ${tokenFor(admin)}\r\ncontent-type: application/json\r\n${framing}\r\n\r\n`
+          const next = JSON.stringify({ name: "Sent after the 413", unit: "integer" })
+          const answered = yield* Effect.async<string>((resume) => {
+            const socket = Net.connect(port, "127.0.0.1")
+            let text = ""
+            let sentNext = false
+            socket.on("error", () => {})
+            socket.on("data", (chunk) => {
+              text += chunk
+              // The whole 413 has arrived (its body is the JSON error): send the next request on the same connection.
+              if (!pipelined && !sentNext && text.includes("PayloadTooLarge") && text.trimEnd().endsWith("}")) {
+                sentNext = true
+                socket.write(post(`content-length: ${Buffer.byteLength(next)}`) + next)
+              }
+            })
+            socket.on("close", () => resume(Effect.succeed(text)))
+            const over = MAX_BODY_BYTES + 64 * 1024
+            socket.write(
+              post("transfer-encoding: chunked") + `${over.toString(16)}\r\n${" ".repeat(over)}\r\n0\r\n\r\n` +
+                (pipelined ? post(`content-length: ${Buffer.byteLength(next)}`) + next : "")
+            )
+            return Effect.sync(() => socket.destroy())
+          }).pipe(Effect.timeout("20 seconds"))
+          assert.match(answered, /^HTTP\/1\.1 413 /)
+          assert.strictEqual(answered.match(/HTTP\/1\.1 /g)?.length, 1, "one answer only")
+          const metrics = yield* Effect.flatMap(
+            clientAs(admin),
+            (client) => client.metrics.list({ path: { workspaceId } })
+          )
+          assert.deepStrictEqual(
+            metrics.metrics,
+            [],
+            `the request sent ${pipelined ? "behind the body" : "after the 413"} ran`
+          )
+        }), { discard: true }))
+
     it.effect("closes a connection whose client never stops sending a refused body within the linger time", () =>
       Effect.gen(function*() {
         const admin = freshUser("endless")

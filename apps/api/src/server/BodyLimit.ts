@@ -1,4 +1,5 @@
 import { HttpMiddleware, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import { PayloadTooLarge } from "@findry/domain"
 import { Effect } from "effect"
 import * as Http from "node:http"
@@ -25,6 +26,12 @@ export class BodyTooLargeError extends Error {
 const ignore = () => {}
 
 /**
+ * Connections on which a body went over the limit. They close after the 413 (`Connection: close`), and a request the
+ * client pipelined behind the refused one must not run: nobody would ever receive its answer.
+ */
+const refusedConnections = new WeakSet<Net.Socket>()
+
+/**
  * A request whose body stops being buffered past `MAX_BODY_BYTES`, whether it is sent with a Content-Length or
  * chunked: the reader fails with `BodyTooLargeError` and the rest of the body is dropped as it arrives. The socket is
  * kept, so the 413 answer still reaches the client before the connection is closed.
@@ -39,6 +46,7 @@ export class BodyLimitedRequest extends Http.IncomingMessage {
     this.receivedBytes += (chunk as Buffer).length
     if (this.receivedBytes <= MAX_BODY_BYTES) return super.push(chunk, encoding)
     this.overLimit = true
+    refusedConnections.add(this.socket)
     // Nobody may be reading the body (a route without one): the failure must not become an unhandled 'error'.
     this.on("error", ignore)
     this.destroy(new BodyTooLargeError())
@@ -86,10 +94,18 @@ export const createApiServer = (): Http.Server =>
 export const payloadTooLargeResponse = (): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
   errorResponse(PayloadTooLarge, new PayloadTooLarge(), { connection: "close" })
 
-/** Answers 413 at once to a request that declares a body over `MAX_BODY_BYTES`, without reading it. */
+/**
+ * Answers 413 at once to a request that declares a body over `MAX_BODY_BYTES`, without reading it, and to a request
+ * that arrived on a connection already refused for its body size, without running it (that answer is never sent: the
+ * connection closes after the first 413).
+ */
 export const bodyLimit = HttpMiddleware.make((app) =>
   Effect.flatMap(
     HttpServerRequest.HttpServerRequest,
-    (request) => Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES ? payloadTooLargeResponse() : app
+    (request) =>
+      Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES ||
+        refusedConnections.has(NodeHttpServerRequest.toIncomingMessage(request).socket)
+        ? payloadTooLargeResponse()
+        : app
   )
 )
