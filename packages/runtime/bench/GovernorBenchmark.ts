@@ -12,7 +12,7 @@ import { SecretSealer } from "@findry/crypto"
 import { spawnMain } from "@findry/observability/testing"
 import { MigrationsLive, PgLive } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
-import { Config, ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
+import { Config, ConfigProvider, Context, Deferred, Effect, Exit, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -197,6 +197,8 @@ const program = Effect.gen(function*() {
   const aloneThroughput = totalCalls / aloneSeconds
   const aloneOccupancy = (yield* busyMillis) / (5 * aloneSeconds * 1000)
   yield* control(emulator, "POST", "/reset")
+  // Resolved by the last driver's "finished" line: no polling in this process while the drivers run.
+  const allFinished = yield* Deferred.make<void>()
   const goFile = join(tmpdir(), `findry-bench-governor-${randomUUID()}`)
   yield* Effect.addFinalizer(() => Effect.sync(() => writeFileSync(goFile, "")))
   const drivers = Array.from({ length: PROCESSES }, (_, n) => ({
@@ -229,6 +231,7 @@ const program = Effect.gen(function*() {
         driver.finishedAt = performance.now()
         driver.cpuMicros = Number(finished[1])
         driver.statements = Number(finished[2])
+        if (drivers.every((one) => one.finishedAt > 0)) Deferred.unsafeDone(allFinished, Exit.void)
       }
     })
   }
@@ -236,7 +239,10 @@ const program = Effect.gen(function*() {
   const busyBefore = yield* busyMillis
   const started = performance.now()
   writeFileSync(goFile, "")
-  yield* until(() => drivers.every((driver) => driver.finishedAt > 0), "the driver processes to finish")
+  yield* Deferred.await(allFinished).pipe(
+    Effect.timeoutFail({ duration: "120 seconds", onTimeout: () => "timed out waiting for the driver processes" }),
+    Effect.orDie
+  )
   const seconds = (Math.max(...drivers.map((driver) => driver.finishedAt)) - started) / 1000
   const throughput = totalCalls / seconds
   const ideal = 5 * (1000 / LATENCY_MS)
