@@ -20,5 +20,9 @@ export const clusterSharding: Partial<ShardingConfig.ShardingConfig["Type"]> = {
   // When a shard moves (a runner joins or stops), its entities get this long to finish what they are doing
   // before they are interrupted and the shard is released; the new owner resumes interrupted work from storage,
   // as after a crash. The library's 15 s held part of the work that long whenever a runner joined.
-  entityTerminationTimeout: Duration.seconds(3)
+  entityTerminationTimeout: Duration.seconds(3),
+  // A runner keeps an entity it has run (a finished workflow, an activity) until it has been idle this long; the
+  // library's 1 minute kept a minute of a busy night's finished workspaces in memory. An entity that gets a message
+  // later is simply started again.
+  entityMaxIdleTime: Duration.seconds(10)
 }

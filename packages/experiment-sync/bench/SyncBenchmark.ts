@@ -1,4 +1,3 @@
-import { ClusterWorkflowEngine, SingleRunner } from "@effect/cluster"
 import { SqlClient } from "@effect/sql"
 import { WorkflowEngine } from "@effect/workflow"
 import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
@@ -11,9 +10,10 @@ import {
   processCpuMs,
   startEmulatorProcess
 } from "@findry/amplitude-emulator"
+import { singleRunner } from "@findry/annotations"
 import { SecretSealer } from "@findry/crypto"
 import { TestDatabase, TestSqlLive, transactionCount } from "@findry/persistence/testing"
-import { Array as Arr, Duration, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
+import { Array as Arr, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { join } from "node:path"
 import { writeHeapSnapshot } from "node:v8"
@@ -125,21 +125,14 @@ const seed = (emulator: EmulatorProcess, options: SyncBenchmarkOptions) =>
     }
   }).pipe(Effect.orDie)
 
-/** Real PostgreSQL: the cluster engine on SQL storage, as in production. PGlite (one connection): in memory. */
+/**
+ * Real PostgreSQL: the cluster engine on SQL storage with the product's sharding settings (`clusterSharding`), as
+ * in production. PGlite (one connection): in memory.
+ */
 const engineLive = (engine: "cluster" | "memory" | undefined) =>
   Layer.unwrapEffect(Effect.map(TestDatabase, (database) =>
     database.kind === "postgres" && engine !== "memory"
-      ? ClusterWorkflowEngine.layer.pipe(
-        Layer.provideMerge(SingleRunner.layer({
-          runnerStorage: "sql",
-          shardingConfig: {
-            shardsPerGroup: 100,
-            entityMessagePollInterval: Duration.millis(200),
-            entityReplyPollInterval: Duration.millis(100)
-          }
-        })),
-        Layer.orDie
-      )
+      ? singleRunner({ runnerStorage: "sql" }).pipe(Layer.orDie)
       : WorkflowEngine.layerMemory))
 
 /**
