@@ -31,8 +31,6 @@ import {
 } from "./AmplitudeGovernor.js"
 import { governorStatements } from "./internal/Metrics.js"
 
-export { governorStatements }
-
 /** The channel a process announces a released slot on, with the project key as payload. */
 export const SLOT_RELEASED_CHANNEL = "amplitude_governor_slot_released"
 

@@ -37,7 +37,7 @@ export { CredentialSlot, CredentialsUnreadable } from "./CredentialsUnreadable.j
 export { compactDay, type DayInput, daysInRange, toDay } from "./Dates.js"
 export type { EventCategory, EventSummary, TaxonomyEvent } from "./Events.js"
 export type { Experiment, ExperimentListOptions, ExperimentVariant } from "./Experiments.js"
-export { FleetGovernorLive, type FleetGovernorOptions, governorStatements, makeFleetGovernor } from "./FleetGovernor.js"
+export { FleetGovernorLive, type FleetGovernorOptions, makeFleetGovernor } from "./FleetGovernor.js"
 export {
   funnelCost,
   type FunnelGroup,
@@ -46,6 +46,7 @@ export {
   type FunnelResult,
   type FunnelStep
 } from "./Funnel.js"
+export { governorStatements } from "./internal/Metrics.js"
 export { fromCsv as parseSavedChartCsv, type SavedChartResult } from "./SavedChart.js"
 export {
   type EventSpec,

@@ -76,16 +76,17 @@ type ClusterNode = Layer.Layer<
   SqlClient.SqlClient
 >
 
-/** The cluster over PostgreSQL storage with `transport` between its nodes; the one place that chooses it. */
-const clusterOver = (transport: RunnerTransport, shardingConfig: ShardingOptions): ClusterNode =>
+/**
+ * A node of the cluster over PostgreSQL storage with `transport` between the nodes, a runner or a client-only node;
+ * the one place that chooses the transport.
+ */
+const clusterOver = (
+  transport: RunnerTransport,
+  options: { readonly clientOnly: boolean; readonly shardingConfig: ShardingOptions }
+): ClusterNode =>
   transport === "http"
-    ? NodeClusterHttp.layer({ transport: "http", storage: "sql", shardingConfig })
-    : NodeClusterSocket.layer({ storage: "sql", shardingConfig })
-
-const clusterClientOver = (transport: RunnerTransport): ClusterNode =>
-  transport === "http"
-    ? NodeClusterHttp.layer({ transport: "http", clientOnly: true, storage: "sql", shardingConfig: clusterSharding })
-    : NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: clusterSharding })
+    ? NodeClusterHttp.layer({ transport: "http", storage: "sql", ...options })
+    : NodeClusterSocket.layer({ storage: "sql", ...options })
 
 /**
  * One runner of a cluster on PostgreSQL: it takes the shards whose advisory locks it gets, and talks to the
@@ -95,9 +96,12 @@ export const clusterRunner = (address: RunnerAddressSettings) =>
   Layer.merge(
     JobsLive.pipe(Layer.provideMerge(
       ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(clusterOver(address.transport, {
-        ...clusterSharding,
-        runnerAddress: Option.some(RunnerAddress.make(address.host, address.port)),
-        runnerListenAddress: Option.some(RunnerAddress.make(address.listenHost, address.port))
+        clientOnly: false,
+        shardingConfig: {
+          ...clusterSharding,
+          runnerAddress: Option.some(RunnerAddress.make(address.host, address.port)),
+          runnerListenAddress: Option.some(RunnerAddress.make(address.listenHost, address.port))
+        }
       })))
     )),
     RunnerPresence
@@ -109,7 +113,10 @@ export const clusterRunner = (address: RunnerAddressSettings) =>
  */
 export const ClusterClientLive = Layer.unwrapEffect(Effect.map(
   runnerTransportConfig,
-  (transport) => ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(clusterClientOver(transport)))
+  (transport) =>
+    ClusterWorkflowEngine.layer.pipe(
+      Layer.provideMerge(clusterOver(transport, { clientOnly: true, shardingConfig: clusterSharding }))
+    )
 ))
 
 /** Enqueues into the cluster without running any job, and says when no runner is alive. */
@@ -130,10 +137,10 @@ export const schedulerFor = (settings: RoleSettings) => {
 /** The scheduler of this process's `FINDRY_ROLE` (see `schedulerFor`). */
 export const SchedulerLive = Layer.unwrapEffect(Effect.gen(function*() {
   const settings = yield* roleConfig
-  const runsSocket = settings.role !== "api" && Option.isSome(settings.databaseUrl)
+  const runsRunner = settings.role !== "api" && Option.isSome(settings.databaseUrl)
   yield* Effect.logInfo(`Role: ${settings.role}`).pipe(Effect.annotateLogs({
-    scheduler: settings.role === "api" ? "client only" : runsSocket ? "runner" : "single runner (embedded database)",
-    ...(runsSocket
+    scheduler: settings.role === "api" ? "client only" : runsRunner ? "runner" : "single runner (embedded database)",
+    ...(runsRunner
       ? { runnerAddress: `${settings.runner.host}:${settings.runner.port}`, runnerTransport: settings.runner.transport }
       : {})
   }))
