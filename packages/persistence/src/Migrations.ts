@@ -10,6 +10,7 @@ import WorkspaceChangeNotifications from "./migrations/0007_workspace_change_not
 import RateLimitsAndPickerCache from "./migrations/0008_rate_limits_and_picker_cache.js"
 import AnnotationRedrive from "./migrations/0009_annotation_redrive.js"
 import AmplitudeGovernor from "./migrations/0010_amplitude_governor.js"
+import ProjectCreationOrder from "./migrations/0011_project_creation_order.js"
 
 export const migrations = {
   "0001_workspaces": Workspaces,
@@ -21,7 +22,8 @@ export const migrations = {
   "0007_workspace_change_notifications": WorkspaceChangeNotifications,
   "0008_rate_limits_and_picker_cache": RateLimitsAndPickerCache,
   "0009_annotation_redrive": AnnotationRedrive,
-  "0010_amplitude_governor": AmplitudeGovernor
+  "0010_amplitude_governor": AmplitudeGovernor,
+  "0011_project_creation_order": ProjectCreationOrder
 } as const
 
 export const latestMigrationId = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))

@@ -93,7 +93,7 @@ export class WorkspacesRepo extends Effect.Service<WorkspacesRepo>()("@findry/pe
       Request: WorkspaceId,
       Result: ProjectRow,
       execute: (workspaceId) =>
-        sql`SELECT id, workspace_id, name FROM projects WHERE workspace_id = ${workspaceId} ORDER BY created_at, id`
+        sql`SELECT id, workspace_id, name FROM projects WHERE workspace_id = ${workspaceId} ORDER BY created_seq`
     })
 
     return {
