@@ -1,4 +1,4 @@
-import { RateLimited } from "@findry/domain"
+import { type FairSemaphore, RateLimited, unsafeMakeFairSemaphore } from "@findry/domain"
 import { Clock, Context, Duration, Effect, Layer, Metric, Option } from "effect"
 import { budgetCharged, budgetRefused, budgetUsed, governorWait } from "./internal/Metrics.js"
 
@@ -43,8 +43,8 @@ export const DEFAULT_GOVERNOR_LIMITS: GovernorLimits = {
 export type Priority = "interactive" | "background"
 
 interface ProjectGate {
-  readonly all: Effect.Semaphore
-  readonly background: Effect.Semaphore
+  readonly all: FairSemaphore
+  readonly background: FairSemaphore
   /** Requests holding or waiting for a permit: the gate may be dropped only when none do. */
   users: number
   inFlight: number
@@ -161,8 +161,8 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
     let gate = gates.get(projectKey)
     if (gate === undefined) {
       gate = {
-        all: Effect.unsafeMakeSemaphore(limits.concurrentRequests),
-        background: Effect.unsafeMakeSemaphore(
+        all: unsafeMakeFairSemaphore(limits.concurrentRequests),
+        background: unsafeMakeFairSemaphore(
           Math.max(1, limits.concurrentRequests - limits.reservedForInteractive)
         ),
         users: 0,
@@ -187,10 +187,10 @@ export const makeGovernor = (limits: GovernorLimits): Governor => {
         () => request,
         () => Effect.sync(() => gate.inFlight--)
       )
-      const limited = gate.all.withPermits(1)(counted)
+      const limited = gate.all.withPermit(counted)
       return Effect.acquireUseRelease(
         Effect.sync(() => gate.users++),
-        () => priority === "background" ? gate.background.withPermits(1)(limited) : limited,
+        () => priority === "background" ? gate.background.withPermit(limited) : limited,
         () => Effect.sync(() => gate.users--)
       )
     })

@@ -1,4 +1,4 @@
-import type { RateLimited } from "@findry/domain"
+import { type FairSemaphore, type RateLimited, unsafeMakeFairSemaphore } from "@findry/domain"
 import {
   Clock,
   Data,
@@ -76,12 +76,12 @@ interface FleetProject {
   /** First half of the project's advisory lock keys: (lockKey, slot) for slots, (lockKey, -1) for charges. */
   readonly lockKey: number
   /** Local gates in front of the database: at most as many of this process's requests wait as could run. */
-  readonly all: Effect.Semaphore
-  readonly background: Effect.Semaphore
+  readonly all: FairSemaphore
+  readonly background: FairSemaphore
   /** One request per priority at a time asks the database for a slot; the others wait behind it. */
-  readonly turns: Record<Priority, Effect.Semaphore>
+  readonly turns: Record<Priority, FairSemaphore>
   /** Taking and giving back slots of the project on the shared connection, one at a time (see `tryTake`). */
-  readonly mutex: Effect.Semaphore
+  readonly mutex: FairSemaphore
   /** Slots this process holds. Session advisory locks are re-entrant, so a held slot must never be asked for again. */
   readonly held: Set<number>
   /** At most one per priority: the request holding that priority's turn while it waits for a slot. */
@@ -167,10 +167,10 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
         project = {
           key,
           lockKey: slotLockKey(key),
-          all: Effect.unsafeMakeSemaphore(slotsFor.interactive),
-          background: Effect.unsafeMakeSemaphore(slotsFor.background),
-          turns: { interactive: Effect.unsafeMakeSemaphore(1), background: Effect.unsafeMakeSemaphore(1) },
-          mutex: Effect.unsafeMakeSemaphore(1),
+          all: unsafeMakeFairSemaphore(slotsFor.interactive),
+          background: unsafeMakeFairSemaphore(slotsFor.background),
+          turns: { interactive: unsafeMakeFairSemaphore(1), background: unsafeMakeFairSemaphore(1) },
+          mutex: unsafeMakeFairSemaphore(1),
           held: new Set(),
           takers: [],
           idle: [],
@@ -278,11 +278,11 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
     })
 
     // The driver runs one statement at a time per connection; they queue here rather than in the driver.
-    const statements = Effect.unsafeMakeSemaphore(1)
+    const statements = unsafeMakeFairSemaphore(1)
 
     const query = <Row>(text: string, values: ReadonlyArray<unknown>) =>
       Effect.flatMap(connection, (open) =>
-        statements.withPermits(1)(Effect.zipRight(
+        statements.withPermit(Effect.zipRight(
           Metric.increment(governorStatements),
           Effect.tryPromise({
             try: () => open.client.query(text, [...values]),
@@ -312,7 +312,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       project: FleetProject,
       priority: Priority
     ): Effect.Effect<Slot | undefined, GovernorDatabaseError> =>
-      project.mutex.withPermits(1)(Effect.suspend(() => {
+      project.mutex.withPermit(Effect.suspend(() => {
         const candidates: Array<number> = []
         for (let slot = 0; slot < slotsFor[priority]; slot++) if (!project.held.has(slot)) candidates.push(slot)
         if (candidates.length === 0) return Effect.succeed(noSlot)
@@ -326,7 +326,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       }))
 
     const giveBack = (project: FleetProject, slot: Slot): Effect.Effect<void> =>
-      project.mutex.withPermits(1)(Effect.suspend(() => {
+      project.mutex.withPermit(Effect.suspend(() => {
         // Lost with its connection: PostgreSQL already freed it and `held` was cleared.
         if (current?.id !== slot.connection) return Effect.void
         return query(GIVE_BACK_SLOT, [project.lockKey, slot.number, SLOT_RELEASED_CHANNEL, project.key]).pipe(
@@ -442,7 +442,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       return Effect.suspend(() => {
         const idle = takeIdle(project, priority)
         if (idle !== undefined) return Effect.succeed(idle)
-        return Effect.zipRight(Effect.interruptible(turn.take(1)), attempt(0).pipe(Effect.ensuring(turn.release(1))))
+        return Effect.zipRight(Effect.interruptible(turn.take), attempt(0).pipe(Effect.ensuring(turn.release)))
       })
     }
 
@@ -467,8 +467,8 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
               })
           )
         )
-        const local = project.all.withPermits(1)(fleet)
-        return (priority === "background" ? project.background.withPermits(1)(local) : local).pipe(
+        const local = project.all.withPermit(fleet)
+        return (priority === "background" ? project.background.withPermit(local) : local).pipe(
           Effect.ensuring(Effect.sync(() => project.users--))
         )
       })

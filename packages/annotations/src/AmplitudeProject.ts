@@ -8,7 +8,7 @@ import {
   type ConnectedProject
 } from "@findry/amplitude-adapter"
 import type { WorkspaceId } from "@findry/domain"
-import { annotationMarker, BetId } from "@findry/domain"
+import { annotationMarker, BetId, type FairSemaphore, makeFairSemaphore, unsafeMakeFairSemaphore } from "@findry/domain"
 import { type AnnotationRecord, AnnotationRecordsRepo } from "@findry/persistence"
 import { Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { SKIP_REASONS } from "./AnnotationScheduler.js"
@@ -94,19 +94,29 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
   const records = yield* AnnotationRecordsRepo
   const config = yield* AnnotationsConfig
   /** Pushes running at once in this runner, whatever the workspace (bounded fan-out). */
-  const fanOut = yield* Effect.makeSemaphore(config.pushConcurrency)
+  const fanOut = yield* makeFairSemaphore(config.pushConcurrency)
 
   return AmplitudeProject.toLayer(
     Effect.gen(function*() {
-      const locks = new Map<string, Effect.Semaphore>()
-      const serially = (key: string) => {
-        let lock = locks.get(key)
-        if (lock === undefined) {
-          lock = Effect.unsafeMakeSemaphore(1)
-          locks.set(key, lock)
-        }
-        return lock.withPermits(1)
-      }
+      /** One lock per (bet, kind) with calls running or waiting; dropped when its last call ends. */
+      const locks = new Map<string, { readonly lock: FairSemaphore; users: number }>()
+      const serially = (key: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => {
+            let entry = locks.get(key)
+            if (entry === undefined) {
+              entry = { lock: unsafeMakeFairSemaphore(1), users: 0 }
+              locks.set(key, entry)
+            }
+            entry.users++
+            return entry
+          }),
+          (entry) => entry.lock.withPermit(self),
+          (entry) =>
+            Effect.sync(() => {
+              if (--entry.users === 0) locks.delete(key)
+            })
+        )
 
       const details = (payload: PushPayload) =>
         `${annotationMarker(payload.betId, payload.kind)}\n` +
@@ -341,10 +351,10 @@ export const AmplitudeProjectLive = Layer.unwrapEffect(Effect.gen(function*() {
       return AmplitudeProject.of({
         // The (bet, kind) lock first: pushes queued behind one bet must not hold fan-out permits.
         Push: (request) =>
-          serially(`${request.payload.betId}:${request.payload.kind}`)(fanOut.withPermits(1)(push(request.payload))),
+          serially(`${request.payload.betId}:${request.payload.kind}`)(fanOut.withPermit(push(request.payload))),
         Reconcile: (request) =>
           serially(`${request.payload.betId}:${request.payload.kind}`)(
-            fanOut.withPermits(1)(reconcile(request.payload))
+            fanOut.withPermit(reconcile(request.payload))
           )
       })
     }),
