@@ -79,7 +79,7 @@ const testCount = (workspaceId: string) =>
     return rows[0]!.n
   }).pipe(Effect.orDie)
 
-/** Runs tonight's sync of one workspace in-process, the way the scheduler's child workflow does. */
+/** Runs tonight's sync of one workspace in-process, the way the nightly workflow's waves do. */
 const syncNow = (workspaceId: WorkspaceId, date: string) =>
   Effect.gen(function*() {
     // The keyring of `ApiTestLive`, so that the sync opens what the API sealed.

@@ -9,14 +9,6 @@ import { ExperimentSync, ExperimentSyncSettings, WorkspaceSyncOutcome } from "./
 /** A night of the sync, `YYYY-MM-DD` (UTC). */
 export const SyncDate = Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/))
 
-/** One workspace's sync for one night; a second start for the same night returns the first one's outcome. */
-export const SyncWorkspace = Workflow.make({
-  name: "ExperimentSync/Workspace",
-  payload: { workspaceId: WorkspaceId, date: SyncDate },
-  success: WorkspaceSyncOutcome,
-  idempotencyKey: ({ date, workspaceId }) => `${workspaceId}/${date}`
-})
-
 export class NightlySummary extends Schema.Class<NightlySummary>("NightlySummary")({
   date: Schema.String,
   workspaces: Schema.Number,
@@ -25,7 +17,7 @@ export class NightlySummary extends Schema.Class<NightlySummary>("NightlySummary
   skipped: Schema.Number
 }) {}
 
-/** The night's parent: lists the workspaces to sync and runs their `SyncWorkspace` children in waves. */
+/** The night: syncs the workspaces to sync in waves, each wave one activity. */
 export const NightlySync = Workflow.make({
   name: "ExperimentSync/Nightly",
   payload: { date: SyncDate },
@@ -33,57 +25,68 @@ export const NightlySync = Workflow.make({
   idempotencyKey: ({ date }) => date
 })
 
-export const SyncWorkspaceLive = SyncWorkspace.toLayer(Effect.fn(function*({ date, workspaceId }) {
-  const sync = yield* ExperimentSync
-  return yield* Activity.make({
-    name: "SyncWorkspace",
-    success: WorkspaceSyncOutcome,
-    execute: sync.syncWorkspace(workspaceId, date)
-  })
-}))
+/** What a wave did: how many workspaces it read, the last one (where the next wave starts) and their outcomes. */
+const WaveResult = Schema.Struct({
+  listed: Schema.Number,
+  last: Schema.NullOr(WorkspaceId),
+  succeeded: Schema.Number,
+  failed: Schema.Number,
+  skipped: Schema.Number
+})
 
 const defectOutcome = (workspaceId: string) =>
   new WorkspaceSyncOutcome({ workspaceId, status: "failed", testsTotal: 0, testsSynced: 0, reason: "defect" })
 
 /**
- * Waves of `waveSize` children, each wave awaited before the next starts (@effect/cluster 0.60 has no admission
- * control, so the fan-out is bounded here). The workspace list is read a wave at a time (keyset pages by id, each
- * page an activity of its own), and only the counts of the outcomes are kept, so the parent's memory does not grow
- * with the number of workspaces. After a crash the engine replays this body: stored pages and children that
- * finished answer from storage at once, so the night resumes at the first unfinished wave without syncing a
- * finished workspace again.
+ * Waves of `waveSize` workspaces, each wave awaited before the next starts, so the work in flight is bounded.
+ * A wave is one activity: it reads the next keyset page of the workspace list (by id), syncs those workspaces
+ * concurrently and stores only their outcome counts, so neither the workflow's storage nor its memory grows
+ * with the number of workspaces, and the engine's cost (messages, replies, polling) is paid per wave rather than
+ * per workspace. After a crash the engine replays this body: finished waves answer from storage, and the wave in
+ * flight runs again, where each workspace whose night already finished answers its stored outcome without
+ * calling Amplitude (`ExperimentSync.syncWorkspace`).
  */
 export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date }) {
   const repo = yield* ExperimentSyncRepo
+  const sync = yield* ExperimentSync
   const settings = yield* ExperimentSyncSettings
   const waveSize = Math.max(1, settings.waveSize)
   const counts = { workspaces: 0, succeeded: 0, failed: 0, skipped: 0 }
-  let after: WorkspaceId | null = null
-  for (let wave = 1;; wave++) {
-    const ids: ReadonlyArray<WorkspaceId> = yield* Activity.make({
-      name: `ListWorkspaces/${wave}`,
-      success: Schema.Array(WorkspaceId),
-      execute: repo.workspacesToSync(AMPLITUDE_PROVIDER, { after, limit: waveSize })
-    })
-    yield* Effect.forEach(
-      ids,
-      (workspaceId) =>
-        SyncWorkspace.execute({ workspaceId, date }).pipe(
-          Effect.catchAllDefect((defect) =>
-            Effect.logError("Experiment sync of a workspace died", defect).pipe(
-              Effect.annotateLogs({ workspaceId, date }),
-              Effect.as(defectOutcome(workspaceId))
-            )
+  const runWave = (after: WorkspaceId | null) =>
+    Effect.gen(function*() {
+      const ids = yield* repo.workspacesToSync(AMPLITUDE_PROVIDER, { after, limit: waveSize })
+      const wave = { listed: ids.length, last: ids.at(-1) ?? null, succeeded: 0, failed: 0, skipped: 0 }
+      yield* Effect.forEach(
+        ids,
+        (workspaceId) =>
+          sync.syncWorkspace(workspaceId, date).pipe(
+            Effect.catchAllDefect((defect) =>
+              Effect.logError("Experiment sync of a workspace died", defect).pipe(
+                Effect.annotateLogs({ workspaceId, date }),
+                Effect.as(defectOutcome(workspaceId))
+              )
+            ),
+            Effect.map((outcome) => {
+              wave[outcome.status]++
+            })
           ),
-          Effect.map((outcome) => {
-            counts[outcome.status]++
-          })
-        ),
-      { concurrency: "unbounded", discard: true }
-    )
-    counts.workspaces += ids.length
-    if (ids.length < waveSize) break
-    after = ids[ids.length - 1]!
+        { concurrency: "unbounded", discard: true }
+      )
+      return wave
+    })
+  let after: WorkspaceId | null = null
+  for (let number = 1;; number++) {
+    const wave: typeof WaveResult.Type = yield* Activity.make({
+      name: `SyncWave/${number}`,
+      success: WaveResult,
+      execute: runWave(after)
+    })
+    counts.workspaces += wave.listed
+    counts.succeeded += wave.succeeded
+    counts.failed += wave.failed
+    counts.skipped += wave.skipped
+    if (wave.listed < waveSize || wave.last === null) break
+    after = wave.last
   }
   const summary = new NightlySummary({ date, ...counts })
   yield* Effect.logInfo("Nightly experiment sync finished").pipe(Effect.annotateLogs({ ...summary }))
@@ -91,10 +94,10 @@ export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date })
 }))
 
 /**
- * Both workflows, registered with the `WorkflowEngine`. Needs `SqlClient`, `AmplitudeClient` and
+ * The nightly workflow, registered with the `WorkflowEngine`. Needs `SqlClient`, `AmplitudeClient` and
  * `ExperimentSyncSettings` (`ExperimentSyncSettings.Default` in production).
  */
-export const ExperimentSyncWorkflowsLive = Layer.mergeAll(SyncWorkspaceLive, NightlySyncLive).pipe(
+export const ExperimentSyncWorkflowsLive = NightlySyncLive.pipe(
   Layer.provide([ExperimentSync.Default, ExperimentSyncRepo.Default])
 )
 
@@ -128,7 +131,7 @@ export const ExperimentSyncCronsLive = Layer.mergeAll(
 )
 
 /**
- * The experiment sync as a scheduler job: both workflows and both crons, with the production settings
+ * The experiment sync as a scheduler job: the workflow and both crons, with the production settings
  * (`FINDRY_SYNC_WAVE_SIZE` from the configuration). Needs a cluster `WorkflowEngine` and `Sharding`,
  * `AmplitudeClient` and the `SqlClient`.
  */

@@ -26,7 +26,7 @@ const workspaceReport = (row: SyncRunRow, alreadySynced: boolean) => ({
 })
 
 /**
- * Runs one workspace's experiment sync for today (UTC) in this process, exactly as the nightly child does: a
+ * Runs one workspace's experiment sync for today (UTC) in this process, exactly as a wave of the nightly sync does: a
  * night that already succeeded is not synced again; one that failed or was skipped is attempted again.
  * Fails (exit 1) when the sync failed.
  */
