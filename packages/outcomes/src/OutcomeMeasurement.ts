@@ -264,13 +264,20 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
         limit: options.limit ?? 10_000
       })
       const accesses = new Map<string, Access | undefined>()
-      for (const workspaceId of new Set(due.map((bet) => bet.workspaceId))) {
-        accesses.set(workspaceId, yield* accessFor(workspaceId as WorkspaceId, CallPolicy.background))
-      }
+      yield* Effect.forEach(
+        new Set(due.map((bet) => bet.workspaceId)),
+        (workspaceId) =>
+          Effect.map(accessFor(workspaceId as WorkspaceId, CallPolicy.background), (access) => {
+            accesses.set(workspaceId, access)
+          }),
+        { concurrency: 8, discard: true }
+      )
       const byProject = new Map<string, Array<(typeof due)[number]>>()
       for (const bet of due) {
         const key = accesses.get(bet.workspaceId)?.project ?? `workspace:${bet.workspaceId}`
-        byProject.set(key, [...(byProject.get(key) ?? []), bet])
+        const bets = byProject.get(key)
+        if (bets === undefined) byProject.set(key, [bet])
+        else bets.push(bet)
       }
       const counts = { measured: 0, verdicts: 0, retryLater: 0, failed: 0 }
 
