@@ -9,6 +9,27 @@ import { ExperimentSync, ExperimentSyncSettings, WorkspaceSyncOutcome } from "./
 /** A night of the sync, `YYYY-MM-DD` (UTC). */
 export const SyncDate = Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/))
 
+/**
+ * One workspace's night as a workflow of its own: how earlier versions ran a night, a child per workspace. Nothing
+ * starts it any more; it stays registered so that children a night started before an upgrade still finish (and
+ * their messages do not wait for ever). Remove it once no stored execution of it can be unfinished.
+ */
+export const SyncWorkspace = Workflow.make({
+  name: "ExperimentSync/Workspace",
+  payload: { workspaceId: WorkspaceId, date: SyncDate },
+  success: WorkspaceSyncOutcome,
+  idempotencyKey: ({ date, workspaceId }) => `${workspaceId}/${date}`
+})
+
+const SyncWorkspaceLive = SyncWorkspace.toLayer(Effect.fn(function*({ date, workspaceId }) {
+  const sync = yield* ExperimentSync
+  return yield* Activity.make({
+    name: "SyncWorkspace",
+    success: WorkspaceSyncOutcome,
+    execute: sync.syncWorkspace(workspaceId, date)
+  })
+}))
+
 export class NightlySummary extends Schema.Class<NightlySummary>("NightlySummary")({
   date: Schema.String,
   workspaces: Schema.Number,
@@ -94,10 +115,11 @@ export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date })
 }))
 
 /**
- * The nightly workflow, registered with the `WorkflowEngine`. Needs `SqlClient`, `AmplitudeClient` and
+ * The nightly workflow (and `SyncWorkspace`, for nights started by earlier versions), registered with the
+ * `WorkflowEngine`. Needs `SqlClient`, `AmplitudeClient` and
  * `ExperimentSyncSettings` (`ExperimentSyncSettings.Default` in production).
  */
-export const ExperimentSyncWorkflowsLive = NightlySyncLive.pipe(
+export const ExperimentSyncWorkflowsLive = Layer.mergeAll(NightlySyncLive, SyncWorkspaceLive).pipe(
   Layer.provide([ExperimentSync.Default, ExperimentSyncRepo.Default])
 )
 

@@ -4,7 +4,7 @@ import { AmplitudeEmulator } from "@findry/amplitude-emulator"
 import { ExperimentSyncRepo, TestsRepo } from "@findry/persistence"
 import { Effect, Option } from "effect"
 import { ExperimentSync } from "../src/ExperimentSync.js"
-import { NightlySync } from "../src/Workflows.js"
+import { NightlySync, SyncWorkspace } from "../src/Workflows.js"
 import { emulatorProject, seedWorkspace, SyncTestLive, toAdapterExperiment } from "./support/SyncTest.js"
 
 const snapshotsOf = (workspaceId: string, testIds: ReadonlyArray<string>) =>
@@ -155,6 +155,24 @@ describe("the nightly experiment sync", () => {
           assert.include(kept!.syncError, "Amplitude")
           assert.notInclude(JSON.stringify(runs), revokedProject.managementKeys[0]!.key)
           yield* emulator.clearFaults
+        }))
+
+      it.effect("finishes a child a night of an earlier version started; the night does not sync it again", () =>
+        Effect.gen(function*() {
+          const project = yield* emulatorProject()
+          const seeded = yield* seedWorkspace(project, project.data.experiments.slice(0, 2))
+          // An earlier version ran a night as a child workflow per workspace; one may still be stored at an upgrade.
+          const child = yield* SyncWorkspace.execute({ workspaceId: seeded.workspaceId, date: "2026-12-01" })
+          assert.deepInclude(child, { status: "succeeded", testsSynced: 2 })
+          const requests = (yield* experimentRequests(project.id)).length
+          assert.isAbove(requests, 0)
+          const summary = yield* NightlySync.execute({ date: "2026-12-01" })
+          assert.isAtLeast(summary.succeeded, 1)
+          const run = (yield* (yield* ExperimentSyncRepo).runsOn("2026-12-01")).find((r) =>
+            r.workspaceId === seeded.workspaceId
+          )
+          assert.deepInclude(run, { status: "succeeded", attempts: 1 })
+          assert.strictEqual((yield* experimentRequests(project.id)).length, requests)
         }))
 
       it.effect("skips a workspace that lost its connection, keeping its tests' last state", () =>
