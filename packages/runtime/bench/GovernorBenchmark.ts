@@ -14,7 +14,7 @@ import { MigrationsLive, PgLive } from "@findry/persistence"
 import { makeTestDatabase } from "@findry/persistence/testing"
 import { Config, ConfigProvider, Context, Deferred, Effect, Exit, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
-import { writeFileSync } from "node:fs"
+import { rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -200,7 +200,8 @@ const program = Effect.gen(function*() {
   // Resolved by the last driver's "finished" line: no polling in this process while the drivers run.
   const allFinished = yield* Deferred.make<void>()
   const goFile = join(tmpdir(), `findry-bench-governor-${randomUUID()}`)
-  yield* Effect.addFinalizer(() => Effect.sync(() => writeFileSync(goFile, "")))
+  // Runs after the drivers (started below) are killed: nothing waits for the file any more.
+  yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(goFile, { force: true })))
   const drivers = Array.from({ length: PROCESSES }, (_, n) => ({
     ready: false,
     finishedAt: 0,
