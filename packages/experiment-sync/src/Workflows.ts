@@ -55,9 +55,6 @@ const WaveResult = Schema.Struct({
   skipped: Schema.Number
 })
 
-const defectOutcome = (workspaceId: string) =>
-  new WorkspaceSyncOutcome({ workspaceId, status: "failed", testsTotal: 0, testsSynced: 0, reason: "defect" })
-
 /**
  * Waves of `waveSize` workspaces, each wave awaited before the next starts, so the work in flight is bounded.
  * A wave is one activity: it reads the next keyset page of the workspace list (by id), syncs those workspaces
@@ -81,14 +78,15 @@ export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date })
         ids,
         (workspaceId) =>
           sync.syncWorkspace(workspaceId, date).pipe(
+            Effect.map((outcome) => outcome.status),
             Effect.catchAllDefect((defect) =>
               Effect.logError("Experiment sync of a workspace died", defect).pipe(
                 Effect.annotateLogs({ workspaceId, date }),
-                Effect.as(defectOutcome(workspaceId))
+                Effect.as("failed" as const)
               )
             ),
-            Effect.map((outcome) => {
-              wave[outcome.status]++
+            Effect.map((status) => {
+              wave[status]++
             })
           ),
         { concurrency: "unbounded", discard: true }

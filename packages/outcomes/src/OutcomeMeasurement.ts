@@ -263,14 +263,16 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
         staleBefore: new Date(now - REMEASURE_AFTER_MS),
         limit: options.limit ?? 10_000
       })
-      const accesses = new Map<string, Access | undefined>()
-      yield* Effect.forEach(
-        new Set(due.map((bet) => bet.workspaceId)),
-        (workspaceId) =>
-          Effect.map(accessFor(workspaceId as WorkspaceId, CallPolicy.background), (access) => {
-            accesses.set(workspaceId, access)
-          }),
-        { concurrency: 8, discard: true }
+      const accesses = new Map(
+        yield* Effect.forEach(
+          new Set(due.map((bet) => bet.workspaceId)),
+          (workspaceId) =>
+            Effect.map(
+              accessFor(workspaceId as WorkspaceId, CallPolicy.background),
+              (access) => [workspaceId, access] as const
+            ),
+          { concurrency: 8 }
+        )
       )
       const byProject = new Map<string, Array<(typeof due)[number]>>()
       for (const bet of due) {
