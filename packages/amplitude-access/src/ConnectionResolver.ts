@@ -7,7 +7,7 @@ import {
 } from "@findry/amplitude-adapter"
 import { ManagementKeyRequired, NotConnected, type WorkspaceId } from "@findry/domain"
 import { type ConnectedCredentials, type IntegrationRecord, IntegrationsRepo } from "@findry/persistence"
-import { Effect, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 
 /**
  * A workspace's live Amplitude connection: its integration row as read now and a handle on its project. The
@@ -43,32 +43,68 @@ export class ConnectionResolver extends Effect.Service<ConnectionResolver>()(
       const integrations = yield* IntegrationsRepo
       const amplitude = yield* AmplitudeClient
 
+      const connect = (
+        found: IntegrationRecord | undefined,
+        options: ResolveOptions
+      ): Either.Either<LiveConnection, NotConnected> => {
+        const credentials = found?.connectedCredentials
+        if (found === undefined || credentials === undefined) return Either.left(new NotConnected())
+        const connection = amplitude.connection(
+          credentials,
+          options.policy === undefined ? {} : { policy: options.policy }
+        )
+        return Either.right({ record: found, credentials, connection })
+      }
+
+      const withManagementKey = (
+        resolved: LiveConnection
+      ): Either.Either<LiveExperiments, ManagementKeyRequired> =>
+        Option.match(resolved.connection.experiments, {
+          onNone: () => Either.left(new ManagementKeyRequired()),
+          onSome: (experiments) => Either.right({ ...resolved, experiments })
+        })
+
       const live = (
         workspaceId: WorkspaceId,
         options: ResolveOptions = {}
       ): Effect.Effect<LiveConnection, NotConnected> =>
-        Effect.flatMap(integrations.find(workspaceId, AMPLITUDE_PROVIDER), (found) => {
-          const record = Option.getOrUndefined(found)
-          const credentials = record?.connectedCredentials
-          if (record === undefined || credentials === undefined) return Effect.fail(new NotConnected())
-          const connection = amplitude.connection(
-            credentials,
-            options.policy === undefined ? {} : { policy: options.policy }
-          )
-          return Effect.succeed({ record, credentials, connection })
-        }).pipe(Effect.withSpan("ConnectionResolver.live", { attributes: { workspaceId } }))
+        Effect.flatMap(
+          integrations.find(workspaceId, AMPLITUDE_PROVIDER),
+          (found) => connect(Option.getOrUndefined(found), options)
+        ).pipe(Effect.withSpan("ConnectionResolver.live", { attributes: { workspaceId } }))
 
       const withExperiments = (
         workspaceId: WorkspaceId,
         options: ResolveOptions = {}
       ): Effect.Effect<LiveExperiments, NotConnected | ManagementKeyRequired> =>
-        Effect.flatMap(live(workspaceId, options), (resolved) =>
-          Option.match(resolved.connection.experiments, {
-            onNone: () => Effect.fail(new ManagementKeyRequired()),
-            onSome: (experiments) => Effect.succeed({ ...resolved, experiments })
-          }))
+        Effect.flatMap(live(workspaceId, options), withManagementKey)
 
-      return { live, withExperiments } as const
+      /** `withExperiments` for many workspaces in one read of their integration rows. */
+      const withExperimentsAll = (
+        workspaceIds: ReadonlyArray<WorkspaceId>,
+        options: ResolveOptions = {}
+      ): Effect.Effect<ReadonlyMap<WorkspaceId, Either.Either<LiveExperiments, NotConnected | ManagementKeyRequired>>> =>
+        Effect.map(
+          integrations.findAll(workspaceIds, AMPLITUDE_PROVIDER),
+          (found) =>
+            new Map(workspaceIds.map((workspaceId) => [
+              workspaceId,
+              Either.flatMap(connect(found.get(workspaceId), options), withManagementKey)
+            ]))
+        ).pipe(Effect.withSpan("ConnectionResolver.withExperimentsAll"))
+
+      /** `live` for many workspaces in one read of their integration rows. */
+      const liveAll = (
+        workspaceIds: ReadonlyArray<WorkspaceId>,
+        options: ResolveOptions = {}
+      ): Effect.Effect<ReadonlyMap<WorkspaceId, Either.Either<LiveConnection, NotConnected>>> =>
+        Effect.map(
+          integrations.findAll(workspaceIds, AMPLITUDE_PROVIDER),
+          (found) =>
+            new Map(workspaceIds.map((workspaceId) => [workspaceId, connect(found.get(workspaceId), options)]))
+        ).pipe(Effect.withSpan("ConnectionResolver.liveAll"))
+
+      return { live, liveAll, withExperiments, withExperimentsAll } as const
     }),
     dependencies: [IntegrationsRepo.Default]
   }

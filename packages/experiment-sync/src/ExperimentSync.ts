@@ -1,9 +1,8 @@
-import { ConnectionResolver, failureReason } from "@findry/amplitude-access"
+import { ConnectionResolver, failureReason, type LiveExperiments } from "@findry/amplitude-access"
 import { type AmplitudeExperiments, CallPolicy, type Experiment } from "@findry/amplitude-adapter"
-import type { WorkspaceId } from "@findry/domain"
-import { ExperimentSyncRepo, type SyncResult, type SyncRunRow } from "@findry/persistence"
+import type { ManagementKeyRequired, NotConnected, WorkspaceId } from "@findry/domain"
+import { ExperimentSyncRepo, type LinkedTest, type SyncResult, type SyncRunRow } from "@findry/persistence"
 import {
-  Clock,
   Config,
   Context,
   Duration,
@@ -170,15 +169,17 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
         } satisfies Fetched
       })
 
-    const attempt = Effect.fn("ExperimentSync.attempt")(function*(workspaceId: WorkspaceId) {
-      const resolved = yield* Effect.either(resolver.withExperiments(workspaceId, { policy: settings.policy }))
+    const attempt = Effect.fn("ExperimentSync.attempt")(function*(
+      workspaceId: WorkspaceId,
+      resolved: Either.Either<LiveExperiments, NotConnected | ManagementKeyRequired>,
+      tests: ReadonlyArray<LinkedTest>
+    ) {
       if (Either.isLeft(resolved)) {
         return resolved.left._tag === "NotConnected"
           ? emptyResult("skipped", "not_connected", "Amplitude is not connected.")
           : emptyResult("skipped", "no_management_key", "No Amplitude Management API key.")
       }
       const { experiments } = resolved.right
-      const tests = yield* runs.linkedTests(workspaceId)
       if (tests.length === 0) return emptyResult("succeeded", null, null)
       const ids = [...new Set(tests.map((test) => test.experimentId))]
       yield* Effect.annotateCurrentSpan({ "sync.tests": tests.length, "sync.experiments": ids.length })
@@ -219,22 +220,67 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
       } satisfies SyncResult
     })
 
-    const syncWorkspace = Effect.fn("ExperimentSync.syncWorkspace")(
-      function*(workspaceId: WorkspaceId, date: string) {
-        yield* Effect.annotateCurrentSpan({ workspaceId, "sync.date": date })
-        const started = yield* runs.begin(workspaceId, date)
-        if (started.status !== "running") return outcomeOf(started)
-        const startedAt = yield* Clock.currentTimeMillis
-        const result = yield* attempt(workspaceId)
-        const outcome = outcomeOf(yield* runs.finish(workspaceId, date, result))
-        const seconds = ((yield* Clock.currentTimeMillis) - startedAt) / 1000
-        yield* Metric.increment(Metric.tagged(workspaceSyncs, "outcome", outcome.status))
-        yield* Metric.update(Metric.tagged(workspaceSyncDuration, "outcome", outcome.status), seconds)
-        return outcome
+    /** An attempt that died is this workspace's failure, recorded like any other, not the wave's. */
+    const attemptOrFailed = (
+      workspaceId: WorkspaceId,
+      resolved: Either.Either<LiveExperiments, NotConnected | ManagementKeyRequired>,
+      tests: ReadonlyArray<LinkedTest>
+    ) =>
+      attempt(workspaceId, resolved, tests).pipe(
+        Effect.catchAllDefect((defect) =>
+          Effect.logError("Experiment sync of a workspace died", defect).pipe(
+            Effect.annotateLogs({ workspaceId }),
+            Effect.as({
+              ...emptyResult("failed", "defect", "The sync failed unexpectedly; it is tried again next night."),
+              testsTotal: tests.length
+            } satisfies SyncResult)
+          )
+        )
+      )
+
+    /**
+     * Syncs a wave of workspaces for the night `date`: the nights are begun, the connections and linked tests
+     * read and the outcomes stored for the whole wave at once (four round trips, whatever its size), while
+     * Amplitude is called for each workspace concurrently. A workspace whose night had already finished answers its stored
+     * outcome without calling Amplitude. Outcomes in id order, one per distinct workspace.
+     */
+    const syncWave = Effect.fn("ExperimentSync.syncWave")(
+      function*(workspaceIds: ReadonlyArray<WorkspaceId>, date: string) {
+        yield* Effect.annotateCurrentSpan({ "sync.workspaces": workspaceIds.length, "sync.date": date })
+        const begun = yield* runs.beginAll(workspaceIds, date)
+        const open = begun.flatMap((run) => run.status === "running" ? [run.workspaceId] : [])
+        if (open.length === 0) return begun.map(outcomeOf)
+        const [connections, tests] = yield* Effect.all(
+          [resolver.withExperimentsAll(open, { policy: settings.policy }), runs.linkedTestsOf(open)],
+          { concurrency: 2 }
+        )
+        const attempts = yield* Effect.forEach(
+          open,
+          (workspaceId) =>
+            Effect.map(
+              Effect.timed(attemptOrFailed(workspaceId, connections.get(workspaceId)!, tests.get(workspaceId) ?? [])),
+              ([took, result]) => ({ workspaceId, result, seconds: Duration.toMillis(took) / 1000 })
+            ),
+          { concurrency: "unbounded" }
+        )
+        const finished = new Map((yield* runs.finishAll(date, attempts)).map((run) => [run.workspaceId, run]))
+        for (const { seconds, workspaceId } of attempts) {
+          const status = outcomeOf(finished.get(workspaceId)!).status
+          yield* Metric.increment(Metric.tagged(workspaceSyncs, "outcome", status))
+          yield* Metric.update(Metric.tagged(workspaceSyncDuration, "outcome", status), seconds)
+        }
+        return begun.map((run) => outcomeOf(finished.get(run.workspaceId) ?? run))
       }
     )
 
-    return { syncWorkspace } as const
+    /** One workspace's night: a wave of one. */
+    const syncWorkspace = (workspaceId: WorkspaceId, date: string): Effect.Effect<WorkspaceSyncOutcome> =>
+      syncWave([workspaceId], date).pipe(
+        Effect.map((outcomes) => outcomes[0]!),
+        Effect.annotateSpans({ workspaceId })
+      )
+
+    return { syncWave, syncWorkspace } as const
   }),
   dependencies: [ConnectionResolver.Default, ExperimentSyncRepo.Default]
 }) {}

@@ -58,11 +58,11 @@ const WaveResult = Schema.Struct({
 /**
  * Waves of `waveSize` workspaces, each wave awaited before the next starts, so the work in flight is bounded.
  * A wave is one activity: it reads the next keyset page of the workspace list (by id), syncs those workspaces
- * concurrently and stores only their outcome counts, so neither the workflow's storage nor its memory grows
- * with the number of workspaces, and the engine's cost (messages, replies, polling) is paid per wave rather than
- * per workspace. After a crash the engine replays this body: finished waves answer from storage, and the wave in
- * flight runs again, where each workspace whose night already finished answers its stored outcome without
- * calling Amplitude (`ExperimentSync.syncWorkspace`).
+ * (`ExperimentSync.syncWave`: concurrent Amplitude calls, the wave's reads and writes batched) and stores only
+ * their outcome counts, so neither the workflow's storage nor its memory grows with the number of workspaces,
+ * and the engine's cost (messages, replies, polling) is paid per wave rather than per workspace. After a crash
+ * the engine replays this body: finished waves answer from storage, and the wave in flight runs again, where
+ * each workspace whose night already finished answers its stored outcome without calling Amplitude.
  */
 export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date }) {
   const repo = yield* ExperimentSyncRepo
@@ -74,23 +74,16 @@ export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date })
     Effect.gen(function*() {
       const ids = yield* repo.workspacesToSync(AMPLITUDE_PROVIDER, { after, limit: waveSize })
       const wave = { listed: ids.length, last: ids.at(-1) ?? null, succeeded: 0, failed: 0, skipped: 0 }
-      yield* Effect.forEach(
-        ids,
-        (workspaceId) =>
-          sync.syncWorkspace(workspaceId, date).pipe(
-            Effect.map((outcome) => outcome.status),
-            Effect.catchAllDefect((defect) =>
-              Effect.logError("Experiment sync of a workspace died", defect).pipe(
-                Effect.annotateLogs({ workspaceId, date }),
-                Effect.as("failed" as const)
-              )
-            ),
-            Effect.map((status) => {
-              wave[status]++
-            })
-          ),
-        { concurrency: "unbounded", discard: true }
+      const statuses = yield* sync.syncWave(ids, date).pipe(
+        Effect.map((outcomes) => outcomes.map((outcome) => outcome.status)),
+        Effect.catchAllDefect((defect) =>
+          Effect.logError("Experiment sync of a wave died; its workspaces count as failed", defect).pipe(
+            Effect.annotateLogs({ date, workspaces: ids.length }),
+            Effect.as(ids.map(() => "failed" as const))
+          )
+        )
       )
+      for (const status of statuses) wave[status]++
       return wave
     })
   let after: WorkspaceId | null = null

@@ -47,6 +47,12 @@ const runColumns = `
   workspace_id, sync_date::text AS sync_date, status, attempts, tests_total, tests_synced, experiments_archived,
   experiments_deleted, requests, reason, message, started_at, finished_at`
 
+/** A list of ids as one JSON parameter, expanded in SQL with `jsonb_array_elements_text`. */
+const idList = (ids: ReadonlyArray<string>): string => JSON.stringify([...new Set(ids)])
+
+const byWorkspaceId = (runs: ReadonlyArray<SyncRunRow>): ReadonlyArray<SyncRunRow> =>
+  [...runs].sort((a, b) => a.workspaceId < b.workspaceId ? -1 : a.workspaceId > b.workspaceId ? 1 : 0)
+
 /**
  * The nightly experiment sync's storage: which workspaces to sync, their linked tests, and one outcome row per
  * (workspace, night) that makes a repeated attempt of a finished night a no-op.
@@ -80,11 +86,34 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
           Effect.withSpan("ExperimentSyncRepo.workspacesToSync")
         )
 
-      const linkedTests = (workspaceId: WorkspaceId): Effect.Effect<ReadonlyArray<LinkedTest>> =>
-        sql<LinkedTest>`
-          SELECT id AS test_id, amplitude_experiment_id AS experiment_id FROM tests
-          WHERE workspace_id = ${workspaceId} AND amplitude_experiment_id IS NOT NULL
-          ORDER BY id`.pipe(Effect.orDie, Effect.withSpan("ExperimentSyncRepo.linkedTests"))
+      /** Each workspace's linked tests (only workspaces that have some), in test id order. */
+      const linkedTestsOf = (
+        workspaceIds: ReadonlyArray<WorkspaceId>
+      ): Effect.Effect<ReadonlyMap<WorkspaceId, ReadonlyArray<LinkedTest>>> =>
+        (workspaceIds.length === 0 ? Effect.succeed<ReadonlyArray<LinkedTest & { workspaceId: WorkspaceId }>>([]) : sql<
+          LinkedTest & { workspaceId: WorkspaceId }
+        >`
+          SELECT workspace_id, id AS test_id, amplitude_experiment_id AS experiment_id FROM tests
+          WHERE workspace_id IN (SELECT w::uuid FROM jsonb_array_elements_text(${idList(workspaceIds)}::jsonb) AS w)
+            AND amplitude_experiment_id IS NOT NULL
+          ORDER BY workspace_id, id`).pipe(
+            Effect.map((rows) => {
+              const byWorkspace = new Map<WorkspaceId, Array<LinkedTest>>()
+              for (const { experimentId, testId, workspaceId } of rows) {
+                const tests = byWorkspace.get(workspaceId)
+                if (tests === undefined) byWorkspace.set(workspaceId, [{ testId, experimentId }])
+                else tests.push({ testId, experimentId })
+              }
+              return byWorkspace
+            }),
+            Effect.orDie,
+            Effect.withSpan("ExperimentSyncRepo.linkedTests", { attributes: { workspaces: workspaceIds.length } })
+          )
+
+      const runsOf = (workspaceIds: ReadonlyArray<WorkspaceId>, syncDate: string) =>
+        sql`SELECT ${runSelect} FROM experiment_sync_runs
+            WHERE sync_date = ${syncDate}::date
+              AND workspace_id IN (SELECT w::uuid FROM jsonb_array_elements_text(${idList(workspaceIds)}::jsonb) AS w)`
 
       const findRun = SqlSchema.findOne({
         Request: Schema.Struct({ workspaceId: Schema.String, syncDate: Schema.String }),
@@ -94,82 +123,123 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
               WHERE workspace_id = ${workspaceId} AND sync_date = ${syncDate}::date`
       })
 
-      const decodeRun = Schema.decodeUnknown(SyncRunRow)
+      const decodeRuns = Schema.decodeUnknown(Schema.Array(SyncRunRow))
 
       /**
-       * Marks the night as started for the workspace and counts the attempt. A night that already finished is
-       * returned as it is, untouched.
+       * Marks the night as started for each workspace and counts the attempt, in one statement. A night that
+       * already finished is returned as it is, untouched. One row per distinct workspace, in id order.
        */
-      const begin = (workspaceId: WorkspaceId, syncDate: string): Effect.Effect<SyncRunRow> =>
-        sql`
+      const beginAll = (workspaceIds: ReadonlyArray<WorkspaceId>, syncDate: string): Effect.Effect<ReadonlyArray<SyncRunRow>> =>
+        (workspaceIds.length === 0 ? Effect.succeed<ReadonlyArray<unknown>>([]) : sql`
           INSERT INTO experiment_sync_runs (workspace_id, sync_date, status, attempts, started_at)
-          VALUES (${workspaceId}, ${syncDate}::date, 'running', 1, now())
+          SELECT w::uuid, ${syncDate}::date, 'running', 1, now()
+          FROM jsonb_array_elements_text(${idList(workspaceIds)}::jsonb) AS w
           ON CONFLICT (workspace_id, sync_date) DO UPDATE SET
             attempts = experiment_sync_runs.attempts + CASE WHEN experiment_sync_runs.status = 'running' THEN 1 ELSE 0 END
-          RETURNING ${runSelect}`.pipe(
-          Effect.flatMap((rows) => decodeRun(rows[0])),
-          Effect.orDie,
-          Effect.withSpan("ExperimentSyncRepo.begin")
-        )
+          RETURNING ${runSelect}`).pipe(
+            Effect.flatMap(decodeRuns),
+            Effect.map(byWorkspaceId),
+            Effect.orDie,
+            Effect.withSpan("ExperimentSyncRepo.begin", { attributes: { workspaces: workspaceIds.length } })
+          )
 
       /**
-       * Stores what the attempt learned and the night's outcome, once: when the night already finished (an
-       * earlier attempt got there first) nothing is written and the stored outcome is returned.
+       * Stores what each attempt learned and the night's outcome, in one transaction whatever the number of
+       * workspaces, once per workspace: where the night already finished (an earlier attempt got there first)
+       * nothing is written for it and its stored outcome is returned. One row per distinct workspace, in id order.
        */
-      const finish = (workspaceId: WorkspaceId, syncDate: string, result: SyncResult): Effect.Effect<SyncRunRow> =>
+      const finishAll = (
+        syncDate: string,
+        attempts: ReadonlyArray<{ readonly workspaceId: WorkspaceId; readonly result: SyncResult }>
+      ): Effect.Effect<ReadonlyArray<SyncRunRow>> =>
         sql.withTransaction(Effect.gen(function*() {
-          const current = yield* sql<{ status: SyncRunStatus }>`
-            SELECT status FROM experiment_sync_runs
-            WHERE workspace_id = ${workspaceId} AND sync_date = ${syncDate}::date FOR UPDATE`
-          if (current[0] !== undefined && current[0].status !== "running") {
-            return Option.getOrThrow(yield* findRun({ workspaceId, syncDate }))
+          const latest = new Map(attempts.map((attempt) => [attempt.workspaceId, attempt.result]))
+          const ids = [...latest.keys()]
+          if (ids.length === 0) return []
+          // Row locks in id order: a second attempt of the same wave waits here, then finds the nights finished.
+          const current = yield* sql<{ workspaceId: WorkspaceId; status: SyncRunStatus }>`
+            SELECT workspace_id, status FROM experiment_sync_runs
+            WHERE sync_date = ${syncDate}::date
+              AND workspace_id IN (SELECT w::uuid FROM jsonb_array_elements_text(${idList(ids)}::jsonb) AS w)
+            ORDER BY workspace_id FOR UPDATE`
+          const finished = new Set(current.filter((run) => run.status !== "running").map((run) => run.workspaceId))
+          const open = ids.flatMap((workspaceId) =>
+            finished.has(workspaceId) ? [] : [{ workspaceId, result: latest.get(workspaceId)! }]
+          )
+          const synced = new Map<string, number>()
+          const countSynced = (rows: ReadonlyArray<{ readonly workspaceId: string }>) => {
+            for (const { workspaceId } of rows) synced.set(workspaceId, (synced.get(workspaceId) ?? 0) + 1)
           }
-          let testsSynced = 0
-          if (result.experiments.length > 0) {
-            const updated = yield* sql<{ testId: string }>`
-              UPDATE experiment_snapshots s SET
-                key = u.key, name = u.name, state = u.state, decision = u.decision, start_date = u."startDate",
-                end_date = u."endDate", variants = u.variants, archived = u.archived, deleted = u.deleted,
-                synced_at = now(), sync_status = 'synced', sync_error = NULL, last_attempt_at = now()
-              FROM jsonb_to_recordset(${JSON.stringify(result.experiments)}::jsonb) AS u(
-                "experimentId" text, key text, name text, state text, decision text, "startDate" text,
-                "endDate" text, variants jsonb, archived boolean, deleted boolean)
-              WHERE s.workspace_id = ${workspaceId} AND s.experiment_id = u."experimentId"
-              RETURNING s.test_id`
-            testsSynced = updated.length
+          const refreshed = open.flatMap(({ result, workspaceId }) =>
+            result.experiments.map((experiment) => ({ ...experiment, workspaceId }))
+          )
+          if (refreshed.length > 0) {
+            countSynced(
+              yield* sql<{ workspaceId: string }>`
+                UPDATE experiment_snapshots s SET
+                  key = u.key, name = u.name, state = u.state, decision = u.decision, start_date = u."startDate",
+                  end_date = u."endDate", variants = u.variants, archived = u.archived, deleted = u.deleted,
+                  synced_at = now(), sync_status = 'synced', sync_error = NULL, last_attempt_at = now()
+                FROM jsonb_to_recordset(${JSON.stringify(refreshed)}::jsonb) AS u(
+                  "workspaceId" uuid, "experimentId" text, key text, name text, state text, decision text,
+                  "startDate" text, "endDate" text, variants jsonb, archived boolean, deleted boolean)
+                WHERE s.workspace_id = u."workspaceId" AND s.experiment_id = u."experimentId"
+                RETURNING s.workspace_id`
+            )
           }
-          if (result.gone.length > 0) {
-            const updated = yield* sql<{ testId: string }>`
-              UPDATE experiment_snapshots SET
-                deleted = true, synced_at = now(), sync_status = 'synced', sync_error = NULL, last_attempt_at = now()
-              WHERE workspace_id = ${workspaceId}
-                AND experiment_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(result.gone)}::jsonb))
-              RETURNING test_id`
-            testsSynced += updated.length
+          const gone = open.flatMap(({ result, workspaceId }) =>
+            result.gone.map((experimentId) => ({ workspaceId, experimentId }))
+          )
+          if (gone.length > 0) {
+            countSynced(
+              yield* sql<{ workspaceId: string }>`
+                UPDATE experiment_snapshots s SET
+                  deleted = true, synced_at = now(), sync_status = 'synced', sync_error = NULL, last_attempt_at = now()
+                FROM jsonb_to_recordset(${JSON.stringify(gone)}::jsonb) AS u("workspaceId" uuid, "experimentId" text)
+                WHERE s.workspace_id = u."workspaceId" AND s.experiment_id = u."experimentId"
+                RETURNING s.workspace_id`
+            )
           }
-          if (result.failed.length > 0) {
+          const failed = open.flatMap(({ result, workspaceId }) =>
+            result.failed.map((failure) => ({ ...failure, workspaceId }))
+          )
+          if (failed.length > 0) {
             yield* sql`
               UPDATE experiment_snapshots s SET sync_status = 'failed', sync_error = u.error, last_attempt_at = now()
-              FROM jsonb_to_recordset(${JSON.stringify(result.failed)}::jsonb) AS u("experimentId" text, error text)
-              WHERE s.workspace_id = ${workspaceId} AND s.experiment_id = u."experimentId"`
+              FROM jsonb_to_recordset(${JSON.stringify(failed)}::jsonb) AS u(
+                "workspaceId" uuid, "experimentId" text, error text)
+              WHERE s.workspace_id = u."workspaceId" AND s.experiment_id = u."experimentId"`
           }
-          const archived = result.experiments.filter((e) => e.archived && !e.deleted).length
-          const deleted = result.experiments.filter((e) => e.deleted).length + result.gone.length
-          const rows = yield* sql`
+          const outcomes = open.map(({ result, workspaceId }) => ({
+            workspaceId,
+            status: result.status,
+            testsTotal: result.testsTotal,
+            testsSynced: synced.get(workspaceId) ?? 0,
+            archived: result.experiments.filter((e) => e.archived && !e.deleted).length,
+            deleted: result.experiments.filter((e) => e.deleted).length + result.gone.length,
+            requests: result.requests,
+            reason: result.reason,
+            message: result.message
+          }))
+          const written = outcomes.length === 0 ? [] : yield* sql`
             INSERT INTO experiment_sync_runs (
               workspace_id, sync_date, status, attempts, tests_total, tests_synced, experiments_archived,
               experiments_deleted, requests, reason, message, started_at, finished_at)
-            VALUES (
-              ${workspaceId}, ${syncDate}::date, ${result.status}, 1, ${result.testsTotal}, ${testsSynced},
-              ${archived}, ${deleted}, ${result.requests}, ${result.reason}, ${result.message}, now(), now())
+            SELECT
+              u."workspaceId", ${syncDate}::date, u.status, 1, u."testsTotal", u."testsSynced", u.archived,
+              u.deleted, u.requests, u.reason, u.message, now(), now()
+            FROM jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb) AS u(
+              "workspaceId" uuid, status text, "testsTotal" integer, "testsSynced" integer, archived integer,
+              deleted integer, requests integer, reason text, message text)
             ON CONFLICT (workspace_id, sync_date) DO UPDATE SET
               status = EXCLUDED.status, tests_total = EXCLUDED.tests_total, tests_synced = EXCLUDED.tests_synced,
               experiments_archived = EXCLUDED.experiments_archived,
               experiments_deleted = EXCLUDED.experiments_deleted, requests = EXCLUDED.requests,
               reason = EXCLUDED.reason, message = EXCLUDED.message, finished_at = now()
             RETURNING ${runSelect}`
-          return yield* decodeRun(rows[0])
-        })).pipe(Effect.orDie, Effect.withSpan("ExperimentSyncRepo.finish"))
+          const kept = finished.size === 0 ? [] : yield* runsOf([...finished], syncDate)
+          return byWorkspaceId(yield* decodeRuns([...written, ...kept]))
+        })).pipe(Effect.orDie, Effect.withSpan("ExperimentSyncRepo.finish", { attributes: { workspaces: attempts.length } }))
 
       /**
        * Lets the night be attempted again when it finished `failed` or `skipped` (an operator's re-run after
@@ -205,9 +275,15 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
 
       return {
         workspacesToSync,
-        linkedTests,
-        begin,
-        finish,
+        linkedTestsOf,
+        linkedTests: (workspaceId: WorkspaceId): Effect.Effect<ReadonlyArray<LinkedTest>> =>
+          Effect.map(linkedTestsOf([workspaceId]), (byWorkspace) => byWorkspace.get(workspaceId) ?? []),
+        beginAll,
+        begin: (workspaceId: WorkspaceId, syncDate: string): Effect.Effect<SyncRunRow> =>
+          Effect.map(beginAll([workspaceId], syncDate), (runs) => runs[0]!),
+        finishAll,
+        finish: (workspaceId: WorkspaceId, syncDate: string, result: SyncResult): Effect.Effect<SyncRunRow> =>
+          Effect.map(finishAll(syncDate, [{ workspaceId, result }]), (runs) => runs[0]!),
         reopen,
         run,
         latest: (workspaceId: WorkspaceId): Effect.Effect<Option.Option<SyncRunRow>> =>

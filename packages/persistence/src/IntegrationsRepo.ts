@@ -124,6 +124,23 @@ export class IntegrationsRepo extends Effect.Service<IntegrationsRepo>()("@findr
       findOne({ workspaceId, provider }).pipe(Effect.orDie, Effect.withSpan("IntegrationsRepo.find"))
 
     const decodeRecord = Schema.decodeUnknown(IntegrationRecord)
+    const decodeRecords = Schema.decodeUnknown(Schema.Array(IntegrationRecord))
+
+    /** The rows of many workspaces in one round trip, by workspace; a workspace without one is absent. */
+    const findAll = (
+      workspaceIds: ReadonlyArray<WorkspaceId>,
+      provider: string
+    ): Effect.Effect<ReadonlyMap<string, IntegrationRecord>> =>
+      (workspaceIds.length === 0 ? Effect.succeed<ReadonlyArray<unknown>>([]) : sql`
+        SELECT ${select} FROM integrations
+        WHERE provider = ${provider}
+          AND workspace_id IN (SELECT w::uuid FROM jsonb_array_elements_text(${JSON.stringify(workspaceIds)}::jsonb) AS w)`)
+        .pipe(
+          Effect.flatMap(decodeRecords),
+          Effect.map((records) => new Map(records.map((record) => [record.workspaceId, record]))),
+          Effect.orDie,
+          Effect.withSpan("IntegrationsRepo.findAll", { attributes: { workspaces: workspaceIds.length } })
+        )
 
     /**
      * The caller's membership and the row in one round trip, for reads that authorize and answer together.
@@ -278,6 +295,7 @@ export class IntegrationsRepo extends Effect.Service<IntegrationsRepo>()("@findr
 
     return {
       find,
+      findAll,
       findForMember,
       saveConnected,
       setAnnotationsEnabled,

@@ -145,5 +145,69 @@ describe("ExperimentSyncRepo", () => {
         const theirs = yield* snapshotOf(b.workspaceId, b.testIds[0]!)
         assert.deepStrictEqual([theirs.name, theirs.archived], ["Experiment shared", false], "b's snapshot untouched")
       }))
+
+    it.effect("begins and finishes a wave of workspaces in one go, leaving alone the nights that already finished", () =>
+      Effect.gen(function*() {
+        const repo = yield* ExperimentSyncRepo
+        const a = yield* syncedWorkspace(["wa1", "wa2"])
+        const b = yield* syncedWorkspace(["wb1"])
+        const done = yield* syncedWorkspace(["wd1"])
+        yield* repo.begin(done.workspaceId, DATE)
+        yield* repo.finish(done.workspaceId, DATE, result({ status: "failed", reason: "first" }))
+        const wave = [b.workspaceId, a.workspaceId, done.workspaceId, a.workspaceId]
+        const begun = yield* repo.beginAll(wave, DATE)
+        const sorted = [a.workspaceId, b.workspaceId, done.workspaceId].sort()
+        assert.deepStrictEqual(begun.map((run) => run.workspaceId), sorted, "one row per workspace, in id order")
+        const byId = new Map(begun.map((run) => [run.workspaceId, run]))
+        assert.deepStrictEqual(
+          [byId.get(a.workspaceId)!.status, byId.get(b.workspaceId)!.status, byId.get(done.workspaceId)!.status],
+          ["running", "running", "failed"]
+        )
+        const linked = yield* repo.linkedTestsOf(wave)
+        assert.deepStrictEqual(linked.get(a.workspaceId)!.map((test) => test.experimentId).sort(), ["wa1", "wa2"])
+        assert.deepStrictEqual(linked.get(b.workspaceId)!.map((test) => test.experimentId), ["wb1"])
+        const finished = yield* repo.finishAll(DATE, [
+          {
+            workspaceId: a.workspaceId,
+            result: result({ experiments: [experiment("wa1", { name: "A one" })], gone: ["wa2"], testsTotal: 2 })
+          },
+          {
+            workspaceId: b.workspaceId,
+            result: result({
+              status: "failed",
+              reason: "Unreachable",
+              failed: [{ experimentId: "wb1", error: "Amplitude did not answer" }],
+              testsTotal: 1
+            })
+          },
+          { workspaceId: done.workspaceId, result: result({ experiments: [experiment("wd1", { name: "Late" })] }) }
+        ])
+        const outcome = new Map(finished.map((run) => [run.workspaceId, run]))
+        assert.deepStrictEqual(finished.map((run) => run.workspaceId), sorted)
+        assert.deepStrictEqual(
+          [outcome.get(a.workspaceId)!.status, outcome.get(a.workspaceId)!.testsSynced],
+          ["succeeded", 2],
+          "a refreshed and a gone test each count as synced"
+        )
+        assert.deepStrictEqual(
+          [outcome.get(b.workspaceId)!.status, outcome.get(b.workspaceId)!.reason],
+          ["failed", "Unreachable"]
+        )
+        assert.deepStrictEqual(
+          [outcome.get(done.workspaceId)!.status, outcome.get(done.workspaceId)!.reason],
+          ["failed", "first"],
+          "the first outcome stays"
+        )
+        assert.strictEqual((yield* snapshotOf(a.workspaceId, a.testIds[0]!)).name, "A one")
+        assert.isTrue((yield* snapshotOf(a.workspaceId, a.testIds[1]!)).deleted)
+        assert.strictEqual((yield* snapshotOf(b.workspaceId, b.testIds[0]!)).syncError, "Amplitude did not answer")
+        assert.strictEqual(
+          (yield* snapshotOf(done.workspaceId, done.testIds[0]!)).name,
+          "Experiment wd1",
+          "nothing is written for a night that had finished"
+        )
+        assert.deepStrictEqual(yield* repo.beginAll([], DATE), [])
+        assert.deepStrictEqual(yield* repo.finishAll(DATE, []), [])
+      }))
   })
 })
