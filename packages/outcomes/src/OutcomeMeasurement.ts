@@ -13,12 +13,13 @@ import {
   type WorkspaceId
 } from "@findry/domain"
 import {
+  type DueBet,
   type MeasurementSubject,
   type NewOutcomeRun,
   type OutcomeRunRecord,
   OutcomeRunsRepo
 } from "@findry/persistence"
-import { Cause, Clock, Effect, Metric, Option } from "effect"
+import { Array as Arr, Cause, Clock, Effect, Metric, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import {
   blocking,
@@ -76,6 +77,9 @@ export interface SweepReport {
   /** Bets whose measurement failed unexpectedly (logged). */
   readonly failed: number
 }
+
+/** Bets of one project measured before their runs are stored together, in one transaction. */
+const SWEEP_BATCH = 50
 
 /** A bet measured while its window is open is measured again by the sweep after this long. */
 export const REMEASURE_AFTER_MS = 20 * 3_600_000
@@ -216,23 +220,31 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
       return { run, blocked }
     })
 
-    /** Stores the run and, when it decides a verdict that differs from the outcome's, assigns it and schedules the annotation. */
-    const record = (run: NewOutcomeRun) =>
+    /**
+     * Stores runs in one transaction: the runs, the verdicts they decide, and the `verdict` annotation of each bet
+     * whose verdict changed. Answers how many changed.
+     */
+    const recordAll = (measured: ReadonlyArray<NewOutcomeRun>) =>
       sql.withTransaction(Effect.gen(function*() {
-        yield* runs.insert(run)
-        if (run.verdict === null) return false
-        const changed = yield* runs.assignVerdict(run.betId, run.verdict, run.measuredAt)
-        if (changed) {
+        yield* runs.insertAll(measured)
+        const decided = measured.flatMap((run) =>
+          run.verdict === null ? [] : [{ betId: run.betId, verdict: run.verdict, measuredAt: run.measuredAt }]
+        )
+        const changed = yield* runs.assignVerdicts(decided)
+        for (const run of measured) {
+          if (!changed.has(run.betId)) continue
           yield* annotations.betEvent({ workspaceId: run.workspaceId, betId: BetId.make(run.betId), kind: "verdict" })
         }
-        return changed
-      })).pipe(Effect.orDie, Effect.withSpan("OutcomeMeasurement.record"))
+        return changed.size
+      })).pipe(Effect.orDie, Effect.withSpan("OutcomeMeasurement.recordAll", { attributes: { runs: measured.length } }))
 
     const withShipDate = (subject: MeasurementSubject) =>
       subject.shipDate === null ? undefined : { ...subject, shipDate: subject.shipDate }
 
-    /** "Pull metrics": measures one bet now, with interactive Amplitude calls, and records the run. */
-    /** "Pull metrics". `beforeCalling` runs when Amplitude is going to be called, and may refuse the pull. */
+    /**
+     * "Pull metrics": measures one bet now, with interactive Amplitude calls, and records the run. `beforeCalling`
+     * runs when Amplitude is going to be called, and may refuse the pull.
+     */
     const pull = Effect.fn("OutcomeMeasurement.pull")(function*(
       workspaceId: WorkspaceId,
       betId: BetId,
@@ -251,7 +263,7 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
       if (callsAmplitude && options.beforeCalling !== undefined) yield* options.beforeCalling
       const measuredAt = new Date(yield* Clock.currentTimeMillis)
       const { run } = yield* measure(subject, access, measuredAt, "pull")
-      yield* record(run)
+      yield* recordAll([run])
       return toOutcomeRun(run)
     })
 
@@ -282,34 +294,48 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
         else bets.push(bet)
       }
       const counts = { measured: 0, verdicts: 0, retryLater: 0, failed: 0 }
-
-      const sweepBet = (bet: (typeof due)[number]) =>
-        Effect.gen(function*() {
-          const found = yield* runs.subject(bet.workspaceId, bet.betId, AMPLITUDE_PROVIDER)
-          const subject = Option.isNone(found) ? undefined : withShipDate(found.value)
-          if (subject === undefined) return
-          const measuredAt = new Date(yield* Clock.currentTimeMillis)
-          const { blocked, run } = yield* measure(subject, accesses.get(bet.workspaceId), measuredAt, "sweep")
-          const changed = yield* record(run)
-          counts.measured++
-          if (changed) counts.verdicts++
-          if (blocked) counts.retryLater++
-        }).pipe(
-          Effect.catchAllCause((cause) =>
-            Cause.isInterruptedOnly(cause) ?
-              Effect.failCause(cause) :
-              Effect.logError("Outcome sweep: a bet failed", cause).pipe(
-                Effect.annotateLogs({ betId: bet.betId, workspaceId: bet.workspaceId }),
-                Effect.tap(() => {
-                  counts.failed++
-                })
-              )
+      const failed = (bets: ReadonlyArray<DueBet>, what: string) => (cause: Cause.Cause<never>) =>
+        Cause.isInterruptedOnly(cause) ?
+          Effect.failCause(cause) :
+          Effect.logError(`Outcome sweep: ${what}`, cause).pipe(
+            Effect.annotateLogs(
+              bets.length === 1 ? { betId: bets[0]!.betId, workspaceId: bets[0]!.workspaceId } : { bets: bets.length }
+            ),
+            Effect.tap(() => {
+              counts.failed += bets.length
+            })
           )
-        )
+
+      /** Measures a batch of one project's bets (Amplitude calls at `betConcurrency`) and records their runs at once. */
+      const sweepBatch = (bets: ReadonlyArray<DueBet>) =>
+        Effect.gen(function*() {
+          const subjects = yield* runs.subjectsOf(bets, AMPLITUDE_PROVIDER)
+          const measured: Array<{ readonly bet: DueBet; readonly run: NewOutcomeRun; readonly blocked: boolean }> = []
+          yield* Effect.forEach(
+            bets,
+            (bet) => {
+              const found = subjects.get(bet.betId)
+              const subject = found === undefined ? undefined : withShipDate(found)
+              if (subject === undefined) return Effect.void
+              return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                measure(subject, accesses.get(bet.workspaceId), new Date(now), "sweep").pipe(
+                  Effect.map(({ blocked, run }) => {
+                    measured.push({ bet, run, blocked })
+                  })
+                )).pipe(Effect.catchAllCause(failed([bet], "a bet failed")))
+            },
+            { concurrency: options.betConcurrency ?? 5, discard: true }
+          )
+          if (measured.length === 0) return
+          const changed = yield* recordAll(measured.map(({ run }) => run))
+          counts.measured += measured.length
+          counts.verdicts += changed
+          counts.retryLater += measured.filter(({ blocked }) => blocked).length
+        }).pipe(Effect.catchAllCause(failed(bets, "a batch of bets failed")))
 
       yield* Effect.forEach(
         byProject.values(),
-        (bets) => Effect.forEach(bets, sweepBet, { concurrency: options.betConcurrency ?? 5, discard: true }),
+        (bets) => Effect.forEach(Arr.chunksOf(bets, SWEEP_BATCH), sweepBatch, { discard: true }),
         { concurrency: options.projectConcurrency ?? 16, discard: true }
       )
       const report: SweepReport = { due: due.length, ...counts }

@@ -85,22 +85,19 @@ export class OutcomeRunsRepo extends Effect.Service<OutcomeRunsRepo>()("@findry/
     const sql = yield* SqlClient.SqlClient
     const runColumns = sql.unsafe(RUN_COLUMNS)
 
-    const subject = Effect.fn("OutcomeRunsRepo.subject")(
-      function*(workspaceId: WorkspaceId, betId: string, provider: string) {
-        const rows = yield* sql<Record<string, unknown>>`
-          SELECT
-            b.id AS bet_id, b.workspace_id, b.title, b.metric_id, m.name AS metric_name, m.unit AS metric_unit,
-            b.direction, b.magnitude, b.magnitude_unit, b.timeframe_days, b.cohort_id,
-            o.ship_date::text AS ship_date, o.verdict, o.verdict_source,
-            mm.id AS mapping_id, mm.kind AS mapping_kind, mm.params AS mapping_params,
-            mm.needs_review AS mapping_needs_review, mm.updated_at AS mapping_updated_at
-          FROM bets b
-          JOIN metrics m ON m.id = b.metric_id
+    const subjectColumns = sql.unsafe(`
+      b.id AS bet_id, b.workspace_id, b.title, b.metric_id, m.name AS metric_name, m.unit AS metric_unit,
+      b.direction, b.magnitude, b.magnitude_unit, b.timeframe_days, b.cohort_id,
+      o.ship_date::text AS ship_date, o.verdict, o.verdict_source,
+      mm.id AS mapping_id, mm.kind AS mapping_kind, mm.params AS mapping_params,
+      mm.needs_review AS mapping_needs_review, mm.updated_at AS mapping_updated_at`)
+    const subjectJoins = (provider: string) =>
+      sql`JOIN metrics m ON m.id = b.metric_id
           LEFT JOIN outcomes o ON o.bet_id = b.id
-          LEFT JOIN metric_mappings mm ON mm.metric_id = b.metric_id AND mm.provider = ${provider}
-          WHERE b.id = ${betId} AND b.workspace_id = ${workspaceId}`
-        const row = rows[0]
-        if (row === undefined) return Option.none<MeasurementSubject>()
+          LEFT JOIN metric_mappings mm ON mm.metric_id = b.metric_id AND mm.provider = ${provider}`
+
+    const toSubject = (row: Record<string, unknown>) =>
+      Effect.gen(function*() {
         const decoded = yield* decodeSubject(row)
         const mapping = row["mappingId"] == null ? null : yield* mappingFromRow({
           id: row["mappingId"],
@@ -111,21 +108,46 @@ export class OutcomeRunsRepo extends Effect.Service<OutcomeRunsRepo>()("@findry/
           needsReview: row["mappingNeedsReview"],
           updatedAt: row["mappingUpdatedAt"]
         })
-        return Option.some<MeasurementSubject>({ ...decoded, mapping })
+        return { ...decoded, mapping } satisfies MeasurementSubject
+      })
+
+    const subject = Effect.fn("OutcomeRunsRepo.subject")(
+      function*(workspaceId: WorkspaceId, betId: string, provider: string) {
+        const rows = yield* sql<Record<string, unknown>>`
+          SELECT ${subjectColumns} FROM bets b ${subjectJoins(provider)}
+          WHERE b.id = ${betId} AND b.workspace_id = ${workspaceId}`
+        return rows[0] === undefined ? Option.none<MeasurementSubject>() : Option.some(yield* toSubject(rows[0]))
       },
       Effect.orDie
     )
 
+    /** `subject` of many bets (as `due` lists them) in one round trip, by bet id; a bet gone since is absent. */
+    const subjectsOf = Effect.fn("OutcomeRunsRepo.subjectsOf")(
+      function*(bets: ReadonlyArray<DueBet>, provider: string) {
+        if (bets.length === 0) return new Map<string, MeasurementSubject>()
+        const rows = yield* sql<Record<string, unknown>>`
+          SELECT ${subjectColumns}
+          FROM jsonb_to_recordset(${JSON.stringify(bets)}::jsonb) AS due("betId" uuid, "workspaceId" uuid)
+          JOIN bets b ON b.id = due."betId" AND b.workspace_id = due."workspaceId"
+          ${subjectJoins(provider)}`
+        const subjects = yield* Effect.forEach(rows, toSubject)
+        return new Map(subjects.map((subject) => [subject.betId, subject]))
+      },
+      Effect.orDie
+    )
+
+    const insertRows = (runs: ReadonlyArray<NewOutcomeRun>) =>
+      sql`INSERT INTO outcome_runs ${
+        sql.insert(runs.map((run) => ({ ...run, warnings: JSON.stringify(run.warnings) })))
+      }`
+
     const insert = Effect.fn("OutcomeRunsRepo.insert")(function*(run: NewOutcomeRun) {
-      yield* sql`
-        INSERT INTO outcome_runs (
-          id, bet_id, workspace_id, mapping_id, trigger, measured_at, baseline_start, baseline_end, observed_start,
-          observed_end, baseline, observed, variance_abs, variance_pct, sample, verdict, warnings)
-        VALUES (
-          ${run.id}, ${run.betId}, ${run.workspaceId}, ${run.mappingId}, ${run.trigger}, ${run.measuredAt},
-          ${run.baselineStart}, ${run.baselineEnd}, ${run.observedStart}, ${run.observedEnd}, ${run.baseline},
-          ${run.observed}, ${run.varianceAbs}, ${run.variancePct}, ${run.sample}, ${run.verdict},
-          ${JSON.stringify(run.warnings)}::jsonb)`
+      yield* insertRows([run])
+    }, Effect.orDie)
+
+    /** Many runs in one statement per 500. */
+    const insertAll = Effect.fn("OutcomeRunsRepo.insertAll")(function*(runs: ReadonlyArray<NewOutcomeRun>) {
+      for (let from = 0; from < runs.length; from += 500) yield* insertRows(runs.slice(from, from + 500))
     }, Effect.orDie)
 
     const latest = Effect.fn("OutcomeRunsRepo.latest")(function*(betId: string) {
@@ -179,22 +201,42 @@ export class OutcomeRunsRepo extends Effect.Service<OutcomeRunsRepo>()("@findry/
     )
 
     /**
-     * Sets the measured verdict (source `sweep`, time `measuredAt`) unless a PM overrode it or it is already that
-     * verdict; true when it changed. Meant to run inside the caller's transaction, next to the annotation it
-     * triggers.
+     * Sets each measured verdict (source `sweep`, time `measuredAt`) unless a PM overrode it or it is already that
+     * verdict, in one statement; answers the bets whose verdict changed. Meant to run inside the caller's
+     * transaction, next to the annotations it triggers.
      */
-    const assignVerdict = Effect.fn("OutcomeRunsRepo.assignVerdict")(
-      function*(betId: string, verdict: Verdict, measuredAt: Date) {
-        const rows = yield* sql`
-        UPDATE outcomes SET verdict = ${verdict}, verdict_source = 'sweep', verdict_at = ${measuredAt}, updated_at = now()
-        WHERE bet_id = ${betId} AND verdict_source IS DISTINCT FROM 'override'
-          AND verdict IS DISTINCT FROM ${verdict}
-        RETURNING bet_id`
-        return rows.length > 0
+    const assignVerdicts = Effect.fn("OutcomeRunsRepo.assignVerdicts")(
+      function*(
+        verdicts: ReadonlyArray<{ readonly betId: string; readonly verdict: Verdict; readonly measuredAt: Date }>
+      ) {
+        if (verdicts.length === 0) return new Set<string>()
+        const rows = yield* sql<{ betId: string }>`
+          UPDATE outcomes o SET verdict = u.verdict, verdict_source = 'sweep', verdict_at = u."measuredAt",
+            updated_at = now()
+          FROM jsonb_to_recordset(${JSON.stringify(verdicts)}::jsonb) AS u("betId" uuid, verdict text, "measuredAt" timestamptz)
+          WHERE o.bet_id = u."betId" AND o.verdict_source IS DISTINCT FROM 'override'
+            AND o.verdict IS DISTINCT FROM u.verdict
+          RETURNING o.bet_id`
+        return new Set(rows.map((row) => row.betId))
       },
       Effect.orDie
     )
 
-    return { subject, insert, latest, latestOf, sampleOnOrBefore, due, assignVerdict } as const
+    /** `assignVerdicts` of one bet: true when its verdict changed. */
+    const assignVerdict = (betId: string, verdict: Verdict, measuredAt: Date) =>
+      Effect.map(assignVerdicts([{ betId, verdict, measuredAt }]), (changed) => changed.has(betId))
+
+    return {
+      subject,
+      subjectsOf,
+      insert,
+      insertAll,
+      latest,
+      latestOf,
+      sampleOnOrBefore,
+      due,
+      assignVerdict,
+      assignVerdicts
+    } as const
   })
 }) {}

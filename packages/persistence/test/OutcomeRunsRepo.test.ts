@@ -121,5 +121,54 @@ describe("OutcomeRunsRepo", () => {
         const outcome = Option.getOrThrow(yield* bets.findOutcome(measured.betId))
         assert.deepStrictEqual([outcome.verdict, outcome.verdictSource, outcome.verdictAt], ["miss", "sweep", at])
       }))
+
+    it.effect("a batch: subjects of many bets in one read, runs in one insert, verdicts set once where they change", () =>
+      Effect.gen(function*() {
+        const runs = yield* OutcomeRunsRepo
+        const bets = yield* BetsRepo
+        const [a, b, overridden] = [
+          yield* shippedBet("2026-10-01"),
+          yield* shippedBet("2026-10-02"),
+          yield* shippedBet("2026-10-03", "hit")
+        ]
+        const elsewhere = yield* seedWorkspace
+        const subjects = yield* runs.subjectsOf(
+          [a, b, overridden, { workspaceId: elsewhere.workspaceId, betId: a.betId }],
+          "amplitude"
+        )
+        assert.deepStrictEqual(
+          [...subjects.keys()].sort(),
+          [a.betId, b.betId, overridden.betId].sort(),
+          "a bet asked for in another workspace is not found"
+        )
+        assert.deepStrictEqual(
+          [subjects.get(a.betId)!.shipDate, subjects.get(b.betId)!.shipDate],
+          ["2026-10-01", "2026-10-02"]
+        )
+        assert.strictEqual((yield* runs.subjectsOf([], "amplitude")).size, 0)
+        const at = new Date("2026-11-20T00:00:00Z")
+        yield* runs.insertAll([
+          run(a, at.toISOString(), { verdict: "hit", warnings: ["one", "two"], variancePct: 12.5 }),
+          run(b, at.toISOString(), { verdict: "miss" })
+        ])
+        const stored = yield* runs.latestOf([a.betId, b.betId])
+        assert.deepStrictEqual(
+          [stored.get(a.betId)?.warnings, stored.get(a.betId)?.variancePct, stored.get(b.betId)?.verdict],
+          [["one", "two"], 12.5, "miss"]
+        )
+        const changed = yield* runs.assignVerdicts([
+          { betId: a.betId, verdict: "hit", measuredAt: at },
+          { betId: b.betId, verdict: "miss", measuredAt: at },
+          { betId: overridden.betId, verdict: "miss", measuredAt: at }
+        ])
+        assert.deepStrictEqual([...changed].sort(), [a.betId, b.betId].sort(), "the override stays")
+        assert.strictEqual(Option.getOrThrow(yield* bets.findOutcome(overridden.betId)).verdict, "hit")
+        const again = yield* runs.assignVerdicts([
+          { betId: a.betId, verdict: "hit", measuredAt: new Date() },
+          { betId: b.betId, verdict: "inconclusive", measuredAt: at }
+        ])
+        assert.deepStrictEqual([...again], [b.betId], "the same verdict is not written again")
+        assert.strictEqual((yield* runs.assignVerdicts([])).size, 0)
+      }))
   })
 })
