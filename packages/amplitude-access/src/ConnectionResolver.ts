@@ -83,7 +83,9 @@ export class ConnectionResolver extends Effect.Service<ConnectionResolver>()(
       const withExperimentsAll = (
         workspaceIds: ReadonlyArray<WorkspaceId>,
         options: ResolveOptions = {}
-      ): Effect.Effect<ReadonlyMap<WorkspaceId, Either.Either<LiveExperiments, NotConnected | ManagementKeyRequired>>> =>
+      ): Effect.Effect<
+        ReadonlyMap<WorkspaceId, Either.Either<LiveExperiments, NotConnected | ManagementKeyRequired>>
+      > =>
         Effect.map(
           integrations.findAll(workspaceIds, AMPLITUDE_PROVIDER),
           (found) =>
@@ -100,8 +102,7 @@ export class ConnectionResolver extends Effect.Service<ConnectionResolver>()(
       ): Effect.Effect<ReadonlyMap<WorkspaceId, Either.Either<LiveConnection, NotConnected>>> =>
         Effect.map(
           integrations.findAll(workspaceIds, AMPLITUDE_PROVIDER),
-          (found) =>
-            new Map(workspaceIds.map((workspaceId) => [workspaceId, connect(found.get(workspaceId), options)]))
+          (found) => new Map(workspaceIds.map((workspaceId) => [workspaceId, connect(found.get(workspaceId), options)]))
         ).pipe(Effect.withSpan("ConnectionResolver.liveAll"))
 
       return { live, liveAll, withExperiments, withExperimentsAll } as const

@@ -6,7 +6,7 @@ import { SecretSealer } from "@findry/crypto"
 import { UserId, type WorkspaceId } from "@findry/domain"
 import { IntegrationsRepo, WorkspacesRepo } from "@findry/persistence"
 import { TestSqlLive } from "@findry/persistence/testing"
-import { Effect, Layer, Logger, Option, Redacted } from "effect"
+import { Effect, Either, Layer, Logger, Option, Redacted } from "effect"
 import { ConnectionResolver } from "../src/ConnectionResolver.js"
 import { failureReason } from "../src/FailureReason.js"
 
@@ -136,6 +136,35 @@ describe("ConnectionResolver", () => {
         assert.match(failureReason(failure), /^The stored Amplitude credentials can't be read/)
         const requests = yield* (yield* AmplitudeEmulator).requests({ project: project.id })
         assert.deepStrictEqual(requests, [], "nothing was sent to Amplitude")
+      }))
+
+    it.effect("many workspaces resolve in one read, each as it would alone", () =>
+      Effect.gen(function*() {
+        const resolver = yield* ConnectionResolver
+        const project = yield* emulatorProject
+        const withKey = yield* connectedWorkspace(project, { managementKey: true })
+        const withoutKey = yield* connectedWorkspace(project)
+        const disconnected = yield* connectedWorkspace(project, { managementKey: true })
+        yield* (yield* IntegrationsRepo).disconnect(disconnected, AMPLITUDE_PROVIDER)
+        const never = (yield* (yield* WorkspacesRepo).create("Never", UserId.make("resolver-admin"))).id
+        const ids = [withKey, withoutKey, disconnected, never]
+        const tag = <A, E extends { readonly _tag: string }>(either: Either.Either<A, E> | undefined) =>
+          either === undefined ? "absent" : Either.isRight(either) ? "live" : either.left._tag
+        const live = yield* resolver.liveAll(ids, { policy: CallPolicy.background })
+        assert.deepStrictEqual(ids.map((id) => tag(live.get(id))), ["live", "live", "NotConnected", "NotConnected"])
+        const handle = Either.getOrThrow(live.get(withoutKey)!)
+        assert.strictEqual(handle.connection.policy, CallPolicy.background)
+        assert.strictEqual(handle.record.workspaceId, withoutKey)
+        const experiments = yield* resolver.withExperimentsAll(ids)
+        assert.deepStrictEqual(
+          ids.map((id) => tag(experiments.get(id))),
+          ["live", "ManagementKeyRequired", "NotConnected", "NotConnected"]
+        )
+        const found = yield* Either.getOrThrow(experiments.get(withKey)!).experiments.get(
+          project.data.experiments[0]!.id
+        )
+        assert.isTrue(Option.isSome(found), "the handle reaches the project's experiments")
+        assert.strictEqual((yield* resolver.liveAll([])).size, 0)
       }))
   })
 })

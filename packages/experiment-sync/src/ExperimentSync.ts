@@ -230,10 +230,12 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
         Effect.catchAllDefect((defect) =>
           Effect.logError("Experiment sync of a workspace died", defect).pipe(
             Effect.annotateLogs({ workspaceId }),
-            Effect.as({
-              ...emptyResult("failed", "defect", "The sync failed unexpectedly; it is tried again next night."),
-              testsTotal: tests.length
-            } satisfies SyncResult)
+            Effect.as(
+              {
+                ...emptyResult("failed", "defect", "The sync failed unexpectedly; it is tried again next night."),
+                testsTotal: tests.length
+              } satisfies SyncResult
+            )
           )
         )
       )

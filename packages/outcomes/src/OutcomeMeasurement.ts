@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { ConnectionResolver, failureReason } from "@findry/amplitude-access"
+import { ConnectionResolver, failureReason, type LiveConnection } from "@findry/amplitude-access"
 import { AMPLITUDE_PROVIDER, CallPolicy, type ConnectedProject } from "@findry/amplitude-adapter"
 import { AnnotationScheduler } from "@findry/annotations"
 import {
@@ -19,7 +19,7 @@ import {
   type OutcomeRunRecord,
   OutcomeRunsRepo
 } from "@findry/persistence"
-import { Array as Arr, Cause, Clock, Effect, Metric, Option } from "effect"
+import { Array as Arr, Cause, Clock, Effect, Either, Metric, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import {
   blocking,
@@ -124,16 +124,17 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
     const resolver = yield* ConnectionResolver
     const annotations = yield* AnnotationScheduler
 
+    const toAccess = ({ connection, record }: LiveConnection): Effect.Effect<Access> =>
+      Effect.map(projectLookups(connection), (lookups) => ({
+        connection,
+        lookups,
+        project: record.projectFingerprint ?? `workspace:${record.workspaceId}`
+      }))
+
     const accessFor = (workspaceId: WorkspaceId, policy: CallPolicy): Effect.Effect<Access | undefined> =>
       Effect.gen(function*() {
         const live = yield* Effect.option(resolver.live(workspaceId, { policy }))
-        if (Option.isNone(live)) return undefined
-        const { connection, record } = live.value
-        return {
-          connection,
-          lookups: yield* projectLookups(connection),
-          project: record.projectFingerprint ?? `workspace:${workspaceId}`
-        }
+        return Option.isNone(live) ? undefined : yield* toAccess(live.value)
       })
 
     const measure = Effect.fn("OutcomeMeasurement.measure")(function*(
@@ -275,17 +276,13 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
         staleBefore: new Date(now - REMEASURE_AFTER_MS),
         limit: options.limit ?? 10_000
       })
-      const accesses = new Map(
-        yield* Effect.forEach(
-          new Set(due.map((bet) => bet.workspaceId)),
-          (workspaceId) =>
-            Effect.map(
-              accessFor(workspaceId as WorkspaceId, CallPolicy.background),
-              (access) => [workspaceId, access] as const
-            ),
-          { concurrency: 8 }
-        )
-      )
+      const connections = yield* resolver.liveAll([...new Set(due.map((bet) => bet.workspaceId))], {
+        policy: CallPolicy.background
+      })
+      const accesses = new Map<string, Access | undefined>()
+      for (const [workspaceId, live] of connections) {
+        accesses.set(workspaceId, Either.isRight(live) ? yield* toAccess(live.right) : undefined)
+      }
       const byProject = new Map<string, Array<(typeof due)[number]>>()
       for (const bet of due) {
         const key = accesses.get(bet.workspaceId)?.project ?? `workspace:${bet.workspaceId}`
@@ -326,8 +323,12 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
             },
             { concurrency: options.betConcurrency ?? 5, discard: true }
           )
-          if (measured.length === 0) return
-          const changed = yield* recordAll(measured.map(({ run }) => run))
+          if (measured.length === 0) {
+            return
+          }
+          const changed = yield* recordAll(measured.map(({ run }) =>
+            run
+          ))
           counts.measured += measured.length
           counts.verdicts += changed
           counts.retryLater += measured.filter(({ blocked }) => blocked).length

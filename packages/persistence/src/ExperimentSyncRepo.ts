@@ -1,7 +1,9 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { WorkspaceId } from "@findry/domain"
-import { Effect, Option, Schema } from "effect"
+import type { Option } from "effect"
+import { Effect, Schema } from "effect"
 import type { ExperimentFields } from "./TestsRepo.js"
+import { uuidList } from "./UuidList.js"
 
 export const SyncRunStatus = Schema.Literal("running", "succeeded", "failed", "skipped")
 export type SyncRunStatus = typeof SyncRunStatus.Type
@@ -47,9 +49,6 @@ const runColumns = `
   workspace_id, sync_date::text AS sync_date, status, attempts, tests_total, tests_synced, experiments_archived,
   experiments_deleted, requests, reason, message, started_at, finished_at`
 
-/** A list of ids as one JSON parameter, expanded in SQL with `jsonb_array_elements_text`. */
-const idList = (ids: ReadonlyArray<string>): string => JSON.stringify([...new Set(ids)])
-
 const byWorkspaceId = (runs: ReadonlyArray<SyncRunRow>): ReadonlyArray<SyncRunRow> =>
   [...runs].sort((a, b) => a.workspaceId < b.workspaceId ? -1 : a.workspaceId > b.workspaceId ? 1 : 0)
 
@@ -94,26 +93,26 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
           LinkedTest & { workspaceId: WorkspaceId }
         >`
           SELECT workspace_id, id AS test_id, amplitude_experiment_id AS experiment_id FROM tests
-          WHERE workspace_id IN (SELECT w::uuid FROM jsonb_array_elements_text(${idList(workspaceIds)}::jsonb) AS w)
+          WHERE workspace_id IN ${uuidList(sql, workspaceIds)}
             AND amplitude_experiment_id IS NOT NULL
           ORDER BY workspace_id, id`).pipe(
-            Effect.map((rows) => {
-              const byWorkspace = new Map<WorkspaceId, Array<LinkedTest>>()
-              for (const { experimentId, testId, workspaceId } of rows) {
-                const tests = byWorkspace.get(workspaceId)
-                if (tests === undefined) byWorkspace.set(workspaceId, [{ testId, experimentId }])
-                else tests.push({ testId, experimentId })
-              }
-              return byWorkspace
-            }),
-            Effect.orDie,
-            Effect.withSpan("ExperimentSyncRepo.linkedTests", { attributes: { workspaces: workspaceIds.length } })
-          )
+          Effect.map((rows) => {
+            const byWorkspace = new Map<WorkspaceId, Array<LinkedTest>>()
+            for (const { experimentId, testId, workspaceId } of rows) {
+              const tests = byWorkspace.get(workspaceId)
+              if (tests === undefined) byWorkspace.set(workspaceId, [{ testId, experimentId }])
+              else tests.push({ testId, experimentId })
+            }
+            return byWorkspace
+          }),
+          Effect.orDie,
+          Effect.withSpan("ExperimentSyncRepo.linkedTests", { attributes: { workspaces: workspaceIds.length } })
+        )
 
       const runsOf = (workspaceIds: ReadonlyArray<WorkspaceId>, syncDate: string) =>
         sql`SELECT ${runSelect} FROM experiment_sync_runs
             WHERE sync_date = ${syncDate}::date
-              AND workspace_id IN (SELECT w::uuid FROM jsonb_array_elements_text(${idList(workspaceIds)}::jsonb) AS w)`
+              AND workspace_id IN ${uuidList(sql, workspaceIds)}`
 
       const findRun = SqlSchema.findOne({
         Request: Schema.Struct({ workspaceId: Schema.String, syncDate: Schema.String }),
@@ -129,19 +128,21 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
        * Marks the night as started for each workspace and counts the attempt, in one statement. A night that
        * already finished is returned as it is, untouched. One row per distinct workspace, in id order.
        */
-      const beginAll = (workspaceIds: ReadonlyArray<WorkspaceId>, syncDate: string): Effect.Effect<ReadonlyArray<SyncRunRow>> =>
+      const beginAll = (
+        workspaceIds: ReadonlyArray<WorkspaceId>,
+        syncDate: string
+      ): Effect.Effect<ReadonlyArray<SyncRunRow>> =>
         (workspaceIds.length === 0 ? Effect.succeed<ReadonlyArray<unknown>>([]) : sql`
           INSERT INTO experiment_sync_runs (workspace_id, sync_date, status, attempts, started_at)
-          SELECT w::uuid, ${syncDate}::date, 'running', 1, now()
-          FROM jsonb_array_elements_text(${idList(workspaceIds)}::jsonb) AS w
+          SELECT w, ${syncDate}::date, 'running', 1, now() FROM ${uuidList(sql, workspaceIds)} AS ids
           ON CONFLICT (workspace_id, sync_date) DO UPDATE SET
             attempts = experiment_sync_runs.attempts + CASE WHEN experiment_sync_runs.status = 'running' THEN 1 ELSE 0 END
           RETURNING ${runSelect}`).pipe(
-            Effect.flatMap(decodeRuns),
-            Effect.map(byWorkspaceId),
-            Effect.orDie,
-            Effect.withSpan("ExperimentSyncRepo.begin", { attributes: { workspaces: workspaceIds.length } })
-          )
+          Effect.flatMap(decodeRuns),
+          Effect.map(byWorkspaceId),
+          Effect.orDie,
+          Effect.withSpan("ExperimentSyncRepo.begin", { attributes: { workspaces: workspaceIds.length } })
+        )
 
       /**
        * Stores what each attempt learned and the night's outcome, in one transaction whatever the number of
@@ -160,7 +161,7 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
           const current = yield* sql<{ workspaceId: WorkspaceId; status: SyncRunStatus }>`
             SELECT workspace_id, status FROM experiment_sync_runs
             WHERE sync_date = ${syncDate}::date
-              AND workspace_id IN (SELECT w::uuid FROM jsonb_array_elements_text(${idList(ids)}::jsonb) AS w)
+              AND workspace_id IN ${uuidList(sql, ids)}
             ORDER BY workspace_id FOR UPDATE`
           const finished = new Set(current.filter((run) => run.status !== "running").map((run) => run.workspaceId))
           const open = ids.flatMap((workspaceId) =>
@@ -239,7 +240,10 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
             RETURNING ${runSelect}`
           const kept = finished.size === 0 ? [] : yield* runsOf([...finished], syncDate)
           return byWorkspaceId(yield* decodeRuns([...written, ...kept]))
-        })).pipe(Effect.orDie, Effect.withSpan("ExperimentSyncRepo.finish", { attributes: { workspaces: attempts.length } }))
+        })).pipe(
+          Effect.orDie,
+          Effect.withSpan("ExperimentSyncRepo.finish", { attributes: { workspaces: attempts.length } })
+        )
 
       /**
        * Lets the night be attempted again when it finished `failed` or `skipped` (an operator's re-run after

@@ -2,6 +2,7 @@ import { SqlClient, SqlSchema, type Statement } from "@effect/sql"
 import { type AmplitudeRegion, type Role, type UserId, WorkspaceId } from "@findry/domain"
 import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
+import { uuidList } from "./UuidList.js"
 
 export const AnnotationPushSettings = Schema.Struct({
   status: Schema.Literal("ok", "failing"),
@@ -134,7 +135,7 @@ export class IntegrationsRepo extends Effect.Service<IntegrationsRepo>()("@findr
       (workspaceIds.length === 0 ? Effect.succeed<ReadonlyArray<unknown>>([]) : sql`
         SELECT ${select} FROM integrations
         WHERE provider = ${provider}
-          AND workspace_id IN (SELECT w::uuid FROM jsonb_array_elements_text(${JSON.stringify(workspaceIds)}::jsonb) AS w)`)
+          AND workspace_id IN ${uuidList(sql, workspaceIds)}`)
         .pipe(
           Effect.flatMap(decodeRecords),
           Effect.map((records) => new Map(records.map((record) => [record.workspaceId, record]))),

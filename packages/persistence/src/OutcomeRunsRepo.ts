@@ -210,10 +210,11 @@ export class OutcomeRunsRepo extends Effect.Service<OutcomeRunsRepo>()("@findry/
         verdicts: ReadonlyArray<{ readonly betId: string; readonly verdict: Verdict; readonly measuredAt: Date }>
       ) {
         if (verdicts.length === 0) return new Set<string>()
+        const decided = JSON.stringify(verdicts)
         const rows = yield* sql<{ betId: string }>`
           UPDATE outcomes o SET verdict = u.verdict, verdict_source = 'sweep', verdict_at = u."measuredAt",
             updated_at = now()
-          FROM jsonb_to_recordset(${JSON.stringify(verdicts)}::jsonb) AS u("betId" uuid, verdict text, "measuredAt" timestamptz)
+          FROM jsonb_to_recordset(${decided}::jsonb) AS u("betId" uuid, verdict text, "measuredAt" timestamptz)
           WHERE o.bet_id = u."betId" AND o.verdict_source IS DISTINCT FROM 'override'
             AND o.verdict IS DISTINCT FROM u.verdict
           RETURNING o.bet_id`
