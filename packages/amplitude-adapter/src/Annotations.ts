@@ -2,6 +2,7 @@ import type { AmplitudeRejected } from "@findry/domain"
 import { Effect, Option, Schema } from "effect"
 import { isoInstant } from "./Dates.js"
 import { analyticsCall, defineCall } from "./internal/Call.js"
+import { optionalNullable } from "./internal/Replies.js"
 
 /** A chart annotation category (v3). Amplitude names the field `category` (observed) or `name` (docs). */
 export interface AnnotationCategory {
@@ -50,9 +51,6 @@ export type AnnotationFilter =
     readonly category?: never
   })
 
-const optionalNullable = <A, I>(schema: Schema.Schema<A, I>) =>
-  Schema.optionalWith(Schema.NullOr(schema), { default: () => null })
-
 const NumericId = Schema.Union(Schema.Number, Schema.NumberFromString)
 
 const CategoryItem = Schema.Struct({
@@ -92,10 +90,10 @@ export const toAnnotation = (item: AnnotationItem): Annotation => ({
   id: item.id,
   label: item.label,
   start: new Date(item.start),
-  end: item.end === null ? null : new Date(item.end),
-  details: item.details,
-  category: item.category === null ? null : toCategory(item.category),
-  chartId: item.chart_id === null ? null : String(item.chart_id)
+  end: item.end == null ? null : new Date(item.end),
+  details: item.details ?? null,
+  category: item.category == null ? null : toCategory(item.category),
+  chartId: item.chart_id == null ? null : String(item.chart_id)
 })
 
 export const createBody = (annotation: NewAnnotation): Record<string, string> => ({

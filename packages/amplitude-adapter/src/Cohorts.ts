@@ -1,5 +1,6 @@
 import { Effect, Option, Schema } from "effect"
 import { analyticsCall, type CallRequest } from "./internal/Call.js"
+import { optionalNullable } from "./internal/Replies.js"
 
 /** A behavioral cohort (`GET /api/3/cohorts`). */
 export interface Cohort {
@@ -14,9 +15,6 @@ export interface Cohort {
   /** Numeric project id ("app id"). */
   readonly appId: number | null
 }
-
-const optionalNullable = <A, I>(schema: Schema.Schema<A, I>) =>
-  Schema.optionalWith(Schema.NullOr(schema), { default: () => null })
 
 /** Ids are strings in the docs; numbers are accepted and turned into strings. */
 export const IdString = Schema.Union(
@@ -44,11 +42,11 @@ const epoch = (value: number): Date => new Date(value > 100_000_000_000 ? value 
 export const toCohort = (item: CohortItem): Cohort => ({
   id: item.id,
   name: item.name,
-  description: item.description,
-  size: item.size,
+  description: item.description ?? null,
+  size: item.size ?? null,
   archived: item.archived ?? false,
-  lastComputedAt: item.lastComputed === null ? null : epoch(item.lastComputed),
-  appId: item.appId
+  lastComputedAt: item.lastComputed == null ? null : epoch(item.lastComputed),
+  appId: item.appId ?? null
 })
 
 /** The cohort list's request; validation sends it too, for the project's app id. */

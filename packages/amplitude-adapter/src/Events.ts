@@ -1,7 +1,7 @@
 import { AmplitudeRejected } from "@findry/domain"
 import { Effect, Schema } from "effect"
 import { analyticsCall, type CallRequest } from "./internal/Call.js"
-import type { Reply } from "./internal/Replies.js"
+import { optionalNullable, type Reply } from "./internal/Replies.js"
 
 /** An event of `GET /api/2/events/list`: visible events with the current week's figures. */
 export interface EventSummary {
@@ -29,9 +29,6 @@ export interface EventCategory {
   readonly name: string
 }
 
-const optionalNullable = <A, I>(schema: Schema.Schema<A, I>) =>
-  Schema.optionalWith(Schema.NullOr(schema), { default: () => null })
-
 const EventListItem = Schema.Struct({
   value: Schema.optional(Schema.NullOr(Schema.String)),
   name: Schema.optional(Schema.NullOr(Schema.String)),
@@ -49,8 +46,8 @@ export const toEventSummaries = (reply: typeof EventListReply.Type): Array<Event
     if (name === undefined || name === null) return []
     return [{
       name,
-      displayName: item.display,
-      totals: item.totals,
+      displayName: item.display ?? null,
+      totals: item.totals ?? null,
       hidden: item.hidden ?? false,
       deleted: item.deleted ?? false
     }]
@@ -72,10 +69,10 @@ export const TaxonomyEventsReply = Schema.Struct({ data: Schema.Array(TaxonomyEv
 export const toTaxonomyEvents = (reply: typeof TaxonomyEventsReply.Type): Array<TaxonomyEvent> =>
   reply.data.map((item) => ({
     eventType: item.event_type,
-    displayName: item.display_name,
-    description: item.description,
-    category: item.category === null ? null : typeof item.category === "string" ? item.category : item.category.name,
-    active: item.is_active
+    displayName: item.display_name ?? null,
+    description: item.description ?? null,
+    category: item.category == null ? null : typeof item.category === "string" ? item.category : item.category.name,
+    active: item.is_active ?? null
   }))
 
 const NumericId = Schema.Union(Schema.Number, Schema.NumberFromString)
@@ -124,5 +121,5 @@ export const listEventCategories = analyticsCall(() => ({
   reply: TaxonomyCategoriesReply,
   refused: "Amplitude refused the Taxonomy category list",
   onStatus: taxonomyUnavailable,
-  map: (decoded): Array<EventCategory> => decoded.data.map((item) => ({ id: item.id, name: item.name }))
+  map: (decoded): Array<EventCategory> => decoded.data.map((item) => ({ id: item.id ?? null, name: item.name }))
 }))

@@ -1,6 +1,7 @@
 import { Chunk, Effect, Option, Schema, Stream } from "effect"
 import { IdString } from "./Cohorts.js"
 import { defineCall, experimentCall, type ExperimentCallFailure } from "./internal/Call.js"
+import { optionalNullable } from "./internal/Replies.js"
 
 export interface ExperimentVariant {
   readonly key: string
@@ -39,9 +40,6 @@ export interface ExperimentListOptions {
   /** Experiments per request, 1–1000. Default 1000. */
   readonly pageSize?: number
 }
-
-const optionalNullable = <A, I>(schema: Schema.Schema<A, I>) =>
-  Schema.optionalWith(Schema.NullOr(schema), { default: () => null })
 
 const Variant = Schema.Struct({ key: Schema.String, name: optionalNullable(Schema.String) })
 
@@ -83,30 +81,30 @@ export const ExperimentReply = ExperimentItem
 
 export const toExperiment = (item: ExperimentItem): Experiment => ({
   id: item.id,
-  projectId: item.projectId,
+  projectId: item.projectId ?? null,
   key: item.key,
   name: item.name ?? item.key,
-  description: item.description,
-  state: item.state,
-  decision: item.decision,
-  decisionReason: item.decisionReason,
-  rolledOutVariant: item.rolledOutVariant,
-  enabled: item.enabled,
-  experimentType: item.experimentType,
-  variants: (item.variants ?? []).map((variant) => ({ key: variant.key, name: variant.name })),
-  startDate: item.startDate,
-  endDate: item.endDate,
+  description: item.description ?? null,
+  state: item.state ?? null,
+  decision: item.decision ?? null,
+  decisionReason: item.decisionReason ?? null,
+  rolledOutVariant: item.rolledOutVariant ?? null,
+  enabled: item.enabled ?? null,
+  experimentType: item.experimentType ?? null,
+  variants: (item.variants ?? []).map((variant) => ({ key: variant.key, name: variant.name ?? null })),
+  startDate: item.startDate ?? null,
+  endDate: item.endDate ?? null,
   archived: item.archived ?? false,
   deleted: item.deleted ?? false,
   tags: item.tags ?? [],
-  createdAt: item.createdAt,
-  lastModifiedAt: item.lastModifiedAt
+  createdAt: item.createdAt ?? null,
+  lastModifiedAt: item.lastModifiedAt ?? null
 })
 
 export const toExperimentPage = (
   reply: typeof ExperimentPageReply.Type
 ): { readonly experiments: Array<Experiment>; readonly nextCursor: string | null } => {
-  let nextCursor = reply.nextCursor
+  let nextCursor = reply.nextCursor ?? null
   const experiments: Array<Experiment> = []
   for (const entry of reply.experiments) {
     if ("key" in entry) experiments.push(toExperiment(entry))

@@ -9,6 +9,12 @@ export interface Reply {
   readonly body: string
 }
 
+/**
+ * A field Amplitude may leave out or send as null; read it with `?? null`. A plain optional field: defaults filled
+ * in by the schema (`optionalWith`) make decoding several times slower, and replies can hold thousands of items.
+ */
+export const optionalNullable = <A, I>(schema: Schema.Schema<A, I>) => Schema.optional(Schema.NullOr(schema))
+
 export const isSuccess = (reply: Reply): boolean => reply.status >= 200 && reply.status < 300
 
 export const parseJson = (body: string): unknown => {
