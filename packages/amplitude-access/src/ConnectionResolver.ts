@@ -79,22 +79,6 @@ export class ConnectionResolver extends Effect.Service<ConnectionResolver>()(
       ): Effect.Effect<LiveExperiments, NotConnected | ManagementKeyRequired> =>
         Effect.flatMap(live(workspaceId, options), withManagementKey)
 
-      /** `withExperiments` for many workspaces in one read of their integration rows. */
-      const withExperimentsAll = (
-        workspaceIds: ReadonlyArray<WorkspaceId>,
-        options: ResolveOptions = {}
-      ): Effect.Effect<
-        ReadonlyMap<WorkspaceId, Either.Either<LiveExperiments, NotConnected | ManagementKeyRequired>>
-      > =>
-        Effect.map(
-          integrations.findAll(workspaceIds, AMPLITUDE_PROVIDER),
-          (found) =>
-            new Map(workspaceIds.map((workspaceId) => [
-              workspaceId,
-              Either.flatMap(connect(found.get(workspaceId), options), withManagementKey)
-            ]))
-        ).pipe(Effect.withSpan("ConnectionResolver.withExperimentsAll"))
-
       /** `live` for many workspaces in one read of their integration rows. */
       const liveAll = (
         workspaceIds: ReadonlyArray<WorkspaceId>,
@@ -104,6 +88,21 @@ export class ConnectionResolver extends Effect.Service<ConnectionResolver>()(
           integrations.findAll(workspaceIds, AMPLITUDE_PROVIDER),
           (found) => new Map(workspaceIds.map((workspaceId) => [workspaceId, connect(found.get(workspaceId), options)]))
         ).pipe(Effect.withSpan("ConnectionResolver.liveAll"))
+
+      /** `withExperiments` for many workspaces in one read of their integration rows. */
+      const withExperimentsAll = (
+        workspaceIds: ReadonlyArray<WorkspaceId>,
+        options: ResolveOptions = {}
+      ): Effect.Effect<
+        ReadonlyMap<WorkspaceId, Either.Either<LiveExperiments, NotConnected | ManagementKeyRequired>>
+      > =>
+        Effect.map(
+          liveAll(workspaceIds, options),
+          (live) =>
+            new Map(
+              [...live].map(([workspaceId, resolved]) => [workspaceId, Either.flatMap(resolved, withManagementKey)])
+            )
+        )
 
       return { live, liveAll, withExperiments, withExperimentsAll } as const
     }),

@@ -265,13 +265,15 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
             ),
           { concurrency: "unbounded" }
         )
-        const finished = new Map((yield* runs.finishAll(date, attempts)).map((run) => [run.workspaceId, run]))
+        const finished = new Map(
+          (yield* runs.finishAll(date, attempts)).map((run) => [run.workspaceId, outcomeOf(run)])
+        )
         for (const { seconds, workspaceId } of attempts) {
-          const status = outcomeOf(finished.get(workspaceId)!).status
+          const { status } = finished.get(workspaceId)!
           yield* Metric.increment(Metric.tagged(workspaceSyncs, "outcome", status))
           yield* Metric.update(Metric.tagged(workspaceSyncDuration, "outcome", status), seconds)
         }
-        return begun.map((run) => outcomeOf(finished.get(run.workspaceId) ?? run))
+        return begun.map((run) => finished.get(run.workspaceId) ?? outcomeOf(run))
       }
     )
 

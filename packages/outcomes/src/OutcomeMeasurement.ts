@@ -307,7 +307,7 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
       const sweepBatch = (bets: ReadonlyArray<DueBet>) =>
         Effect.gen(function*() {
           const subjects = yield* runs.subjectsOf(bets, AMPLITUDE_PROVIDER)
-          const measured: Array<{ readonly bet: DueBet; readonly run: NewOutcomeRun; readonly blocked: boolean }> = []
+          const measured: Array<{ readonly run: NewOutcomeRun; readonly blocked: boolean }> = []
           yield* Effect.forEach(
             bets,
             (bet) => {
@@ -316,8 +316,8 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
               if (subject === undefined) return Effect.void
               return Effect.flatMap(Clock.currentTimeMillis, (now) =>
                 measure(subject, accesses.get(bet.workspaceId), new Date(now), "sweep").pipe(
-                  Effect.map(({ blocked, run }) => {
-                    measured.push({ bet, run, blocked })
+                  Effect.map((result) => {
+                    measured.push(result)
                   })
                 )).pipe(Effect.catchAllCause(failed([bet], "a bet failed")))
             },

@@ -152,11 +152,11 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
       const finishAll = (
         syncDate: string,
         attempts: ReadonlyArray<{ readonly workspaceId: WorkspaceId; readonly result: SyncResult }>
-      ): Effect.Effect<ReadonlyArray<SyncRunRow>> =>
-        sql.withTransaction(Effect.gen(function*() {
-          const latest = new Map(attempts.map((attempt) => [attempt.workspaceId, attempt.result]))
-          const ids = [...latest.keys()]
-          if (ids.length === 0) return []
+      ): Effect.Effect<ReadonlyArray<SyncRunRow>> => {
+        const latest = new Map(attempts.map((attempt) => [attempt.workspaceId, attempt.result]))
+        const ids = [...latest.keys()]
+        if (ids.length === 0) return Effect.succeed([])
+        return sql.withTransaction(Effect.gen(function*() {
           // Row locks in id order: a second attempt of the same wave waits here, then finds the nights finished.
           const current = yield* sql<{ workspaceId: WorkspaceId; status: SyncRunStatus }>`
             SELECT workspace_id, status FROM experiment_sync_runs
@@ -244,6 +244,7 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
           Effect.orDie,
           Effect.withSpan("ExperimentSyncRepo.finish", { attributes: { workspaces: attempts.length } })
         )
+      }
 
       /**
        * Lets the night be attempted again when it finished `failed` or `skipped` (an operator's re-run after
