@@ -1,4 +1,4 @@
-import { Effect, type Scope } from "effect"
+import { Config, Effect, type Scope } from "effect"
 import { spawn } from "node:child_process"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
@@ -45,6 +45,8 @@ export const startEmulatorProcess = (
 ): Effect.Effect<EmulatorProcess, never, Scope.Scope> =>
   Effect.gen(function*() {
     const endDate = options.endDate ?? "2026-11-30"
+    // The child gets no other variable of ours: only where to find its executables.
+    const path = yield* Config.string("PATH").pipe(Config.withDefault(""), Effect.orDie)
     const [us, eu, experimentUs, experimentEu] = yield* Effect.all([freePort, freePort, freePort, freePort])
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
@@ -58,7 +60,7 @@ export const startEmulatorProcess = (
           `--experiment-us-port=${experimentUs}`,
           `--experiment-eu-port=${experimentEu}`,
           `--end-date=${endDate}`
-        ], { cwd: root, env: { PATH: process.env["PATH"] }, stdio: ["ignore", "pipe", "pipe"] })
+        ], { cwd: root, env: path === "" ? {} : { PATH: path }, stdio: ["ignore", "pipe", "pipe"] })
       ),
       (child) =>
         Effect.async<void>((resume) => {
