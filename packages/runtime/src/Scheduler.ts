@@ -8,7 +8,7 @@ import {
 } from "@effect/cluster"
 import type { HttpServerError, SocketServer } from "@effect/platform"
 import { NodeClusterHttp, NodeClusterSocket } from "@effect/platform-node"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { clusterSharding, SchedulerHealth, singleRunner } from "@findry/annotations"
 import { type ConfigError, Context, Effect, Layer, Option, Schedule } from "effect"
 import { JobsLive } from "./Jobs.js"
@@ -76,6 +76,38 @@ type ClusterNode = Layer.Layer<
   SqlClient.SqlClient
 >
 
+/** The advisory lock under which the nodes of a fleet start their cluster one at a time. */
+const CLUSTER_START_LOCK = 7_316_204_552
+
+/**
+ * Builds `node` while holding a session advisory lock on a connection of its own, so that processes starting
+ * together take turns: the cluster's storage creates its tables on a first start with statements that fail when
+ * two processes run them at once. The wait has no timeout (a starting node may take long on a busy machine); a
+ * process that dies while it holds the lock ends its session, which frees the lock.
+ */
+const startInTurn = (node: ClusterNode): ClusterNode =>
+  Layer.scopedContext(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const nodeScope = yield* Effect.scope
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const connection = yield* Effect.orDie(sql.reserve)
+      yield* Effect.acquireRelease(
+        Effect.gen(function*() {
+          yield* connection.executeRaw("SET lock_timeout = 0", [])
+          yield* connection.executeRaw("SET statement_timeout = 0", [])
+          yield* connection.executeRaw("SELECT pg_advisory_lock($1)", [CLUSTER_START_LOCK])
+        }),
+        () =>
+          Effect.gen(function*() {
+            yield* connection.executeRaw("SELECT pg_advisory_unlock($1)", [CLUSTER_START_LOCK])
+            yield* connection.executeRaw("RESET lock_timeout", [])
+            yield* connection.executeRaw("RESET statement_timeout", [])
+          }).pipe(Effect.ignore)
+      ).pipe(Effect.orDie)
+      return yield* Layer.buildWithScope(node, nodeScope)
+    }))
+  }))
+
 /**
  * A node of the cluster over PostgreSQL storage with `transport` between the nodes, a runner or a client-only node;
  * the one place that chooses the transport.
@@ -84,9 +116,11 @@ const clusterOver = (
   transport: RunnerTransport,
   options: { readonly clientOnly: boolean; readonly shardingConfig: ShardingOptions }
 ): ClusterNode =>
-  transport === "http"
-    ? NodeClusterHttp.layer({ transport: "http", storage: "sql", ...options })
-    : NodeClusterSocket.layer({ storage: "sql", ...options })
+  startInTurn(
+    transport === "http"
+      ? NodeClusterHttp.layer({ transport: "http", storage: "sql", ...options })
+      : NodeClusterSocket.layer({ storage: "sql", ...options })
+  )
 
 /**
  * One runner of a cluster on PostgreSQL: it takes the shards whose advisory locks it gets, and talks to the
