@@ -90,6 +90,11 @@ interface FleetProject {
   readonly idle: Array<Slot>
   /** Completed (and replaced) whenever a slot of the project may have come free. */
   changed: Deferred.Deferred<void>
+  /**
+   * Per priority, `changed` as it was when the database last had no slot for that priority: while it is still the
+   * current one, nothing was released since, and asking again would only be refused.
+   */
+  readonly fullAsOf: Record<Priority, Deferred.Deferred<void> | undefined>
   users: number
   inFlight: number
   peak: number
@@ -175,6 +180,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
           takers: [],
           idle: [],
           changed: Deferred.unsafeMake<void>(FiberId.none),
+          fullAsOf: { interactive: undefined, background: undefined },
           users: 0,
           inFlight: 0,
           peak: 0
@@ -418,11 +424,18 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
      */
     const acquireSlot = (project: FleetProject, priority: Priority): Effect.Effect<Slot> => {
       const turn = project.turns[priority]
-      const attempt = (failures: number): Effect.Effect<Slot> =>
+      const wait = (changed: Deferred.Deferred<void>) =>
+        Effect.flatMap(
+          awaitSlot(project, priority, changed),
+          (handed) => handed !== undefined ? Effect.succeed(handed) : attempt(0, true)
+        )
+      /** Without `ask`, a request that comes after a refusal with nothing released since waits without asking. */
+      const attempt = (failures: number, ask: boolean): Effect.Effect<Slot> =>
         Effect.suspend(() => {
           const idle = takeIdle(project, priority)
           if (idle !== undefined) return Effect.succeed(idle)
           const changed = project.changed
+          if (!ask && project.fullAsOf[priority] === changed) return wait(changed)
           return Effect.matchEffect(tryTake(project, priority), {
             onFailure: (error) =>
               Effect.logWarning("The Amplitude governor cannot reach PostgreSQL; the request waits").pipe(
@@ -430,19 +443,19 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
                 Effect.zipRight(
                   Effect.interruptible(Effect.sleep(Duration.millis(Math.min(2000, 100 * 2 ** failures))))
                 ),
-                Effect.zipRight(attempt(failures + 1))
+                Effect.zipRight(attempt(failures + 1, true))
               ),
-            onSuccess: (slot) =>
-              slot !== undefined ? Effect.succeed(slot) : Effect.flatMap(
-                awaitSlot(project, priority, changed),
-                (handed) => handed !== undefined ? Effect.succeed(handed) : attempt(0)
-              )
+            onSuccess: (slot) => {
+              if (slot !== undefined) return Effect.succeed(slot)
+              project.fullAsOf[priority] = changed
+              return wait(changed)
+            }
           })
         })
       return Effect.suspend(() => {
         const idle = takeIdle(project, priority)
         if (idle !== undefined) return Effect.succeed(idle)
-        return Effect.zipRight(Effect.interruptible(turn.take), attempt(0).pipe(Effect.ensuring(turn.release)))
+        return Effect.zipRight(Effect.interruptible(turn.take), attempt(0, false).pipe(Effect.ensuring(turn.release)))
       })
     }
 

@@ -1,9 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
-import { type Governor, makeFleetGovernor } from "@findry/amplitude-adapter"
+import { type Governor, governorStatements, makeFleetGovernor } from "@findry/amplitude-adapter"
 import { slotLockKey } from "@findry/amplitude-adapter/testing"
 import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
-import { Data, Deferred, Duration, Effect, Fiber, Ref, Schedule } from "effect"
+import { Data, Deferred, Duration, Effect, Fiber, Metric, Ref, Schedule } from "effect"
 
 class ConditionTimeout extends Data.TaggedError("ConditionTimeout")<{ readonly ms: number }> {}
 
@@ -96,6 +96,35 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the fleet-wide Amp
           Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new ConditionTimeout({ ms: 3000 }) })
         )
         yield* Fiber.join(aStream)
+      }))
+
+    it.scoped("does not ask the database again for a slot it refused until one is released", () =>
+      Effect.gen(function*() {
+        // No rechecks by the clock during the test: only releases make a waiting request ask again.
+        const a = yield* Effect.flatMap(
+          TestDatabase,
+          (database) => makeFleetGovernor({ url: database.url, recheckMillis: 60_000 })
+        )
+        const b = yield* governor
+        const project = "refusal-project"
+        const others = yield* holders
+        const held = yield* Effect.all(Array.from({ length: 4 }, () => hold(b, project, "interactive", others.request)))
+        yield* eventually(others.started, (n) => n === 4)
+
+        // a gets the one free slot and 16 requests pass through it, 5 at a time: each finished request hands the
+        // slot to the next, and the database, refused once, is not asked again for every one of them.
+        const statementsBefore = (yield* Metric.value(governorStatements)).count
+        yield* Effect.all(
+          Array.from({ length: 16 }, () => a.throttle(project, "interactive")(Effect.sleep("5 millis"))),
+          {
+            concurrency: 5
+          }
+        )
+        const statements = (yield* Metric.value(governorStatements)).count - statementsBefore
+        // One take and one refusal, then per 8 hand-offs a give-back and a take again (and its refusal).
+        assert.isAtMost(statements, 8, `${statements} governor statements for 16 requests through one slot`)
+        yield* others.release
+        yield* Effect.all(held.map(Fiber.join))
       }))
 
     it.scoped("shares the query budget, refusing an interactive charge with RateLimited", () =>
