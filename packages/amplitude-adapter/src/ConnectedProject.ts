@@ -58,6 +58,7 @@ const analyticsCalls = {
 /** The Experiment Management API calls of a handle that has a management key. */
 const experimentCalls = {
   list: Experiments.listExperiments,
+  listPage: Experiments.listExperimentPage,
   get: Experiments.getExperiment
 } satisfies CallList<"experiment">
 

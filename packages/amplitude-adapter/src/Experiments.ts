@@ -115,8 +115,14 @@ export const toExperimentPage = (
 
 const PAGE_SIZE = 1000
 
-/** `GET /api/1/experiments`: one page, from `cursor` on. */
-const listPage = experimentCall((options: ExperimentListOptions, cursor: string | undefined) => ({
+/** One page of the experiment list and the cursor of the next, null on the last page. */
+export interface ExperimentPage {
+  readonly experiments: ReadonlyArray<Experiment>
+  readonly nextCursor: string | null
+}
+
+/** `GET /api/1/experiments`: one page, from `cursor` on (the first page without one). */
+export const listExperimentPage = experimentCall((options: ExperimentListOptions, cursor?: string) => ({
   request: {
     endpoint: "/api/1/experiments",
     urlParams: [
@@ -126,22 +132,24 @@ const listPage = experimentCall((options: ExperimentListOptions, cursor: string 
     ]
   },
   reply: ExperimentPageReply,
-  map: toExperimentPage
+  map: (reply): ExperimentPage => {
+    const page = toExperimentPage(reply)
+    // A cursor that does not move would page forever.
+    return page.nextCursor === cursor ? { ...page, nextCursor: null } : page
+  }
 }))
 
 /** Every experiment, most recently created first, fetched page by page as the stream is pulled. */
 export const listExperiments = defineCall("experiment", (sender, name) => {
-  const page = listPage.bind(sender, `${name}Page`)
+  const page = listExperimentPage.bind(sender, `${name}Page`)
   return (options: ExperimentListOptions = {}): Stream.Stream<Experiment, ExperimentCallFailure> =>
     Stream.paginateChunkEffect(
       undefined as string | undefined,
       (cursor) =>
-        Effect.map(page(options, cursor), ({ experiments, nextCursor }) =>
-          [
-            Chunk.unsafeFromArray(experiments),
-            // A cursor that does not move would page forever.
-            nextCursor === null || nextCursor === cursor ? Option.none() : Option.some(nextCursor)
-          ] as const)
+        Effect.map(
+          page(options, cursor),
+          ({ experiments, nextCursor }) => [Chunk.fromIterable(experiments), Option.fromNullable(nextCursor)] as const
+        )
     ).pipe(Stream.withSpan(sender.spanName(name), { attributes: { "amplitude.region": sender.region } }))
 })
 

@@ -36,7 +36,7 @@ export { AMPLITUDE_PROVIDER, credentialBinding } from "./CredentialSlots.js"
 export { CredentialSlot, CredentialsUnreadable } from "./CredentialsUnreadable.js"
 export { compactDay, type DayInput, daysInRange, toDay } from "./Dates.js"
 export type { EventCategory, EventSummary, TaxonomyEvent } from "./Events.js"
-export type { Experiment, ExperimentListOptions, ExperimentVariant } from "./Experiments.js"
+export type { Experiment, ExperimentListOptions, ExperimentPage, ExperimentVariant } from "./Experiments.js"
 export { FleetGovernorLive, type FleetGovernorOptions, makeFleetGovernor } from "./FleetGovernor.js"
 export {
   funnelCost,

@@ -497,6 +497,23 @@ layer(TestLive, { excludeTestServices: true })("ConnectedProject", (it) => {
         assert.strictEqual(all, project.data.experiments.length)
       }))
 
+    it.effect("reads the list one page at a time, each page giving the cursor of the next", () =>
+      Effect.gen(function*() {
+        const project = yield* freshProject({
+          managementKeys: [`ampex_${crypto.randomUUID()}`],
+          data: { experiments: 5 }
+        })
+        const experiments = Option.getOrThrow((yield* connect(project)).experiments)
+        const first = yield* experiments.listPage({ pageSize: 3, includeArchived: true })
+        assert.isString(first.nextCursor)
+        const second = yield* experiments.listPage({ pageSize: 3, includeArchived: true }, first.nextCursor!)
+        assert.isNull(second.nextCursor)
+        assert.deepStrictEqual(
+          [...first.experiments, ...second.experiments].map((e) => e.id),
+          project.data.experiments.map((e) => e.id)
+        )
+      }))
+
     for (const experimentsLastPageCursor of ["null", "absent"] as const) {
       it.effect(`stops when the last page's nextCursor is ${experimentsLastPageCursor}`, () =>
         Effect.gen(function*() {

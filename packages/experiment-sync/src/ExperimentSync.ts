@@ -1,20 +1,8 @@
 import { ConnectionResolver, failureReason, type LiveExperiments } from "@findry/amplitude-access"
-import { type AmplitudeExperiments, CallPolicy, type Experiment } from "@findry/amplitude-adapter"
+import { type AmplitudeExperiments, CallPolicy, type Experiment, type ExperimentPage } from "@findry/amplitude-adapter"
 import type { ManagementKeyRequired, NotConnected, WorkspaceId } from "@findry/domain"
 import { ExperimentSyncRepo, type LinkedTest, type SyncResult, type SyncRunRow } from "@findry/persistence"
-import {
-  Config,
-  Context,
-  Duration,
-  Effect,
-  Either,
-  Layer,
-  Metric,
-  MetricBoundaries,
-  Option,
-  Schema,
-  Stream
-} from "effect"
+import { Config, Context, Duration, Effect, Either, Layer, Metric, MetricBoundaries, Option, Schema } from "effect"
 import { experimentFields } from "./ExperimentFields.js"
 
 /** Tuning of the nightly sync; `ExperimentSyncSettings.Default` holds the production values. */
@@ -150,16 +138,13 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
         const wanted = new Set(ids)
         const seen = new Map<string, Experiment>()
         let pages = 0
-        yield* experiments.list({ includeArchived: true }).pipe(
-          Stream.mapChunks((chunk) => {
-            pages++
-            return chunk
-          }),
-          Stream.filter((experiment) => wanted.has(experiment.id)),
-          Stream.tap((experiment) => Effect.sync(() => seen.set(experiment.id, experiment))),
-          Stream.takeUntil(() => seen.size === wanted.size),
-          Stream.runDrain
-        )
+        let cursor: string | null | undefined = undefined
+        while (cursor !== null && seen.size < wanted.size) {
+          const page: ExperimentPage = yield* experiments.listPage({ includeArchived: true }, cursor)
+          pages++
+          for (const experiment of page.experiments) if (wanted.has(experiment.id)) seen.set(experiment.id, experiment)
+          cursor = page.nextCursor
+        }
         const missing = ids.filter((id) => !seen.has(id))
         const rest = missing.length === 0 ? { found: [], gone: [], requests: 0 } : yield* lookUp(experiments, missing)
         return {
