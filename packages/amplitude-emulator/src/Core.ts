@@ -104,6 +104,9 @@ const untilReleased = (hold: Promise<void>, signal: AbortSignal): Promise<void> 
 /** Mutable state of one emulator and the request pipeline shared by its four servers. */
 export class EmulatorCore {
   readonly projects = new Map<string, ProjectState>()
+  /** Projects by API key and by management key: credentials are looked up per request, among thousands of projects. */
+  private readonly byApiKey = new Map<string, ProjectState>()
+  private readonly byManagementKey = new Map<string, ProjectState>()
   readonly faults = new FaultRegistry()
   readonly log = new RequestLog()
   readonly closing = new AbortController()
@@ -126,23 +129,22 @@ export class EmulatorCore {
   /** Throws when the id, API key or a management key is already taken. */
   addProject(spec: ProjectSpec): ProjectState {
     const project = makeProject(spec, `project-${++this.projectCounter}`, this.dataDefaults)
-    for (const existing of this.projects.values()) {
-      const other = existing.project
-      if (other.id === project.id) throw new Error(`Project id ${project.id} is already taken`)
-      if (other.apiKey === project.apiKey) throw new Error(`API key of project ${project.id} is already taken`)
-      const keys = new Set(other.managementKeys.map((k) => k.key))
-      if (project.managementKeys.some((k) => keys.has(k.key))) {
-        throw new Error(`A management key of project ${project.id} is already taken`)
-      }
+    if (this.projects.has(project.id)) throw new Error(`Project id ${project.id} is already taken`)
+    if (this.byApiKey.has(project.apiKey)) throw new Error(`API key of project ${project.id} is already taken`)
+    const managementKeys = new Set(project.managementKeys.map((k) => k.key))
+    if ([...managementKeys].some((key) => this.byManagementKey.has(key))) {
+      throw new Error(`A management key of project ${project.id} is already taken`)
     }
     const state = makeProjectState(project, spec.taxonomy ?? true)
     this.projects.set(project.id, state)
+    this.byApiKey.set(project.apiKey, state)
+    for (const key of managementKeys) this.byManagementKey.set(key, state)
     return state
   }
 
   /** By project id or API key. */
   findProject(ref: string): ProjectState | undefined {
-    return this.projects.get(ref) ?? [...this.projects.values()].find((p) => p.project.apiKey === ref)
+    return this.projects.get(ref) ?? this.byApiKey.get(ref)
   }
 
   injectFault(spec: FaultSpec): Fault | undefined {
@@ -341,13 +343,9 @@ export class EmulatorCore {
 
   /** The project the credentials name (API key or management key), whether or not they are valid. */
   private claimedProject(host: HostKind, header: string | undefined): string | undefined {
-    const projects = [...this.projects.values()].map((p) => p.project)
-    if (isAnalytics(host)) {
-      const apiKey = decodeBasic(header)?.apiKey
-      return projects.find((p) => p.apiKey === apiKey)?.id
-    }
-    const token = decodeBearer(header)
-    return projects.find((p) => p.managementKeys.some((k) => k.key === token))?.id
+    const key = isAnalytics(host) ? decodeBasic(header)?.apiKey : decodeBearer(header)
+    if (key === undefined) return undefined
+    return (isAnalytics(host) ? this.byApiKey : this.byManagementKey).get(key)?.project.id
   }
 
   private retryAfterHeader(): Record<string, string> {
@@ -378,13 +376,10 @@ export class EmulatorCore {
   ): { project: ProjectState } | { failure: HttpResult } {
     const credentials = decodeBasic(header)
     const region = regionOf(host)
-    const project = credentials === undefined ?
-      undefined :
-      [...this.projects.values()].find((p) =>
-        p.project.region === region && p.project.apiKey === credentials.apiKey &&
-        p.project.secretKey === credentials.secretKey
-      )
-    if (project !== undefined) return { project }
+    const project = credentials === undefined ? undefined : this.byApiKey.get(credentials.apiKey)
+    if (
+      project !== undefined && project.project.region === region && project.project.secretKey === credentials?.secretKey
+    ) return { project }
     const status = this.switches.authFailureStatus
     return {
       failure: this.switches.authFailureBody === "text"
@@ -399,15 +394,14 @@ export class EmulatorCore {
   ): { project: ProjectState } | { failure: HttpResult } {
     const token = decodeBearer(header)
     const region = regionOf(host)
-    for (const project of this.projects.values()) {
-      const key = project.project.managementKeys.find((k) => k.key === token)
-      if (key === undefined) continue
-      if (key.revoked || project.project.region !== region) break
-      if (key.access === "none") {
-        return { failure: experimentError(403, "API key does not have access to the specified environment") }
-      }
-      return { project }
+    const project = token === undefined ? undefined : this.byManagementKey.get(token)
+    const key = project?.project.managementKeys.find((k) => k.key === token)
+    if (project === undefined || key === undefined || key.revoked || project.project.region !== region) {
+      return { failure: experimentError(401, "Invalid or revoked API key") }
     }
-    return { failure: experimentError(401, "Invalid or revoked API key") }
+    if (key.access === "none") {
+      return { failure: experimentError(403, "API key does not have access to the specified environment") }
+    }
+    return { project }
   }
 }
