@@ -3,7 +3,7 @@ import { Activity, Workflow } from "@effect/workflow"
 import { AMPLITUDE_PROVIDER } from "@findry/amplitude-adapter"
 import { WorkspaceId } from "@findry/domain"
 import { ExperimentSyncRepo } from "@findry/persistence"
-import { Cron, DateTime, Effect, Layer, Schema } from "effect"
+import { Cron, DateTime, Effect, Fiber, Layer, Schema } from "effect"
 import { ExperimentSync, ExperimentSyncSettings, WorkspaceSyncOutcome } from "./ExperimentSync.js"
 
 /** A night of the sync, `YYYY-MM-DD` (UTC). */
@@ -46,7 +46,10 @@ export const NightlySync = Workflow.make({
   idempotencyKey: ({ date }) => date
 })
 
-/** What a wave did: how many workspaces it read, the last one (where the next wave starts) and their outcomes. */
+/** The workspaces of a wave: how many the list had after the previous wave's last, and the last of them. */
+const WaveBounds = Schema.Struct({ listed: Schema.Number, last: Schema.NullOr(WorkspaceId) })
+
+/** What a wave did: how many workspaces it read, the last one, and their outcomes. */
 const WaveResult = Schema.Struct({
   listed: Schema.Number,
   last: Schema.NullOr(WorkspaceId),
@@ -55,13 +58,17 @@ const WaveResult = Schema.Struct({
   skipped: Schema.Number
 })
 
+/** Waves syncing at once: while one waits for Amplitude's answers, the other's work runs. */
+export const WAVES_IN_FLIGHT = 2
+
 /**
- * Waves of `waveSize` workspaces, each wave awaited before the next starts, so the work in flight is bounded.
- * A wave is one activity: it reads the next keyset page of the workspace list (by id), syncs those workspaces
+ * Waves of `waveSize` workspaces, at most `WAVES_IN_FLIGHT` at a time, so the work in flight is bounded. A wave is
+ * two activities: the first reads the next keyset page of the workspace list (by id) and keeps only its size and
+ * last id; the second syncs the workspaces from the previous wave's last id through that one
  * (`ExperimentSync.syncWave`: concurrent Amplitude calls, the wave's reads and writes batched) and stores only
  * their outcome counts, so neither the workflow's storage nor its memory grows with the number of workspaces,
  * and the engine's cost (messages, replies, polling) is paid per wave rather than per workspace. After a crash
- * the engine replays this body: finished waves answer from storage, and the wave in flight runs again, where
+ * the engine replays this body: finished activities answer from storage, and the waves in flight run again, where
  * each workspace whose night already finished answers its stored outcome without calling Amplitude.
  */
 export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date }) {
@@ -70,9 +77,14 @@ export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date })
   const settings = yield* ExperimentSyncSettings
   const waveSize = Math.max(1, settings.waveSize)
   const counts = { workspaces: 0, succeeded: 0, failed: 0, skipped: 0 }
-  const runWave = (after: WorkspaceId | null) =>
+  const boundsAfter = (after: WorkspaceId | null) =>
+    Effect.map(
+      repo.workspacesToSync(AMPLITUDE_PROVIDER, { after, limit: waveSize }),
+      (ids) => ({ listed: ids.length, last: ids.at(-1) ?? null })
+    )
+  const runWave = (after: WorkspaceId | null, through: WorkspaceId) =>
     Effect.gen(function*() {
-      const ids = yield* repo.workspacesToSync(AMPLITUDE_PROVIDER, { after, limit: waveSize })
+      const ids = yield* repo.workspacesToSync(AMPLITUDE_PROVIDER, { after, through })
       const wave = { listed: ids.length, last: ids.at(-1) ?? null, succeeded: 0, failed: 0, skipped: 0 }
       const statuses = yield* sync.syncWave(ids, date).pipe(
         Effect.map((outcomes) => outcomes.map((outcome) => outcome.status)),
@@ -86,20 +98,34 @@ export const NightlySyncLive = NightlySync.toLayer(Effect.fn(function*({ date })
       for (const status of statuses) wave[status]++
       return wave
     })
+  const inFlight: Array<Fiber.Fiber<typeof WaveResult.Type>> = []
+  const settleOldest = Effect.flatMap(Effect.suspend(() => Fiber.join(inFlight.shift()!)), (wave) =>
+    Effect.sync(() => {
+      counts.workspaces += wave.listed
+      counts.succeeded += wave.succeeded
+      counts.failed += wave.failed
+      counts.skipped += wave.skipped
+    }))
   let after: WorkspaceId | null = null
   for (let number = 1;; number++) {
-    const wave: typeof WaveResult.Type = yield* Activity.make({
-      name: `SyncWave/${number}`,
-      success: WaveResult,
-      execute: runWave(after)
+    const bounds: typeof WaveBounds.Type = yield* Activity.make({
+      name: `SyncWaveBounds/${number}`,
+      success: WaveBounds,
+      execute: boundsAfter(after)
     })
-    counts.workspaces += wave.listed
-    counts.succeeded += wave.succeeded
-    counts.failed += wave.failed
-    counts.skipped += wave.skipped
-    if (wave.listed < waveSize || wave.last === null) break
-    after = wave.last
+    if (bounds.last === null) break
+    if (inFlight.length >= WAVES_IN_FLIGHT) yield* settleOldest
+    inFlight.push(
+      yield* Effect.fork(Activity.make({
+        name: `SyncWave/${number}`,
+        success: WaveResult,
+        execute: runWave(after, bounds.last)
+      }))
+    )
+    if (bounds.listed < waveSize) break
+    after = bounds.last
   }
+  while (inFlight.length > 0) yield* settleOldest
   const summary = new NightlySummary({ date, ...counts })
   yield* Effect.logInfo("Nightly experiment sync finished").pipe(Effect.annotateLogs({ ...summary }))
   return summary

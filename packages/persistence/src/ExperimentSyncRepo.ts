@@ -65,12 +65,12 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
 
       /**
        * Workspaces with a live Amplitude connection, a management key and at least one linked test, in id order.
-       * With `page`, at most `limit` of them after the id `after`: the nightly sync reads the list a wave at a
-       * time instead of holding every id.
+       * With `page`, those after the id `after`, at most `limit` of them and none past `through`: the nightly sync
+       * reads the list a wave at a time instead of holding every id.
        */
       const workspacesToSync = (
         provider: string,
-        page?: { readonly after: WorkspaceId | null; readonly limit: number }
+        page?: { readonly after: WorkspaceId | null; readonly limit?: number; readonly through?: WorkspaceId }
       ): Effect.Effect<ReadonlyArray<WorkspaceId>> =>
         sql<{ workspaceId: WorkspaceId }>`
           SELECT i.workspace_id FROM integrations i
@@ -78,8 +78,9 @@ export class ExperimentSyncRepo extends Effect.Service<ExperimentSyncRepo>()(
             AND EXISTS (
               SELECT 1 FROM tests t WHERE t.workspace_id = i.workspace_id AND t.amplitude_experiment_id IS NOT NULL)
             ${page?.after == null ? sql`` : sql`AND i.workspace_id > ${page.after}`}
+            ${page?.through === undefined ? sql`` : sql`AND i.workspace_id <= ${page.through}`}
           ORDER BY i.workspace_id
-          ${page === undefined ? sql`` : sql`LIMIT ${page.limit}`}`.pipe(
+          ${page?.limit === undefined ? sql`` : sql`LIMIT ${page.limit}`}`.pipe(
           Effect.map((rows) => rows.map((row) => row.workspaceId)),
           Effect.orDie,
           Effect.withSpan("ExperimentSyncRepo.workspacesToSync")

@@ -78,6 +78,8 @@ describe("ExperimentSyncRepo", () => {
           after = page[0]!
         }
         assert.deepStrictEqual(pages.flat(), [...listed], "one id a page, in id order, each once")
+        const range = yield* repo.workspacesToSync(PROVIDER, { after: listed[0]!, through: listed.at(-1)! })
+        assert.deepStrictEqual([...range], listed.slice(1), "after excluded, through included")
         const linked = yield* repo.linkedTests(ready[1]!.workspaceId)
         assert.deepStrictEqual(linked.map((test) => test.experimentId).sort(), ["x2", "x3"])
         assert.deepStrictEqual(linked.map((test) => test.testId), [...ready[1]!.testIds].sort())
