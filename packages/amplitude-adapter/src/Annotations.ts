@@ -1,7 +1,7 @@
 import type { AmplitudeRejected } from "@findry/domain"
 import { Effect, Option, Schema } from "effect"
 import { isoInstant } from "./Dates.js"
-import { analyticsCall, defineCall } from "./internal/Call.js"
+import { analyticsCall, defineCall, spannedCall } from "./internal/Call.js"
 import { optionalNullable } from "./internal/Replies.js"
 
 /** A chart annotation category (v3). Amplitude names the field `category` (observed) or `name` (docs). */
@@ -148,17 +148,25 @@ export const ensureAnnotationCategory = defineCall("analytics", (sender, name) =
   const list = listAnnotationCategories.bind(sender, "listAnnotationCategories")
   const create = createAnnotationCategory.bind(sender, "createAnnotationCategory")
   const find = (category: string) => Effect.map(list(), (categories) => categories.find((c) => c.name === category))
-  return Effect.fn(sender.spanName(name))(function*(category: string) {
-    const existing = yield* find(category)
-    if (existing !== undefined) return existing
-    return yield* create(category).pipe(
-      Effect.catchIf(
-        (error): error is AmplitudeRejected => error._tag === "AmplitudeRejected" && error.status === 409,
-        (conflict) =>
-          Effect.flatMap(find(category), (found) => found === undefined ? Effect.fail(conflict) : Effect.succeed(found))
+  return spannedCall(
+    sender,
+    name,
+    (category: string) =>
+      Effect.flatMap(
+        find(category),
+        (existing) =>
+          existing !== undefined ? Effect.succeed(existing) : create(category).pipe(
+            Effect.catchIf(
+              (error): error is AmplitudeRejected => error._tag === "AmplitudeRejected" && error.status === 409,
+              (conflict) =>
+                Effect.flatMap(
+                  find(category),
+                  (found) => found === undefined ? Effect.fail(conflict) : Effect.succeed(found)
+                )
+            )
+          )
       )
-    )
-  })
+  )
 })
 
 const annotationPath = (id: number) => `/api/3/annotations/${encodeURIComponent(String(id))}`

@@ -1,7 +1,7 @@
 import { AmplitudeRejected, InvalidCredentials } from "@findry/domain"
 import { Effect, Schema } from "effect"
 import { FunnelReply, type FunnelResult, toFunnelResult } from "./Funnel.js"
-import { defineCall } from "./internal/Call.js"
+import { defineCall, spannedCall } from "./internal/Call.js"
 import { type Credentials, scrub } from "./internal/Credentials.js"
 import { decodeBody, errorText, isSuccess, type Reply } from "./internal/Replies.js"
 import { type DailyValue, type Series, SeriesData, type SeriesResult, toSeriesResult } from "./Series.js"
@@ -144,19 +144,20 @@ const chartUnavailable = (chartId: string, reply: Reply, credentials: Credential
 export const savedChart = defineCall(
   "analytics",
   (sender, name) =>
-    Effect.fn(sender.spanName(name))(function*(chartId: string) {
-      const path = `/api/3/chart/${encodeURIComponent(chartId)}`
-      const query = yield* sender.send({ endpoint: "/api/3/chart/:id/query", path: `${path}/query`, cost: 1 })
-      if (query.reply.status === 401) return yield* new InvalidCredentials({})
-      if (isSuccess(query.reply)) {
-        const body = yield* decodeBody(ChartQueryReply, query.reply, "/api/3/chart/:id/query")
-        const result = fromQueryAnswer(body)
-        if (result !== undefined) return result
-      }
-      const csv = yield* sender.send({ endpoint: "/api/3/chart/:id/csv", path: `${path}/csv`, cost: 1 })
-      if (csv.reply.status === 401) return yield* new InvalidCredentials({})
-      if (!isSuccess(csv.reply)) return yield* chartUnavailable(chartId, csv.reply, csv.credentials)
-      const body = yield* decodeBody(ChartCsvReply, csv.reply, "/api/3/chart/:id/csv")
-      return fromCsv(body.data)
-    })
+    spannedCall(sender, name, (chartId: string) =>
+      Effect.gen(function*() {
+        const path = `/api/3/chart/${encodeURIComponent(chartId)}`
+        const query = yield* sender.send({ endpoint: "/api/3/chart/:id/query", path: `${path}/query`, cost: 1 })
+        if (query.reply.status === 401) return yield* new InvalidCredentials({})
+        if (isSuccess(query.reply)) {
+          const body = yield* decodeBody(ChartQueryReply, query.reply, "/api/3/chart/:id/query")
+          const result = fromQueryAnswer(body)
+          if (result !== undefined) return result
+        }
+        const csv = yield* sender.send({ endpoint: "/api/3/chart/:id/csv", path: `${path}/csv`, cost: 1 })
+        if (csv.reply.status === 401) return yield* new InvalidCredentials({})
+        if (!isSuccess(csv.reply)) return yield* chartUnavailable(chartId, csv.reply, csv.credentials)
+        const body = yield* decodeBody(ChartCsvReply, csv.reply, "/api/3/chart/:id/csv")
+        return fromCsv(body.data)
+      }))
 )

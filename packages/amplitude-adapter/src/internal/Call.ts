@@ -76,6 +76,22 @@ export const defineCall = <A extends Api, F>(api: A, bind: (sender: Sender, name
   bind
 })
 
+const untracedCallSite = { captureStackTrace: false } as const
+
+/**
+ * `body` as the call `name` of `sender`'s handle, in a span of the handle's name for it. A handle binds every call
+ * of its list and handles are made per workspace and job, so this is a plain function: unlike `Effect.fn`, it
+ * captures no call site, neither when it is made nor per call.
+ */
+export const spannedCall = <Args extends ReadonlyArray<unknown>, A, E>(
+  sender: Sender,
+  name: string,
+  body: (...args: Args) => Effect.Effect<A, E>
+): (...args: Args) => Effect.Effect<A, E> => {
+  const span = sender.spanName(name)
+  return (...args) => Effect.withSpan(Effect.suspend(() => body(...args)), span, untracedCallSite)
+}
+
 /** The calls of a handle, by name. */
 export type CallList<A extends Api> = Readonly<Record<string, Call<A, unknown>>>
 
@@ -111,13 +127,14 @@ const requestCall = <
   answer: (spec: Spec, answer: Answer) => Effect.Effect<Decoded, Failures[Api_]>
 ): Call<Api_, (...args: Args) => Effect.Effect<A, Failures[Api_]>> =>
   defineCall(api, (sender, name) =>
-    Effect.fn(sender.spanName(name))(function*(...args: Args) {
-      const spec = yield* Effect.sync(() => define(...args))
-      const sent = yield* sender.send(spec.request)
-      const special = spec.onStatus?.(sent.reply)
-      if (special !== undefined) return yield* special
-      return spec.map(yield* answer(spec, sent))
-    }))
+    spannedCall(sender, name, (...args: Args) =>
+      Effect.gen(function*() {
+        const spec = yield* Effect.sync(() => define(...args))
+        const sent = yield* sender.send(spec.request)
+        const special = spec.onStatus?.(sent.reply)
+        if (special !== undefined) return yield* special
+        return spec.map(yield* answer(spec, sent))
+      })))
 
 /**
  * A call of the analytics API (API key and secret key): `define` gives the request of the call's arguments, the
