@@ -1,7 +1,16 @@
 import { SqlClient } from "@effect/sql"
 import type { WorkflowEngine } from "@effect/workflow"
 import { type AnnotationKind, annotationLabel, type BetId, type WorkspaceId } from "@findry/domain"
-import { AnnotationRecordsRepo, type BetRow, BetsRepo, IntegrationsRepo, type OutcomeRow } from "@findry/persistence"
+import {
+  AnnotationRecordsRepo,
+  type BetRow,
+  BetsRepo,
+  type DesiredAnnotation,
+  type IntegrationRecord,
+  IntegrationsRepo,
+  type OutcomeRow,
+  type RevisionOutcome
+} from "@findry/persistence"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { PushAnnotation } from "./PushAnnotation.js"
 
@@ -37,6 +46,8 @@ export class AnnotationScheduler extends Context.Tag("@findry/annotations/Annota
   {
     /** Records the annotation of `kind` as it should look now and schedules its push. */
     readonly betEvent: (event: BetEvent) => Effect.Effect<void>
+    /** `betEvent` for many events at once: the reads and writes of all of them in one statement each. */
+    readonly betEvents: (events: ReadonlyArray<BetEvent>) => Effect.Effect<void>
     /**
      * Re-fires every kind of the bet that is pending, pushed or failed (e.g. after a rename), so each
      * existing annotation gets the new label.
@@ -84,6 +95,19 @@ export const desiredAnnotation = (
 
 const AMPLITUDE = "amplitude"
 
+/** A revision is pushed when the workspace is connected with the push on; else it is skipped, with the reason. */
+const revisionOutcome = (
+  target: DesiredAnnotation,
+  integration: IntegrationRecord | undefined
+): RevisionOutcome => {
+  if (integration === undefined || integration.status !== "connected") {
+    // A workspace that was connected before gets it on a reconnect to that project.
+    return { status: "skipped", reason: SKIP_REASONS.notConnected, retryable: target.projectFingerprint !== null }
+  }
+  if (!integration.settings.annotationsEnabled) return { status: "skipped", reason: SKIP_REASONS.disabled }
+  return { status: "pending" }
+}
+
 /**
  * The boundary on @effect/workflow: needs a `WorkflowEngine` (a runner, a client-only cluster node or the
  * in-memory engine) and the `SqlClient` the domain code uses (the same one, so that it joins its transaction).
@@ -101,51 +125,60 @@ export const AnnotationSchedulerLive: Layer.Layer<
     const sql = yield* SqlClient.SqlClient
     const engine = yield* Effect.context<WorkflowEngine.WorkflowEngine>()
 
-    /** Records the annotation as it should look now; `true` when a push was enqueued. */
-    const record = Effect.fnUntraced(function*(event: BetEvent) {
-      const bet = yield* bets.find(event.workspaceId, event.betId)
-      if (Option.isNone(bet)) return false
-      const outcome = yield* bets.findOutcome(event.betId)
-      const desired = desiredAnnotation(event.kind, bet.value, outcome)
-      if (Option.isNone(desired)) return false
-      const integration = Option.getOrUndefined(yield* integrations.find(event.workspaceId, AMPLITUDE))
-      const target = { ...event, ...desired.value, projectFingerprint: integration?.projectFingerprint ?? null }
-      if (integration === undefined || integration.status !== "connected") {
-        // A workspace that was connected before gets it on a reconnect to that project.
-        const retryable = target.projectFingerprint !== null
-        yield* records.upsert(target, { status: "skipped", reason: SKIP_REASONS.notConnected, retryable })
-        return false
+    /**
+     * Records each annotation as it should look now and enqueues the pushes: the bets, their outcomes and the
+     * workspaces' connections are read, the revisions written and the executions stored in one statement each,
+     * whatever the number of events. Answers how many pushes were enqueued.
+     */
+    const recordAll = Effect.fnUntraced(function*(events: ReadonlyArray<BetEvent>) {
+      if (events.length === 0) return 0
+      const found = yield* bets.findAllWithOutcome(events)
+      const connections = yield* integrations.findAll([...new Set(events.map((event) => event.workspaceId))], AMPLITUDE)
+      const revisions: Array<{ desired: DesiredAnnotation; outcome: RevisionOutcome }> = []
+      for (const event of events) {
+        const bet = found.get(event.betId)
+        if (bet === undefined) continue
+        const desired = desiredAnnotation(event.kind, bet.bet, bet.outcome)
+        if (Option.isNone(desired)) continue
+        const integration = connections.get(event.workspaceId)
+        const target = { ...event, ...desired.value, projectFingerprint: integration?.projectFingerprint ?? null }
+        revisions.push({ desired: target, outcome: revisionOutcome(target, integration) })
       }
-      if (!integration.settings.annotationsEnabled) {
-        yield* records.upsert(target, { status: "skipped", reason: SKIP_REASONS.disabled })
-        return false
-      }
-      const record = yield* records.upsert(target, { status: "pending" })
-      const executionId = yield* PushAnnotation.execute(
-        {
-          workspaceId: event.workspaceId,
-          betId: event.betId,
-          kind: event.kind,
-          revision: record.revision,
-          decidedAt: yield* Clock.currentTimeMillis
-        },
-        { discard: true }
-      ).pipe(Effect.provide(engine))
-      yield* records.setExecution(event, record.revision, executionId)
-      return true
+      const pending = (yield* records.upsertAll(revisions)).filter((record) => record.status === "pending")
+      const decidedAt = yield* Clock.currentTimeMillis
+      const executions = yield* Effect.forEach(pending, (record) =>
+        Effect.map(
+          PushAnnotation.execute(
+            {
+              workspaceId: record.workspaceId,
+              betId: record.betId,
+              kind: record.kind,
+              revision: record.revision,
+              decidedAt
+            },
+            { discard: true }
+          ),
+          (executionId) => ({ betId: record.betId, kind: record.kind, revision: record.revision, executionId })
+        )).pipe(Effect.provide(engine))
+      yield* records.setExecutions(executions)
+      return executions.length
     })
 
     const betEvent = Effect.fn("AnnotationScheduler.betEvent")(function*(event: BetEvent) {
       yield* Effect.annotateCurrentSpan({ betId: event.betId, kind: event.kind })
-      yield* record(event)
+      yield* recordAll([event])
+    })
+
+    const betEvents = Effect.fn("AnnotationScheduler.betEvents")(function*(events: ReadonlyArray<BetEvent>) {
+      yield* Effect.annotateCurrentSpan({ events: events.length })
+      yield* recordAll(events)
     })
 
     const betRenamed = Effect.fn("AnnotationScheduler.betRenamed")(function*(event: Omit<BetEvent, "kind">) {
       const existing = yield* records.forBet(event.betId)
-      for (const record of existing) {
-        if (record.status === "skipped") continue
-        yield* betEvent({ ...event, kind: record.kind })
-      }
+      yield* recordAll(
+        existing.flatMap((record) => record.status === "skipped" ? [] : [{ ...event, kind: record.kind }])
+      )
     })
 
     const retryFailed = Effect.fn("AnnotationScheduler.retryFailed")(function*(options: RetryFailed) {
@@ -158,11 +191,7 @@ export const AnnotationSchedulerLive: Layer.Layer<
           !integration.settings.annotationsEnabled
         ) return 0
         const retryable = yield* records.lockRetryable(workspaceId, integration.projectFingerprint, betId)
-        let requeued = 0
-        for (const found of retryable) {
-          if (yield* record({ workspaceId, betId: found.betId, kind: found.kind })) requeued++
-        }
-        return requeued
+        return yield* recordAll(retryable.map((found) => ({ workspaceId, betId: found.betId, kind: found.kind })))
       })).pipe(Effect.orDie)
       if (requeued > 0) {
         yield* Effect.logInfo("Failed annotation pushes re-queued").pipe(Effect.annotateLogs({ workspaceId, requeued }))
@@ -170,6 +199,6 @@ export const AnnotationSchedulerLive: Layer.Layer<
       return { requeued }
     })
 
-    return { betEvent, betRenamed, retryFailed }
+    return { betEvent, betEvents, betRenamed, retryFailed }
   })
 ).pipe(Layer.provide([BetsRepo.Default, AnnotationRecordsRepo.Default, IntegrationsRepo.Default]))

@@ -102,6 +102,24 @@ describe("AnnotationScheduler on an in-process SingleRunner (the embedded config
         assert.strictEqual(status, "pushed")
       }))
 
+    it.effect("betEvents records and enqueues many bets' annotations at once; a bet named with another workspace is left alone", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const scheduler = yield* AnnotationScheduler
+        const events = yield* Effect.all([seedBet, seedBet, seedBet])
+        const elsewhere = yield* seedBet
+        const misnamed = { ...elsewhere, workspaceId: events[0]!.workspaceId }
+        yield* sql.withTransaction(scheduler.betEvents([...events, misnamed])).pipe(Effect.orDie)
+        for (const event of events) assert.strictEqual(yield* pushMessages(event.betId), 1)
+        assert.strictEqual(yield* pushMessages(elsewhere.betId), 0)
+        assert.isUndefined(yield* statusOf(elsewhere.betId))
+        const executions = yield* sql<{ executionId: string | null; revision: number }>`
+          SELECT execution_id, revision FROM annotation_records
+          WHERE bet_id IN (${events[0]!.betId}, ${events[1]!.betId}, ${events[2]!.betId})`.pipe(Effect.orDie)
+        assert.strictEqual(executions.length, 3)
+        assert.isTrue(executions.every((row) => row.executionId !== null && row.revision === 1))
+      }))
+
     it.effect("retryFailed re-queues a failed push once, however many callers run it at once, in the caller's transaction", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient

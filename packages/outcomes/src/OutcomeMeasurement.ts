@@ -232,10 +232,13 @@ export class OutcomeMeasurement extends Effect.Service<OutcomeMeasurement>()("@f
           run.verdict === null ? [] : [{ betId: run.betId, verdict: run.verdict, measuredAt: run.measuredAt }]
         )
         const changed = yield* runs.assignVerdicts(decided)
-        for (const run of measured) {
-          if (!changed.has(run.betId)) continue
-          yield* annotations.betEvent({ workspaceId: run.workspaceId, betId: BetId.make(run.betId), kind: "verdict" })
-        }
+        yield* annotations.betEvents(
+          measured.flatMap((run) =>
+            changed.has(run.betId)
+              ? [{ workspaceId: run.workspaceId, betId: BetId.make(run.betId), kind: "verdict" as const }]
+              : []
+          )
+        )
         return changed.size
       })).pipe(Effect.orDie, Effect.withSpan("OutcomeMeasurement.recordAll", { attributes: { runs: measured.length } }))
 

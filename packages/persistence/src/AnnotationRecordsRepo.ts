@@ -42,6 +42,11 @@ export interface DesiredAnnotation {
   readonly projectFingerprint: string | null
 }
 
+/** What a new revision is: to push, or skipped with the reason (`retryable`: a reconnect may push it after all). */
+export type RevisionOutcome =
+  | { readonly status: "pending" }
+  | { readonly status: "skipped"; readonly reason: string; readonly retryable?: boolean }
+
 export interface RecordKey {
   readonly betId: BetId
   readonly kind: AnnotationKind
@@ -68,27 +73,40 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
         Effect.map(rows(name, statement), (found) => Option.fromNullable(found[0]))
 
       /**
-       * A new revision of the annotation: `pending` (to push) or `skipped` with a reason (`retryable` when a
-       * reconnect to the same project may push it after all). Keeps the Amplitude id and widens the window the
-       * marker search covers. Returns the record with its new revision.
+       * A new revision of each annotation: `pending` (to push) or `skipped` with a reason (`retryable` when a
+       * reconnect to the same project may push it after all), in one statement. Keeps the Amplitude id and widens
+       * the window the marker search covers. Returns the records with their new revisions, in no particular order;
+       * a (bet, kind) given twice is written once, as last given.
        */
-      const upsert = (
-        desired: DesiredAnnotation,
-        outcome:
-          | { readonly status: "pending" }
-          | { readonly status: "skipped"; readonly reason: string; readonly retryable?: boolean }
-      ): Effect.Effect<AnnotationRecord> => {
-        const reason = outcome.status === "skipped" ? outcome.reason : null
-        const retryable = outcome.status === "skipped" && outcome.retryable === true
-        return one(
+      const upsertAll = (
+        revisions: ReadonlyArray<{ readonly desired: DesiredAnnotation; readonly outcome: RevisionOutcome }>
+      ): Effect.Effect<ReadonlyArray<AnnotationRecord>> => {
+        const latest = new Map(
+          revisions.map((revision) => [`${revision.desired.betId} ${revision.desired.kind}`, revision])
+        )
+        if (latest.size === 0) return Effect.succeed([])
+        const values = JSON.stringify([...latest.values()].map(({ desired, outcome }) => ({
+          betId: desired.betId,
+          kind: desired.kind,
+          workspaceId: desired.workspaceId,
+          status: outcome.status,
+          label: desired.label,
+          at: desired.at.toISOString(),
+          reason: outcome.status === "skipped" ? outcome.reason : null,
+          projectFingerprint: desired.projectFingerprint,
+          retryable: outcome.status === "skipped" && outcome.retryable === true
+        })))
+        return rows(
           "upsert",
           sql`
             INSERT INTO annotation_records (
               bet_id, kind, workspace_id, status, label, annotation_at, revision, reason, search_from, search_to,
               project_fingerprint, retryable)
-            VALUES (
-              ${desired.betId}, ${desired.kind}, ${desired.workspaceId}, ${outcome.status}, ${desired.label},
-              ${desired.at}, 1, ${reason}, ${desired.at}, ${desired.at}, ${desired.projectFingerprint}, ${retryable})
+            SELECT v."betId", v.kind, v."workspaceId", v.status, v.label, v.at, 1, v.reason, v.at, v.at,
+              v."projectFingerprint", v.retryable
+            FROM jsonb_to_recordset(${values}::jsonb) AS v(
+              "betId" uuid, kind text, "workspaceId" uuid, status text, label text, at timestamptz, reason text,
+              "projectFingerprint" text, retryable boolean)
             ON CONFLICT (bet_id, kind) DO UPDATE SET
               status = EXCLUDED.status,
               label = EXCLUDED.label,
@@ -104,17 +122,29 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
               retryable = EXCLUDED.retryable,
               updated_at = now()
             RETURNING ${select}`
-        ).pipe(Effect.map(Option.getOrThrow))
+        )
       }
 
-      const setExecution = (key: RecordKey, revision: number, executionId: string): Effect.Effect<void> =>
-        sql`
-          UPDATE annotation_records SET execution_id = ${executionId}
-          WHERE bet_id = ${key.betId} AND kind = ${key.kind} AND revision = ${revision}`.pipe(
+      /** `upsertAll` of one annotation: the record with its new revision. */
+      const upsert = (desired: DesiredAnnotation, outcome: RevisionOutcome): Effect.Effect<AnnotationRecord> =>
+        Effect.map(upsertAll([{ desired, outcome }]), (records) => records[0]!)
+
+      /** Stores the workflow execution that pushes each revision (a revision replaced meanwhile is left alone). */
+      const setExecutions = (
+        executions: ReadonlyArray<RecordKey & { readonly revision: number; readonly executionId: string }>
+      ): Effect.Effect<void> =>
+        executions.length === 0 ? Effect.void : sql`
+          UPDATE annotation_records r SET execution_id = e."executionId"
+          FROM jsonb_to_recordset(${JSON.stringify(executions)}::jsonb)
+            AS e("betId" uuid, kind text, revision integer, "executionId" text)
+          WHERE r.bet_id = e."betId" AND r.kind = e.kind AND r.revision = e.revision`.pipe(
           Effect.asVoid,
           Effect.orDie,
           Effect.withSpan("AnnotationRecordsRepo.setExecution")
         )
+
+      const setExecution = (key: RecordKey, revision: number, executionId: string): Effect.Effect<void> =>
+        setExecutions([{ betId: key.betId, kind: key.kind, revision, executionId }])
 
       const find = (key: RecordKey): Effect.Effect<Option.Option<AnnotationRecord>> =>
         one("find", sql`SELECT ${select} FROM annotation_records WHERE bet_id = ${key.betId} AND kind = ${key.kind}`)
@@ -285,7 +315,9 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
         )
 
       return {
+        upsertAll,
         upsert,
+        setExecutions,
         setExecution,
         find,
         forBet,

@@ -12,6 +12,7 @@ import {
 } from "@findry/domain"
 import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
+import { uuidList } from "./UuidList.js"
 
 export class BetRow extends Schema.Class<BetRow>("BetRow")({
   id: BetId,
@@ -77,6 +78,8 @@ export class BetsRepo extends Effect.Service<BetsRepo>()("@findry/persistence/Be
 
     const decodeBet = Schema.decodeUnknown(BetRow)
     const decodeOutcome = Schema.decodeUnknown(OutcomeRow)
+    const decodeBets = Schema.decodeUnknown(Schema.Array(BetRow))
+    const decodeOutcomes = Schema.decodeUnknown(Schema.Array(OutcomeRow))
     const first = <A>(decode: (row: unknown) => Effect.Effect<A, unknown>) => (rows: ReadonlyArray<unknown>) =>
       rows.length === 0 ? Effect.succeedNone : Effect.asSome(decode(rows[0]))
 
@@ -125,6 +128,31 @@ export class BetsRepo extends Effect.Service<BetsRepo>()("@findry/persistence/Be
         Effect.orDie,
         Effect.withSpan("BetsRepo.find")
       )
+
+    /**
+     * The bets of `keys` with their outcome (none while not shipped), by bet id, in two statements; a bet that
+     * does not exist in the workspace named with it is left out.
+     */
+    const findAllWithOutcome = (
+      keys: ReadonlyArray<{ readonly workspaceId: WorkspaceId; readonly betId: BetId }>
+    ): Effect.Effect<ReadonlyMap<BetId, { readonly bet: BetRow; readonly outcome: Option.Option<OutcomeRow> }>> =>
+      Effect.gen(function*() {
+        if (keys.length === 0) return new Map()
+        const wanted = JSON.stringify(keys.map(({ betId, workspaceId }) => ({ betId, workspaceId })))
+        const found = yield* Effect.flatMap(
+          sql`
+            SELECT DISTINCT ${bets} FROM bets
+            JOIN jsonb_to_recordset(${wanted}::jsonb) AS k("betId" uuid, "workspaceId" uuid)
+              ON bets.id = k."betId" AND bets.workspace_id = k."workspaceId"`,
+          decodeBets
+        )
+        const outcomeRows = found.length === 0 ? [] : yield* Effect.flatMap(
+          sql`SELECT ${outcomes} FROM outcomes WHERE bet_id IN ${uuidList(sql, found.map((bet) => bet.id))}`,
+          decodeOutcomes
+        )
+        const outcomeOf = new Map(outcomeRows.map((outcome) => [outcome.betId, outcome]))
+        return new Map(found.map((bet) => [bet.id, { bet, outcome: Option.fromNullable(outcomeOf.get(bet.id)) }]))
+      }).pipe(Effect.orDie, Effect.withSpan("BetsRepo.findAllWithOutcome", { attributes: { bets: keys.length } }))
 
     const update = (
       workspaceId: WorkspaceId,
@@ -199,6 +227,7 @@ export class BetsRepo extends Effect.Service<BetsRepo>()("@findry/persistence/Be
       metricInWorkspace,
       insert,
       find,
+      findAllWithOutcome,
       update,
       ship,
       findOutcome,
