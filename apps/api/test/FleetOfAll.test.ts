@@ -33,6 +33,8 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("three replicas in 
           for (const replica of replicas) {
             yield* eventually(
               at(replica)(call("GET", "/readyz")).pipe(
+                // A replica registers as a runner before its HTTP port listens: a refused connection is retried.
+                Effect.catchAllDefect((defect) => Effect.fail(String(defect))),
                 Effect.filterOrFail((answer) => answer.status === 200, (answer) => answer.text)
               ),
               "60 seconds"
