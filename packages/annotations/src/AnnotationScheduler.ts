@@ -133,11 +133,13 @@ export const AnnotationSchedulerLive: Layer.Layer<
     const recordAll = Effect.fnUntraced(function*(events: ReadonlyArray<BetEvent>) {
       if (events.length === 0) return 0
       const found = yield* bets.findAllWithOutcome(events)
+      if (found.size === 0) return 0
       const connections = yield* integrations.findAll([...new Set(events.map((event) => event.workspaceId))], AMPLITUDE)
       const revisions: Array<{ desired: DesiredAnnotation; outcome: RevisionOutcome }> = []
       for (const event of events) {
         const bet = found.get(event.betId)
-        if (bet === undefined) continue
+        // The same bet may be named with two workspaces in one batch: only the one it belongs to counts.
+        if (bet === undefined || bet.bet.workspaceId !== event.workspaceId) continue
         const desired = desiredAnnotation(event.kind, bet.bet, bet.outcome)
         if (Option.isNone(desired)) continue
         const integration = connections.get(event.workspaceId)

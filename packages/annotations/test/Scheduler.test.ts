@@ -109,7 +109,15 @@ describe("AnnotationScheduler on an in-process SingleRunner (the embedded config
         const events = yield* Effect.all([seedBet, seedBet, seedBet])
         const elsewhere = yield* seedBet
         const misnamed = { ...elsewhere, workspaceId: events[0]!.workspaceId }
-        yield* sql.withTransaction(scheduler.betEvents([...events, misnamed])).pipe(Effect.orDie)
+        // A bet named with its own workspace and, later in the same batch, with another one.
+        const real = yield* seedBet
+        yield* sql.withTransaction(
+          scheduler.betEvents([real, ...events, misnamed, { ...real, workspaceId: events[1]!.workspaceId }])
+        )
+          .pipe(Effect.orDie)
+        const [owner] = yield* sql<{ workspaceId: string }>`
+          SELECT workspace_id FROM annotation_records WHERE bet_id = ${real.betId}`.pipe(Effect.orDie)
+        assert.strictEqual(owner!.workspaceId, real.workspaceId, "recorded under the workspace the bet belongs to")
         for (const event of events) assert.strictEqual(yield* pushMessages(event.betId), 1)
         assert.strictEqual(yield* pushMessages(elsewhere.betId), 0)
         assert.isUndefined(yield* statusOf(elsewhere.betId))
