@@ -148,25 +148,21 @@ export const ensureAnnotationCategory = defineCall("analytics", (sender, name) =
   const list = listAnnotationCategories.bind(sender, "listAnnotationCategories")
   const create = createAnnotationCategory.bind(sender, "createAnnotationCategory")
   const find = (category: string) => Effect.map(list(), (categories) => categories.find((c) => c.name === category))
-  return spannedCall(
-    sender,
-    name,
-    (category: string) =>
-      Effect.flatMap(
-        find(category),
-        (existing) =>
-          existing !== undefined ? Effect.succeed(existing) : create(category).pipe(
-            Effect.catchIf(
-              (error): error is AmplitudeRejected => error._tag === "AmplitudeRejected" && error.status === 409,
-              (conflict) =>
-                Effect.flatMap(
-                  find(category),
-                  (found) => found === undefined ? Effect.fail(conflict) : Effect.succeed(found)
-                )
+  return spannedCall(sender, name, (category: string) =>
+    Effect.gen(function*() {
+      const existing = yield* find(category)
+      if (existing !== undefined) return existing
+      return yield* create(category).pipe(
+        Effect.catchIf(
+          (error): error is AmplitudeRejected => error._tag === "AmplitudeRejected" && error.status === 409,
+          (conflict) =>
+            Effect.flatMap(
+              find(category),
+              (found) => found === undefined ? Effect.fail(conflict) : Effect.succeed(found)
             )
-          )
+        )
       )
-  )
+    }))
 })
 
 const annotationPath = (id: number) => `/api/3/annotations/${encodeURIComponent(String(id))}`

@@ -140,11 +140,8 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
           WHERE r.bet_id = e."betId" AND r.kind = e.kind AND r.revision = e.revision`.pipe(
           Effect.asVoid,
           Effect.orDie,
-          Effect.withSpan("AnnotationRecordsRepo.setExecution")
+          Effect.withSpan("AnnotationRecordsRepo.setExecutions")
         )
-
-      const setExecution = (key: RecordKey, revision: number, executionId: string): Effect.Effect<void> =>
-        setExecutions([{ betId: key.betId, kind: key.kind, revision, executionId }])
 
       const find = (key: RecordKey): Effect.Effect<Option.Option<AnnotationRecord>> =>
         one("find", sql`SELECT ${select} FROM annotation_records WHERE bet_id = ${key.betId} AND kind = ${key.kind}`)
@@ -318,7 +315,6 @@ export class AnnotationRecordsRepo extends Effect.Service<AnnotationRecordsRepo>
         upsertAll,
         upsert,
         setExecutions,
-        setExecution,
         find,
         forBet,
         forWorkspace,
