@@ -1,21 +1,5 @@
 import { type FairSemaphore, type RateLimited, unsafeMakeFairSemaphore } from "@findry/domain"
-import {
-  Clock,
-  Data,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  FiberId,
-  Layer,
-  Metric,
-  Option,
-  Random,
-  Redacted,
-  Runtime,
-  Schedule,
-  type Scope
-} from "effect"
+import { Clock, Data, Duration, Effect, Layer, Metric, Option, Redacted, Runtime, Schedule, type Scope } from "effect"
 import { createHash } from "node:crypto"
 import pg from "pg"
 import {
@@ -59,7 +43,8 @@ interface Slot {
 interface Taker {
   readonly priority: Priority
   slot: Slot | undefined
-  readonly handed: Deferred.Deferred<void>
+  /** Ends the wait: the slot was handed over, one may have come free, or it is time to look again. */
+  readonly wake: () => void
 }
 
 /**
@@ -88,13 +73,13 @@ interface FleetProject {
   readonly takers: Array<Taker>
   /** Slots released with no local request waiting, kept for `IDLE_KEEP_MS` for the process's next request. */
   readonly idle: Array<Slot>
-  /** Completed (and replaced) whenever a slot of the project may have come free. */
-  changed: Deferred.Deferred<void>
+  /** Counts the moments a slot of the project may have come free; the waiting takers are woken at each. */
+  changes: number
   /**
-   * Per priority, `changed` as it was when the database last had no slot for that priority: while it is still the
-   * current one, nothing was released since, and asking again would only be refused.
+   * Per priority, `changes` as it was when the database last had no slot for that priority: while it is still the
+   * current count, nothing was released since, and asking again would only be refused.
    */
-  readonly fullAsOf: Record<Priority, Deferred.Deferred<void> | undefined>
+  readonly fullAsOf: Record<Priority, number | undefined>
   users: number
   inFlight: number
   peak: number
@@ -109,6 +94,7 @@ interface Connection {
 
 const TAKE_SLOT = "SELECT s AS slot FROM unnest($2::int[]) AS s WHERE pg_try_advisory_lock($1, s) LIMIT 1"
 const GIVE_BACK_SLOT = "SELECT pg_advisory_unlock($1, $2), pg_notify($3, $4)"
+const RELEASE_ALL = "SELECT pg_advisory_unlock_all(), pg_notify($1, key) FROM unnest($2::text[]) AS key"
 const CHARGE = "SELECT charged_bucket, used, wait_ms FROM amplitude_governor_charge($1, $2, $3, $4, $5)"
 const REFUND = "UPDATE amplitude_query_cost SET cost = cost - $3 WHERE project = $1 AND bucket_start = $2"
 const PACE = "SELECT amplitude_governor_pace($1, $2, $3) AS wait_ms"
@@ -160,9 +146,8 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
     const projects = new Map<string, FleetProject>()
 
     const signal = (project: FleetProject) => {
-      const previous = project.changed
-      project.changed = Deferred.unsafeMake<void>(FiberId.none)
-      Deferred.unsafeDone(previous, Exit.void)
+      project.changes++
+      for (const taker of [...project.takers]) taker.wake()
     }
 
     const projectOf = (key: string, now: number): FleetProject => {
@@ -179,7 +164,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
           held: new Set(),
           takers: [],
           idle: [],
-          changed: Deferred.unsafeMake<void>(FiberId.none),
+          changes: 0,
           fullAsOf: { interactive: undefined, background: undefined },
           users: 0,
           inFlight: 0,
@@ -349,7 +334,7 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       if (taker === undefined) return false
       project.takers.splice(index, 1)
       taker.slot = { ...slot, handOffs: slot.handOffs + 1 }
-      Deferred.unsafeDone(taker.handed, Exit.void)
+      taker.wake()
       return true
     }
 
@@ -370,7 +355,8 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
      */
     const release = (project: FleetProject, slot: Slot): Effect.Effect<void> =>
       Effect.suspend(() => {
-        if (handOff(project, slot)) return Effect.void
+        // Handed over: the taker sends its request before this one goes on with its answer.
+        if (handOff(project, slot)) return Effect.yieldNow()
         if (slot.handOffs >= MAX_LOCAL_HAND_OFFS || current?.id !== slot.connection) {
           // The answer need not wait for the slot's release to reach the database.
           return Effect.asVoid(Effect.forkDaemon(giveBack(project, slot)))
@@ -387,36 +373,48 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
       })
 
     /**
-     * Waits until a slot may have come free (a release here or elsewhere, or the recheck interval), or until a local
-     * request hands one over. Interrupted after a hand-off, it gives the slot back.
+     * Waits until a slot may have come free (a release here or elsewhere since `changes`, or the jittered recheck
+     * interval), or until a local request hands one over: then with that slot. One callback per wait, no fibers.
      */
-    const awaitSlot = (project: FleetProject, priority: Priority, changed: Deferred.Deferred<void>) =>
-      Effect.flatMap(
-        Random.nextIntBetween(Math.ceil(recheckMillis / 2), recheckMillis + 1),
-        (recheck) =>
-          Effect.suspend(() => {
-            const taker: Taker = { priority, slot: undefined, handed: Deferred.unsafeMake<void>(FiberId.none) }
-            // Interactive takers first: they may use every slot, and a person waits for them.
-            if (priority === "interactive") project.takers.unshift(taker)
-            else project.takers.push(taker)
-            const settle = Effect.sync(() => {
-              const index = project.takers.indexOf(taker)
-              if (index >= 0) project.takers.splice(index, 1)
-              return taker.slot
-            })
-            return Effect.interruptible(
-              Effect.raceFirst(
-                Effect.raceFirst(Deferred.await(taker.handed), Deferred.await(changed)),
-                Effect.sleep(Duration.millis(recheck))
-              )
-            ).pipe(
-              Effect.onInterrupt(() =>
-                Effect.flatMap(settle, (slot) => slot === undefined ? Effect.void : giveBack(project, slot))
-              ),
-              Effect.zipRight(settle)
-            )
+    const awaitSlot = (project: FleetProject, priority: Priority, changes: number): Effect.Effect<Slot | undefined> =>
+      Effect.suspend(() => {
+        if (project.changes !== changes) return Effect.succeed(noSlot)
+        let woken = false
+        let timer: ReturnType<typeof setTimeout> | undefined
+        let resume: ((slot: Effect.Effect<Slot | undefined>) => void) | undefined
+        const stop = () => {
+          woken = true
+          clearTimeout(timer)
+          const index = project.takers.indexOf(taker)
+          if (index >= 0) project.takers.splice(index, 1)
+        }
+        const taker: Taker = {
+          priority,
+          slot: undefined,
+          wake: () => {
+            if (woken) return
+            stop()
+            resume?.(Effect.succeed(taker.slot))
+          }
+        }
+        // Interactive takers first: they may use every slot, and a person waits for them.
+        if (priority === "interactive") project.takers.unshift(taker)
+        else project.takers.push(taker)
+        return Effect.interruptible(Effect.async<Slot | undefined>((callback) => {
+          if (woken) return callback(Effect.succeed(taker.slot))
+          resume = callback
+          timer = setTimeout(taker.wake, recheckMillis / 2 + Math.random() * (recheckMillis / 2))
+          return Effect.sync(stop)
+        })).pipe(
+          // Interrupted, possibly after a hand-off: the slot goes back.
+          Effect.onInterrupt(() => {
+            stop()
+            const slot = taker.slot
+            taker.slot = undefined
+            return slot === undefined ? Effect.void : giveBack(project, slot)
           })
-      )
+        )
+      })
 
     /**
      * Waits for a slot: runs uninterruptibly, so that a slot taken is always handed over, except while it waits for
@@ -424,9 +422,9 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
      */
     const acquireSlot = (project: FleetProject, priority: Priority): Effect.Effect<Slot> => {
       const turn = project.turns[priority]
-      const wait = (changed: Deferred.Deferred<void>) =>
+      const wait = (changes: number) =>
         Effect.flatMap(
-          awaitSlot(project, priority, changed),
+          awaitSlot(project, priority, changes),
           (handed) => handed !== undefined ? Effect.succeed(handed) : attempt(0, true)
         )
       /** Without `ask`, a request that comes after a refusal with nothing released since waits without asking. */
@@ -434,8 +432,8 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
         Effect.suspend(() => {
           const idle = takeIdle(project, priority)
           if (idle !== undefined) return Effect.succeed(idle)
-          const changed = project.changed
-          if (!ask && project.fullAsOf[priority] === changed) return wait(changed)
+          const changes = project.changes
+          if (!ask && project.fullAsOf[priority] === changes) return wait(changes)
           return Effect.matchEffect(tryTake(project, priority), {
             onFailure: (error) =>
               Effect.logWarning("The Amplitude governor cannot reach PostgreSQL; the request waits").pipe(
@@ -446,9 +444,13 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
                 Effect.zipRight(attempt(failures + 1, true))
               ),
             onSuccess: (slot) => {
-              if (slot !== undefined) return Effect.succeed(slot)
-              project.fullAsOf[priority] = changed
-              return wait(changed)
+              if (slot !== undefined) {
+                // The database had a slot: it may have more, so the next request of this priority asks as well.
+                project.fullAsOf[priority] = undefined
+                return Effect.succeed(slot)
+              }
+              project.fullAsOf[priority] = changes
+              return wait(changes)
             }
           })
         })
@@ -592,7 +594,12 @@ export const makeFleetGovernor = (options: FleetGovernorOptions): Effect.Effect<
         closed = true
         const open = current ?? (await connecting?.catch(() => undefined))
         current = undefined
-        // Ending the session frees every slot it holds.
+        // Ending the session frees every slot it holds; the other processes' waiting requests are told at once
+        // instead of finding the slots at their next recheck.
+        const holding = [...projects.values()].filter((project) => project.held.size > 0).map((project) => project.key)
+        if (open !== undefined && holding.length > 0) {
+          await open.client.query(RELEASE_ALL, [SLOT_RELEASED_CHANNEL, holding]).catch(() => undefined)
+        }
         await open?.client.end().catch(() => undefined)
       })
     )

@@ -3,7 +3,7 @@ import { assert, describe, layer } from "@effect/vitest"
 import { type Governor, governorStatements, makeFleetGovernor } from "@findry/amplitude-adapter"
 import { slotLockKey } from "@findry/amplitude-adapter/testing"
 import { TestDatabase, TestSqlLive } from "@findry/persistence/testing"
-import { Data, Deferred, Duration, Effect, Fiber, Metric, Ref, Schedule } from "effect"
+import { Clock, Data, Deferred, Duration, Effect, Exit, Fiber, Metric, Ref, Schedule, Scope } from "effect"
 
 class ConditionTimeout extends Data.TaggedError("ConditionTimeout")<{ readonly ms: number }> {}
 
@@ -17,12 +17,20 @@ const eventually = <A, E, R>(check: Effect.Effect<A, E, R>, holds: (a: A) => boo
 /** A fleet governor of its own (its own PostgreSQL connection) on the suite's database, for the test's scope. */
 const governor = Effect.flatMap(TestDatabase, (database) => makeFleetGovernor({ url: database.url }))
 
-/** Requests that hold their slot until `release`, counting how many have started. */
+/** Requests that hold their slot until `release`, counting how many have started and noting when. */
 const holders = Effect.gen(function*() {
-  const started = yield* Ref.make(0)
+  const startedAt = yield* Ref.make<ReadonlyArray<number>>([])
   const release = yield* Deferred.make<void>()
-  const request = Effect.zipRight(Ref.update(started, (n) => n + 1), Deferred.await(release))
-  return { started: Ref.get(started), release: Deferred.succeed(release, undefined), request }
+  const request = Clock.currentTimeMillis.pipe(
+    Effect.flatMap((now) => Ref.update(startedAt, (times) => [...times, now])),
+    Effect.zipRight(Deferred.await(release))
+  )
+  return {
+    started: Effect.map(Ref.get(startedAt), (times) => times.length),
+    startedAt: Ref.get(startedAt),
+    release: Deferred.succeed(release, undefined),
+    request
+  }
 })
 
 const hold = (fleet: Governor, project: string, priority: "interactive" | "background", request: Effect.Effect<void>) =>
@@ -231,6 +239,68 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the fleet-wide Amp
         )
         yield* sql`SELECT pg_terminate_backend(${holder!.pid})`
         yield* eventually(fresh.started, (n) => n === 5, 10_000)
+        assert.strictEqual(yield* slotsTaken(project), 5)
+        yield* fresh.release
+        yield* stuck.release
+      }))
+
+    it.scoped("takes the slots of a connection that ended at once, not one per recheck", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const a = yield* governor
+        // Rechecks every 1 to 2 s: the only way for it to find slots freed without an announcement.
+        const b = yield* Effect.flatMap(TestDatabase, (database) =>
+          makeFleetGovernor({ url: database.url, recheckMillis: 2_000 }))
+        const project = "terminated-all-project"
+        const stuck = yield* holders
+        yield* Effect.all(Array.from({ length: 5 }, () =>
+          hold(a, project, "interactive", stuck.request)))
+        yield* eventually(stuck.started, (n) => n === 5)
+        const [holder] = yield* sql<{ pid: number }>`
+          SELECT DISTINCT pid FROM pg_locks
+          WHERE locktype = 'advisory' AND objsubid = 2 AND classid = ${slotLockKey(project) >>> 0}`
+        const fresh = yield* holders
+        yield* Effect.all(Array.from({ length: 5 }, () => hold(b, project, "interactive", fresh.request)))
+        yield* eventually(
+          sql<{ count: number }>`
+            SELECT count(*)::int AS count FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'findry-amplitude-governor'
+              AND pid <> ${holder!.pid} AND query LIKE '%pg_try_advisory_lock%'`,
+          ([row]) => row!.count === 1
+        )
+
+        // No announcement: b's first recheck finds a free slot, and then its other requests ask at once.
+        yield* sql`SELECT pg_terminate_backend(${holder!.pid})`
+        yield* eventually(fresh.started, (n) => n === 5, 10_000)
+        const times = yield* fresh.startedAt
+        const spread = Math.max(...times) - Math.min(...times)
+        // One slot per recheck would take at least 4 more rechecks of 1 s each.
+        assert.isBelow(spread, 1_000, `the 5 requests started over ${spread} ms`)
+        yield* fresh.release
+        yield* stuck.release
+      }))
+
+    it.scoped("announces the slots of a governor that closes: the other processes take them at once", () =>
+      Effect.gen(function*() {
+        const database = yield* TestDatabase
+        const closing = yield* Scope.make()
+        const a = yield* makeFleetGovernor({ url: database.url }).pipe(Scope.extend(closing))
+        // No rechecks by the clock during the test: only an announcement lets b in.
+        const b = yield* makeFleetGovernor({ url: database.url, recheckMillis: 60_000 })
+        const project = "closing-project"
+        const stuck = yield* holders
+        yield* Effect.all(
+          Array.from({ length: 5 }, () => Effect.forkDaemon(a.throttle(project, "interactive")(stuck.request)))
+        )
+        yield* eventually(stuck.started, (n) => n === 5)
+        const fresh = yield* holders
+        yield* Effect.all(Array.from({ length: 5 }, () => hold(b, project, "interactive", fresh.request)))
+        yield* Effect.sleep("200 millis")
+        assert.strictEqual(yield* fresh.started, 0, "a request started while 5 were in flight")
+
+        // A process shutting down closes its governor with requests still out (their answers no longer matter).
+        yield* Scope.close(closing, Exit.void)
+        yield* eventually(fresh.started, (n) => n === 5, 5_000)
         assert.strictEqual(yield* slotsTaken(project), 5)
         yield* fresh.release
         yield* stuck.release
