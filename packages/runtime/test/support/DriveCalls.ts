@@ -1,10 +1,10 @@
 /**
  * A service process as far as Amplitude is concerned: the production `AmplitudeLive` (with `DATABASE_URL`, the
- * fleet-wide governor) driving `DRIVE_CALLS` event-list calls at one project, `DRIVE_CONCURRENCY` at a time, with
- * the `DRIVE_POLICY` call policy. With `DRIVE_START_FILE`, makes `DRIVE_WARM_UP` calls first (default 0), prints
- * `ready` and starts once that file exists.
- * Prints `done <n>` after each call and `finished cpu_us=<CPU time of the calls> statements=<governor statements
- * meanwhile>` at the end; exits 1 on a failure.
+ * fleet-wide governor) driving event-list calls at one project for `DRIVE_SECONDS`, `DRIVE_CONCURRENCY` at a time
+ * (each of them starts another call until the time is up), with the `DRIVE_POLICY` call policy. With
+ * `DRIVE_START_FILE`, makes `DRIVE_WARM_UP` calls first (default 0), prints `ready` and starts once that file exists.
+ * Prints `finished calls=<calls made> cpu_us=<CPU time of the calls> statements=<governor statements meanwhile>` at
+ * the end; exits 1 on a failure.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { AmplitudeClient, CallPolicy, governorStatements } from "@findry/amplitude-adapter"
@@ -15,7 +15,7 @@ import { existsSync } from "node:fs"
 import { AmplitudeLive } from "../../src/index.js"
 
 const settings = Config.all({
-  calls: Config.integer("DRIVE_CALLS"),
+  seconds: Config.number("DRIVE_SECONDS"),
   concurrency: Config.integer("DRIVE_CONCURRENCY").pipe(Config.withDefault(8)),
   policy: Config.literal("interactive", "background")("DRIVE_POLICY"),
   apiKey: Config.redacted("DRIVE_API_KEY"),
@@ -25,7 +25,7 @@ const settings = Config.all({
 })
 
 const program = Effect.gen(function*() {
-  const { apiKey, calls, concurrency, policy, secretKey, startFile, warmUp } = yield* settings
+  const { apiKey, concurrency, policy, secretKey, seconds, startFile, warmUp } = yield* settings
   const sealer = yield* SecretSealer
   const workspaceId = randomUUID()
   const sealed = (value: typeof apiKey, slot: number) =>
@@ -47,15 +47,17 @@ const program = Effect.gen(function*() {
   }
   const statementsBefore = (yield* Metric.value(governorStatements)).count
   const cpuBefore = process.cpuUsage()
-  let done = 0
+  const deadline = Date.now() + seconds * 1000
+  let calls = 0
+  const call = Effect.zipRight(amplitude.listEvents(), Effect.sync(() => calls++))
   yield* Effect.forEach(
-    Array.from({ length: calls }),
-    () => Effect.andThen(amplitude.listEvents(), () => Effect.sync(() => process.stdout.write(`done ${++done}\n`))),
+    Array.from({ length: concurrency }),
+    () => Effect.repeat(call, { while: () => Date.now() < deadline }),
     { concurrency, discard: true }
   )
   const cpu = process.cpuUsage(cpuBefore)
   const statements = (yield* Metric.value(governorStatements)).count - statementsBefore
-  process.stdout.write(`finished cpu_us=${cpu.user + cpu.system} statements=${statements}\n`)
+  process.stdout.write(`finished calls=${calls} cpu_us=${cpu.user + cpu.system} statements=${statements}\n`)
 })
 
 program.pipe(
