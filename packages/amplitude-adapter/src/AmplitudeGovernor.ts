@@ -3,7 +3,7 @@ import { Clock, Context, Duration, Effect, Layer, Metric, Option } from "effect"
 import { budgetCharged, budgetRefused, budgetUsed, governorWait } from "./internal/Metrics.js"
 
 const waited = (gate: "concurrency" | "budget" | "experiment_pace", priority: Priority | "any") =>
-  governorWait.pipe(Metric.tagged("gate", gate), Metric.tagged("priority", priority))
+  governorWait({ gate, priority })
 /** The wait histograms of the three gates, tagged once. */
 export const waitedFor: {
   readonly concurrency: Record<Priority, Metric.Metric.Histogram<number>>

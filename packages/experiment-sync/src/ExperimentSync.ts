@@ -1,6 +1,6 @@
 import { ConnectionResolver, failureReason, type LiveExperiments } from "@findry/amplitude-access"
 import { type AmplitudeExperiments, CallPolicy, type Experiment, type ExperimentPage } from "@findry/amplitude-adapter"
-import type { ManagementKeyRequired, NotConnected, WorkspaceId } from "@findry/domain"
+import { labelledMetric, type ManagementKeyRequired, type NotConnected, type WorkspaceId } from "@findry/domain"
 import { ExperimentSyncRepo, type LinkedTest, type SyncResult, type SyncRunRow } from "@findry/persistence"
 import { Config, Context, Duration, Effect, Either, Layer, Metric, MetricBoundaries, Option, Schema } from "effect"
 import { experimentFields } from "./ExperimentFields.js"
@@ -65,17 +65,20 @@ export class WorkspaceSyncOutcome extends Schema.Class<WorkspaceSyncOutcome>("Wo
 }) {}
 
 /** Workspaces the nightly sync ran, by `outcome` (`succeeded`, `failed`, `skipped`); one per workspace and night. */
-export const workspaceSyncs = Metric.counter("experiment_sync.workspaces", {
+export const workspaceSyncs = labelledMetric(Metric.counter("experiment_sync.workspaces", {
   description: "Workspaces synced by the nightly experiment sync, by outcome (succeeded, failed, skipped)",
   incremental: true
-})
+}))
 
 /** How long one workspace's sync took, by outcome. */
-export const workspaceSyncDuration: Metric.Metric.Histogram<number> = Metric.histogram(
-  "experiment_sync.workspace.duration",
-  MetricBoundaries.fromIterable([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]),
-  "Seconds one workspace's nightly experiment sync took, by outcome"
-).pipe(Metric.tagged("unit", "s"))
+export const workspaceSyncDuration = labelledMetric(
+  Metric.histogram(
+    "experiment_sync.workspace.duration",
+    MetricBoundaries.fromIterable([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]),
+    "Seconds one workspace's nightly experiment sync took, by outcome"
+  ),
+  { unit: "s" }
+)
 
 const outcomeOf = (run: SyncRunRow): WorkspaceSyncOutcome =>
   new WorkspaceSyncOutcome({
@@ -255,8 +258,8 @@ export class ExperimentSync extends Effect.Service<ExperimentSync>()("@findry/ex
         )
         for (const { seconds, workspaceId } of attempts) {
           const { status } = finished.get(workspaceId)!
-          yield* Metric.increment(Metric.tagged(workspaceSyncs, "outcome", status))
-          yield* Metric.update(Metric.tagged(workspaceSyncDuration, "outcome", status), seconds)
+          yield* Metric.increment(workspaceSyncs({ outcome: status }))
+          yield* Metric.update(workspaceSyncDuration({ outcome: status }), seconds)
         }
         return begun.map((run) => finished.get(run.workspaceId) ?? outcomeOf(run))
       }

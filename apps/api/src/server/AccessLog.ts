@@ -1,14 +1,18 @@
 import { HttpMiddleware, HttpServerError, HttpServerRequest } from "@effect/platform"
-import { Clock, Effect, Exit, FiberRef, LogLevel, Metric, MetricBoundaries, MetricLabel, Option, Tracer } from "effect"
+import { labelledMetric } from "@findry/domain"
+import { Clock, Effect, Exit, FiberRef, LogLevel, Metric, MetricBoundaries, Option, Tracer } from "effect"
 
 const levelFor = (status: number) => status >= 500 ? LogLevel.Error : status >= 400 ? LogLevel.Info : LogLevel.Debug
 
 /** Seconds; the bucket boundaries OpenTelemetry recommends for HTTP durations. */
-export const requestDuration: Metric.Metric.Histogram<number> = Metric.histogram(
-  "http.server.request.duration",
-  MetricBoundaries.fromIterable([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60]),
-  "HTTP requests answered, in seconds, by method, route template and status"
-).pipe(Metric.tagged("unit", "s"))
+export const requestDuration = labelledMetric(
+  Metric.histogram(
+    "http.server.request.duration",
+    MetricBoundaries.fromIterable([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60]),
+    "HTTP requests answered, in seconds, by method, route template and status"
+  ),
+  { unit: "s" }
+)
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 
@@ -33,11 +37,11 @@ export const accessLog = HttpMiddleware.make((app) =>
     const finished = yield* Clock.currentTimeMillis
     const request = yield* HttpServerRequest.HttpServerRequest
     yield* Metric.update(
-      Metric.taggedWithLabels(requestDuration, [
-        MetricLabel.make("http.request.method", METHODS.has(request.method) ? request.method : "_OTHER"),
-        MetricLabel.make("http.route", routeOf(yield* Effect.serviceOption(Tracer.ParentSpan))),
-        MetricLabel.make("http.response.status_code", String(status))
-      ]),
+      requestDuration({
+        "http.request.method": METHODS.has(request.method) ? request.method : "_OTHER",
+        "http.route": routeOf(yield* Effect.serviceOption(Tracer.ParentSpan)),
+        "http.response.status_code": String(status)
+      }),
       (finished - started) / 1000
     )
     const level = levelFor(status)

@@ -1,3 +1,4 @@
+import { labelledMetric } from "@findry/domain"
 import { Metric, MetricBoundaries } from "effect"
 
 /** Seconds, from 5 ms to Amplitude's slowest answers. */
@@ -7,24 +8,30 @@ const seconds = MetricBoundaries.fromIterable([0.005, 0.01, 0.025, 0.05, 0.1, 0.
  * One observation per request sent to Amplitude, by `amplitude.endpoint` (the route template), method, host
  * (`analytics`, `experiment`), region and status (`timeout` or `network_error` when no answer came).
  */
-export const callDuration: Metric.Metric.Histogram<number> = Metric.histogram(
-  "amplitude.client.request.duration",
-  seconds,
-  "Requests sent to Amplitude, in seconds, by endpoint template, method, host, region and status"
-).pipe(Metric.tagged("unit", "s"))
+export const callDuration = labelledMetric(
+  Metric.histogram(
+    "amplitude.client.request.duration",
+    seconds,
+    "Requests sent to Amplitude, in seconds, by endpoint template, method, host, region and status"
+  ),
+  { unit: "s" }
+)
 
 /** Amplitude's 429 answers, by endpoint template and call policy. */
-export const rateLimitedCalls = Metric.counter("amplitude.client.rate_limited", {
+export const rateLimitedCalls = labelledMetric(Metric.counter("amplitude.client.rate_limited", {
   description: "429 answers from Amplitude, by endpoint template and call policy",
   incremental: true
-})
+}))
 
 /** Time a request waited in this process's governor: `gate` is `concurrency`, `budget` or `experiment_pace`. */
-export const governorWait: Metric.Metric.Histogram<number> = Metric.histogram(
-  "amplitude.governor.wait.duration",
-  MetricBoundaries.fromIterable([0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 900, 3600]),
-  "Time requests waited in the Amplitude governor, in seconds, by gate and priority"
-).pipe(Metric.tagged("unit", "s"))
+export const governorWait = labelledMetric(
+  Metric.histogram(
+    "amplitude.governor.wait.duration",
+    MetricBoundaries.fromIterable([0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 900, 3600]),
+    "Time requests waited in the Amplitude governor, in seconds, by gate and priority"
+  ),
+  { unit: "s" }
+)
 
 /** Dashboard query cost charged to the projects' hourly budgets (Amplitude's cost units). */
 export const budgetCharged = Metric.counter("amplitude.governor.budget.charged", {

@@ -1,7 +1,7 @@
 import type { UrlParams } from "@effect/platform"
 import { HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
 import { type AmplitudeRegion, AmplitudeUnavailable, RateLimited, Unreachable } from "@findry/domain"
-import { Clock, Duration, Effect, Exit, Metric, MetricLabel, Random } from "effect"
+import { Clock, Duration, Effect, Exit, Metric, Random } from "effect"
 import { AmplitudeConfig } from "../AmplitudeConfig.js"
 import { AmplitudeGovernor } from "../AmplitudeGovernor.js"
 import type { CallPolicy } from "../CallPolicy.js"
@@ -110,24 +110,14 @@ export const makeTransport = Effect.gen(function*() {
       )
     })
 
-  // Tagging a metric costs about ten times more than looking the tagged one up; the label sets are few (route
-  // templates, methods, hosts, regions, statuses), so each is tagged once.
-  const durations = new Map<string, typeof callDuration>()
-  const durationOf = (target: Target, request: AmplitudeRequest, status: string) => {
-    const key = `${request.endpoint} ${request.method} ${request.host} ${target.region} ${status}`
-    let tagged = durations.get(key)
-    if (tagged === undefined) {
-      tagged = Metric.taggedWithLabels(callDuration, [
-        MetricLabel.make("amplitude.endpoint", request.endpoint),
-        MetricLabel.make("http.request.method", request.method),
-        MetricLabel.make("amplitude.host", request.host),
-        MetricLabel.make("amplitude.region", target.region),
-        MetricLabel.make("http.response.status_code", status)
-      ])
-      durations.set(key, tagged)
-    }
-    return tagged
-  }
+  const durationOf = (target: Target, request: AmplitudeRequest, status: string) =>
+    callDuration({
+      "amplitude.endpoint": request.endpoint,
+      "http.request.method": request.method,
+      "amplitude.host": request.host,
+      "amplitude.region": target.region,
+      "http.response.status_code": status
+    })
 
   /** Times the exchange into `amplitude.client.request.duration` and counts 429s; labels are templates and enums. */
   const measured = (target: Target, request: AmplitudeRequest) => (exchange: Effect.Effect<Reply, AttemptFailure>) =>
@@ -147,10 +137,7 @@ export const makeTransport = Effect.gen(function*() {
               ? Effect.zipRight(
                 observe,
                 Metric.increment(
-                  Metric.taggedWithLabels(rateLimitedCalls, [
-                    MetricLabel.make("amplitude.endpoint", request.endpoint),
-                    MetricLabel.make("amplitude.policy", target.policy.name)
-                  ])
+                  rateLimitedCalls({ "amplitude.endpoint": request.endpoint, "amplitude.policy": target.policy.name })
                 )
               )
               : observe
