@@ -11,15 +11,16 @@ export const labelledMetric = <Type, In, Out>(
   fixed: Readonly<Record<string, string>> = {}
 ): (labels: Readonly<Record<string, string>>) => Metric.Metric<Type, In, Out> => {
   const made = new Map<string, Metric.Metric<Type, In, Out>>()
+  const fixedLabels = Object.entries(fixed).map(([name, value]) => MetricLabel.make(name, value))
   return (labels) => {
-    const all = { ...fixed, ...labels }
-    const key = JSON.stringify(all)
+    let key = ""
+    for (const name in labels) key += `${name}\u0000${labels[name]}\u0001`
     let tagged = made.get(key)
     if (tagged === undefined) {
-      tagged = Metric.taggedWithLabels(
-        metric,
-        Object.entries(all).map(([name, value]) => MetricLabel.make(name, value))
-      )
+      tagged = Metric.taggedWithLabels(metric, [
+        ...fixedLabels,
+        ...Object.entries(labels).map(([name, value]) => MetricLabel.make(name, value))
+      ])
       made.set(key, tagged)
     }
     return tagged
