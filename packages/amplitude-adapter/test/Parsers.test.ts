@@ -169,6 +169,18 @@ describe("tolerant parsers (documented and observed variants)", () => {
   })
 
   describe("cohorts, events and experiments", () => {
+    it.effect("a nullable field takes its type, null or nothing, and refuses any other type", () =>
+      Effect.gen(function*() {
+        const cohort = (fields: string) => decode(CohortListReply, `{"cohorts":[{"id":"c1","name":"C"${fields}}]}`)
+        for (const fields of [`,"description":"d","size":3,"archived":true`, `,"description":null,"size":null`, ``]) {
+          yield* cohort(fields)
+        }
+        for (const wrong of [`,"description":5`, `,"size":"3"`, `,"archived":"yes"`, `,"description":{}`]) {
+          const result = yield* Effect.either(cohort(wrong))
+          assert.isTrue(result._tag === "Left", `${wrong} was accepted`)
+        }
+      }))
+
     it.effect("cohort ids as numbers become strings; extra fields are ignored", () =>
       Effect.gen(function*() {
         const reply = yield* decode(
