@@ -44,6 +44,26 @@ const slotsTaken = (project: string) =>
       WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND classid = ${slotLockKey(project) >>> 0}
     `).pipe(Effect.map(([row]) => row!.count))
 
+/** The PostgreSQL session holding `project`'s slots. */
+const slotHolder = (project: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ pid: number }>`
+      SELECT DISTINCT pid FROM pg_locks
+      WHERE locktype = 'advisory' AND objsubid = 2 AND classid = ${slotLockKey(project) >>> 0}`).pipe(
+      Effect.map(([row]) => row!.pid)
+    )
+
+/** Waits until a governor session other than `holder` has asked for a slot and been refused. */
+const refusedElsewhere = (holder: number) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    eventually(
+      sql<{ count: number }>`
+        SELECT count(*)::int AS count FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'findry-amplitude-governor'
+          AND pid <> ${holder} AND query LIKE '%pg_try_advisory_lock%'`,
+      ([row]) => row!.count === 1
+    ))
+
 // Needs a PostgreSQL server: several connections, each with its own advisory locks.
 describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the fleet-wide Amplitude governor", () => {
   layer(TestSqlLive(), { timeout: "60 seconds", excludeTestServices: true })((it) => {
@@ -228,20 +248,12 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the fleet-wide Amp
         yield* Effect.all(Array.from({ length: 5 }, () => hold(a, project, "interactive", stuck.request)))
         yield* eventually(stuck.started, (n) => n === 5)
 
-        const [holder] = yield* sql<{ pid: number }>`
-          SELECT DISTINCT pid FROM pg_locks
-          WHERE locktype = 'advisory' AND objsubid = 2 AND classid = ${slotLockKey(project) >>> 0}`
+        const holder = yield* slotHolder(project)
         const fresh = yield* holders
         yield* Effect.all(Array.from({ length: 5 }, () => hold(b, project, "interactive", fresh.request)))
         // The other process has asked for a slot and found none: only a re-check can let it in now.
-        yield* eventually(
-          sql<{ count: number }>`
-            SELECT count(*)::int AS count FROM pg_stat_activity
-            WHERE datname = current_database() AND application_name = 'findry-amplitude-governor'
-              AND pid <> ${holder!.pid} AND query LIKE '%pg_try_advisory_lock%'`,
-          ([row]) => row!.count === 1
-        )
-        yield* sql`SELECT pg_terminate_backend(${holder!.pid})`
+        yield* refusedElsewhere(holder)
+        yield* sql`SELECT pg_terminate_backend(${holder})`
         yield* eventually(fresh.started, (n) => n === 5, 10_000)
         assert.strictEqual(yield* slotsTaken(project), 5)
         // b's first recheck finds a free slot, and then its other requests ask at once: one slot per recheck would
@@ -266,9 +278,10 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the fleet-wide Amp
           Array.from({ length: 5 }, () => Effect.forkDaemon(a.throttle(project, "interactive")(stuck.request)))
         )
         yield* eventually(stuck.started, (n) => n === 5)
+        const holder = yield* slotHolder(project)
         const fresh = yield* holders
         yield* Effect.all(Array.from({ length: 5 }, () => hold(b, project, "interactive", fresh.request)))
-        yield* Effect.sleep("200 millis")
+        yield* refusedElsewhere(holder)
         assert.strictEqual(yield* fresh.started, 0, "a request started while 5 were in flight")
 
         // A process shutting down closes its governor with requests still out (their answers no longer matter).
