@@ -10,6 +10,7 @@ import {
 } from "@findry/domain"
 import { Effect, Layer, type Redacted, Schema } from "effect"
 import { AmplitudeGovernor } from "./AmplitudeGovernor.js"
+import { AmplitudeHttp } from "./AmplitudeHttp.js"
 import { CallPolicy } from "./CallPolicy.js"
 import * as Cohorts from "./Cohorts.js"
 import { type ConnectedProject, makeConnectedProject, type StoredConnection } from "./ConnectedProject.js"
@@ -67,7 +68,7 @@ const COHORTS = toAmplitudeRequest("analytics", Cohorts.COHORT_LIST)
 
 /**
  * The only code that talks to Amplitude and the only code that opens sealed Amplitude credentials.
- * Needs `AmplitudeConfig`, an `HttpClient`, the `SecretOpener` and the process's `AmplitudeGovernor`.
+ * Needs `AmplitudeConfig`, `AmplitudeHttp`, the `SecretOpener` and the process's `AmplitudeGovernor`.
  */
 export class AmplitudeClient extends Effect.Service<AmplitudeClient>()("@findry/amplitude-adapter/AmplitudeClient", {
   effect: Effect.gen(function*() {
@@ -175,7 +176,7 @@ export class AmplitudeClient extends Effect.Service<AmplitudeClient>()("@findry/
 
     return { validateCredentials, validateManagementKey, connection } as const
   }),
-  dependencies: [AmplitudeGovernor.Default, SecretOpener.Default]
+  dependencies: [AmplitudeGovernor.Default, SecretOpener.Default, AmplitudeHttp.layer]
 }) {}
 
 /**
@@ -183,4 +184,6 @@ export class AmplitudeClient extends Effect.Service<AmplitudeClient>()("@findry/
  * `Keyring` of the context.
  */
 export const amplitudeClientWith = <E, R>(governor: Layer.Layer<AmplitudeGovernor, E, R>) =>
-  AmplitudeClient.DefaultWithoutDependencies.pipe(Layer.provide([governor, SecretOpener.DefaultWithoutDependencies]))
+  AmplitudeClient.DefaultWithoutDependencies.pipe(
+    Layer.provide([governor, SecretOpener.DefaultWithoutDependencies, AmplitudeHttp.layer])
+  )

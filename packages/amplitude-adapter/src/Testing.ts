@@ -1,5 +1,3 @@
-import { HttpClient, type HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
 import { ENCRYPTION_KEYS_VARIABLE, Keyring } from "@findry/crypto"
 import { SecretOpener } from "@findry/crypto/opener"
 import type { AmplitudeRegion } from "@findry/domain"
@@ -8,6 +6,7 @@ import { randomBytes } from "node:crypto"
 import { AmplitudeClient } from "./AmplitudeClient.js"
 import { AmplitudeConfig } from "./AmplitudeConfig.js"
 import { AmplitudeGovernor, type GovernorLimits } from "./AmplitudeGovernor.js"
+import { AmplitudeHttp } from "./AmplitudeHttp.js"
 import { governorKey, projectKeys } from "./internal/Credentials.js"
 
 /** The first half of a project's advisory lock keys in the fleet-wide governor, to find its locks in `pg_locks`. */
@@ -33,8 +32,8 @@ export interface AmplitudeTestClientOptions {
   readonly timeout?: Duration.DurationInput
   /** Limits of the client's own governor (default: Amplitude's). */
   readonly limits?: Partial<GovernorLimits>
-  /** Rewrites outgoing requests, to simulate Amplitude answers the stand-in cannot be told to give. */
-  readonly rewrite?: (request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest
+  /** Rewrites the URL of every request, to simulate Amplitude answers the stand-in cannot be told to give. */
+  readonly rewriteUrl?: (url: string) => string
 }
 
 export const TEST_AMPLITUDE_TIMEOUT = Duration.seconds(1)
@@ -53,12 +52,15 @@ export const KeyringTest: Layer.Layer<Keyring> = testKeyring()
 export const encryptionKeysConfig = (keys: string = TEST_ENCRYPTION_KEYS): Layer.Layer<never> =>
   Layer.setConfigProvider(ConfigProvider.fromMap(new Map([[ENCRYPTION_KEYS_VARIABLE, keys]])))
 
-const httpClient = (rewrite: AmplitudeTestClientOptions["rewrite"]) =>
-  rewrite === undefined
-    ? NodeHttpClient.layerUndici
-    : Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(rewrite))).pipe(
-      Layer.provide(NodeHttpClient.layerUndici)
-    )
+const httpWith = (rewriteUrl: AmplitudeTestClientOptions["rewriteUrl"]) =>
+  rewriteUrl === undefined
+    ? AmplitudeHttp.layer
+    : Layer.effect(
+      AmplitudeHttp,
+      Effect.map(AmplitudeHttp, (http) => ({
+        exchange: (request) => http.exchange({ ...request, url: rewriteUrl(request.url) })
+      }))
+    ).pipe(Layer.provide(AmplitudeHttp.layer))
 
 const clientAt = (urls: AmplitudeTestUrls, options: AmplitudeTestClientOptions) =>
   AmplitudeClient.DefaultWithoutDependencies.pipe(
@@ -72,7 +74,7 @@ const clientAt = (urls: AmplitudeTestUrls, options: AmplitudeTestClientOptions) 
         experimentEuUrl: urls.experimentEu,
         timeout: options.timeout ?? TEST_AMPLITUDE_TIMEOUT
       }),
-      httpClient(options.rewrite)
+      httpWith(options.rewriteUrl)
     ])
   )
 

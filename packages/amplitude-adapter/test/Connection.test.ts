@@ -1,4 +1,3 @@
-import { HttpClientRequest } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
 import { AmplitudeEmulator, DEMO_PROJECTS, type Project } from "@findry/amplitude-emulator"
 import { Chunk, Effect, Option, Stream } from "effect"
@@ -435,10 +434,9 @@ layer(TestLive, { excludeTestServices: true })("ConnectedProject", (it) => {
         const stored = yield* storedConnection(project)
         const chart = project.data.charts.find((c) => c.name === "Searches")!
         // The emulator serves both paths; sending /query elsewhere makes it answer 404 as a retired path would.
-        const retireQuery = (request: HttpClientRequest.HttpClientRequest) =>
-          HttpClientRequest.setUrl(request, request.url.replace(/\/query$/, "/query-retired"))
+        const retireQuery = (url: string) => url.replace(/\/query(\?|$)/, "/query-retired$1")
         const result = yield* withClient(
-          adapterLayer({ rewrite: retireQuery }),
+          adapterLayer({ rewriteUrl: retireQuery }),
           (client) => client.connection(stored).savedChart(chart.id)
         )
         assert.strictEqual(result._tag, "Series")

@@ -1,4 +1,3 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import {
   AmplitudeClient,
@@ -133,7 +132,6 @@ const program = Effect.gen(function*() {
               experimentEuUrl: emulator.urls.experimentEu,
               timeout: "10 seconds"
             }),
-            NodeHttpClient.layerUndici,
             KeyringTest
           ])
         )

@@ -1,4 +1,3 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { amplitudeClientWith, AmplitudeConfig, AmplitudeGovernor, FleetGovernorLive } from "@findry/amplitude-adapter"
 import { Keyring } from "@findry/crypto"
 import { Config, Effect, Layer, Option } from "effect"
@@ -27,8 +26,8 @@ export const AmplitudeGovernorLive = Layer.unwrapEffect(Effect.gen(function*() {
 
 /**
  * The Amplitude client of a service process: hosts and timeout from the `AMPLITUDE_*` variables, undici for
- * HTTP, credentials opened with the keyring of `FINDRY_ENCRYPTION_KEYS`, limits from `AmplitudeGovernorLive`.
+ * HTTP (`AmplitudeHttp`), credentials opened with the keyring of `FINDRY_ENCRYPTION_KEYS`, limits from `AmplitudeGovernorLive`.
  */
 export const AmplitudeLive = amplitudeClientWith(AmplitudeGovernorLive).pipe(
-  Layer.provide([AmplitudeConfig.layerConfig, NodeHttpClient.layerUndici, Keyring.Default])
+  Layer.provide([AmplitudeConfig.layerConfig, Keyring.Default])
 )

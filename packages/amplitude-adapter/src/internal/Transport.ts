@@ -1,9 +1,9 @@
-import type { UrlParams } from "@effect/platform"
-import { HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
+import { UrlParams } from "@effect/platform"
 import { type AmplitudeRegion, AmplitudeUnavailable, RateLimited, Unreachable } from "@findry/domain"
 import { Clock, Duration, Effect, Exit, Metric, Random } from "effect"
 import { AmplitudeConfig } from "../AmplitudeConfig.js"
 import { AmplitudeGovernor } from "../AmplitudeGovernor.js"
+import { AmplitudeHttp, type ExchangeFailure } from "../AmplitudeHttp.js"
 import type { CallPolicy } from "../CallPolicy.js"
 import { authorizationHeader, type Credentials, governorKey } from "./Credentials.js"
 import { callDuration, rateLimitedCalls } from "./Metrics.js"
@@ -35,20 +35,6 @@ export interface Target {
 
 export type TransportFailure = RateLimited | Unreachable | AmplitudeUnavailable
 
-type AttemptFailure =
-  | { readonly _tag: "Timeout" }
-  | { readonly _tag: "Network"; readonly code: string }
-
-const errorCode = (error: unknown): string => {
-  let current: unknown = error
-  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code
-    if (typeof code === "string" && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return code
-    current = (current as { cause?: unknown }).cause
-  }
-  return "network error"
-}
-
 /** Seconds from `Retry-After`: delta-seconds or an HTTP date. */
 export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
   if (value === undefined) return undefined
@@ -71,43 +57,45 @@ const rateLimited = (seconds: number, validation: boolean) =>
   })
 
 /** The product keeps one message for every network failure; `reason` tells operators which one it was. */
-const unreachable = (failure: AttemptFailure) =>
+const unreachable = (failure: ExchangeFailure) =>
   new Unreachable({ reason: failure._tag === "Timeout" ? "timeout" : failure.code })
 
 export const makeTransport = Effect.gen(function*() {
   const config = yield* AmplitudeConfig
   const governor = yield* AmplitudeGovernor
-  const http = (yield* HttpClient.HttpClient).pipe(
-    // Our own span per attempt carries only safe attributes; trace ids are not sent to Amplitude.
-    HttpClient.withTracerDisabledWhen(() => true),
-    HttpClient.withTracerPropagation(false)
-  )
+  const http = yield* AmplitudeHttp
+  const timeoutMs = Duration.toMillis(config.timeout)
 
-  const exchange = (target: Target, request: AmplitudeRequest): Effect.Effect<Reply, AttemptFailure> =>
+  const urlOf = (target: Target, request: AmplitudeRequest) => {
+    const base = request.host === "analytics" ? config.analyticsUrl[target.region] : config.experimentUrl[target.region]
+    const query = request.urlParams === undefined ? "" : UrlParams.toString(UrlParams.fromInput(request.urlParams))
+    return query === "" ? base + request.path : `${base}${request.path}?${query}`
+  }
+
+  // No trace headers: our own span per attempt carries only safe attributes, and trace ids are not sent to Amplitude.
+  const exchange = (target: Target, request: AmplitudeRequest): Effect.Effect<Reply, ExchangeFailure> =>
     Effect.suspend(() => {
-      const base = request.host === "analytics"
-        ? config.analyticsUrl[target.region]
-        : config.experimentUrl[target.region]
-      let outgoing = HttpClientRequest.make(request.method)(base + request.path, {
-        urlParams: request.urlParams ?? [],
-        headers: { accept: "application/json", authorization: authorizationHeader(target.credentials) }
-      })
-      if (request.body !== undefined) {
-        outgoing = "json" in request.body
-          ? HttpClientRequest.bodyUnsafeJson(outgoing, request.body.json)
-          : HttpClientRequest.bodyUrlParams(outgoing, request.body.form)
+      const headers: Record<string, string> = {
+        accept: "application/json",
+        authorization: authorizationHeader(target.credentials)
       }
-      return http.execute(outgoing).pipe(
-        Effect.flatMap((response) =>
-          Effect.map(response.text, (body): Reply => ({ status: response.status, headers: response.headers, body }))
-        ),
-        Effect.mapError((error: HttpClientError.HttpClientError): AttemptFailure => ({
-          _tag: "Network",
-          code: errorCode(error.cause)
-        })),
-        Effect.timeoutFail({ duration: config.timeout, onTimeout: (): AttemptFailure => ({ _tag: "Timeout" }) }),
-        measured(target, request)
-      )
+      let body: string | undefined
+      if (request.body !== undefined) {
+        if ("json" in request.body) {
+          headers["content-type"] = "application/json"
+          body = JSON.stringify(request.body.json)
+        } else {
+          headers["content-type"] = "application/x-www-form-urlencoded"
+          body = new URLSearchParams(request.body.form).toString()
+        }
+      }
+      return measured(target, request)(http.exchange({
+        method: request.method,
+        url: urlOf(target, request),
+        headers,
+        ...(body === undefined ? {} : { body }),
+        timeoutMs
+      }))
     })
 
   const durationOf = (target: Target, request: AmplitudeRequest, status: string) =>
@@ -120,7 +108,7 @@ export const makeTransport = Effect.gen(function*() {
     })
 
   /** Times the exchange into `amplitude.client.request.duration` and counts 429s; labels are templates and enums. */
-  const measured = (target: Target, request: AmplitudeRequest) => (exchange: Effect.Effect<Reply, AttemptFailure>) =>
+  const measured = (target: Target, request: AmplitudeRequest) => (exchange: Effect.Effect<Reply, ExchangeFailure>) =>
     Effect.flatMap(
       Clock.currentTimeMillis,
       (started) =>
@@ -149,7 +137,7 @@ export const makeTransport = Effect.gen(function*() {
     request: AmplitudeRequest,
     key: string,
     number: number
-  ): Effect.Effect<Reply, AttemptFailure | RateLimited> => {
+  ): Effect.Effect<Reply, ExchangeFailure | RateLimited> => {
     const governed = request.host === "analytics"
       ? Effect.flatMap(
         governor.charge(key, request.cost ?? 0, target.policy.waitForBudget),
