@@ -14,6 +14,11 @@ export interface ProcessUsage {
   readonly peakRss: number
   /** Heap in use right after a full collection, at its highest (0 unless `liveHeapEveryMs` was given). */
   readonly peakLiveHeap: number
+  /**
+   * Share of the wall time the event loop was running code (0–1): near 1, the process itself is the bottleneck,
+   * whatever the CPU time says (which on a virtual machine also counts waking up from each wait).
+   */
+  readonly loopBusy: number
 }
 
 /** The `gc()` function node only exposes with `--expose-gc`, obtained at run time. */
@@ -43,6 +48,7 @@ export const meterThisProcess = (options: { readonly sampleMs?: number; readonly
     peakLiveHeap = Math.max(peakLiveHeap, process.memoryUsage().heapUsed)
   }
   sampleLive()
+  const loopBefore = performance.eventLoopUtilization()
   const started = performance.now()
   const first = process.memoryUsage()
   let peakHeap = first.heapUsed
@@ -61,6 +67,7 @@ export const meterThisProcess = (options: { readonly sampleMs?: number; readonly
       clearInterval(liveTimer)
       const last = sample()
       const cpu = process.cpuUsage(cpuBefore)
+      const loop = performance.eventLoopUtilization(loopBefore)
       sampleLive()
       return {
         wallMs: performance.now() - started,
@@ -70,7 +77,8 @@ export const meterThisProcess = (options: { readonly sampleMs?: number; readonly
         peakHeap,
         endHeap: last.heapUsed,
         startRss: first.rss,
-        peakRss
+        peakRss,
+        loopBusy: loop.utilization
       }
     }
   }

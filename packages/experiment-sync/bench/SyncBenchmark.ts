@@ -199,7 +199,7 @@ export const runSyncBenchmark = (log: (line: string) => void, overrides: Partial
       log(
         `product process: CPU ${seconds(usage.cpuMs)} (${
           (usage.cpuMs / options.workspaces).toFixed(2)
-        } ms per workspace), peak live heap ${
+        } ms per workspace), event loop busy ${(usage.loopBusy * 100).toFixed(0)} % of the wall time, peak live heap ${
           megabytes(usage.peakLiveHeap)
         } (after a full GC, sampled every second), ` +
           `peak heap ${megabytes(usage.peakHeap)} (${megabytes(usage.startHeap)} at the start, ${

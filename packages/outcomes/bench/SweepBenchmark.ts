@@ -221,6 +221,7 @@ export const runSweepBenchmark = (log: (line: string) => void, overrides: Partia
       )
       log(
         `product process: CPU ${seconds(usage.cpuMs)} (${(usage.cpuMs / options.bets).toFixed(2)} ms per bet), ` +
+          `event loop busy ${(usage.loopBusy * 100).toFixed(0)} % of the wall time, ` +
           `peak live heap ${megabytes(usage.peakLiveHeap)} (after a full GC, sampled every second), ` +
           `peak heap ${megabytes(usage.peakHeap)} (${megabytes(usage.startHeap)} at the start), ` +
           `peak RSS ${megabytes(usage.peakRss)}; emulator process CPU ${seconds(emulatorCpu)}; ${machineLoad()}`
