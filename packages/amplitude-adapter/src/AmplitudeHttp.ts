@@ -1,6 +1,6 @@
 import { Context, Effect, Layer } from "effect"
 import type { IncomingHttpHeaders } from "node:http"
-import { Agent, request } from "undici"
+import { Agent, type Dispatcher, request } from "undici"
 import type { Reply } from "./internal/Replies.js"
 
 /** One HTTP request to Amplitude, ready to send: the URL carries its query string. */
@@ -65,13 +65,16 @@ export class AmplitudeHttp extends Context.Tag("@findry/amplitude-adapter/Amplit
               abort.abort()
               resume(Effect.fail({ _tag: "Timeout" }))
             }, outgoing.timeoutMs)
-            request(outgoing.url, {
-              dispatcher,
-              method: outgoing.method,
-              headers: outgoing.headers,
-              body: outgoing.body ?? null,
-              signal: abort.signal
-            }).then((response) =>
+            // In a promise, so that arguments undici refuses up front fail the exchange instead of throwing.
+            new Promise<Dispatcher.ResponseData>((sent) =>
+              sent(request(outgoing.url, {
+                dispatcher,
+                method: outgoing.method,
+                headers: outgoing.headers,
+                body: outgoing.body ?? null,
+                signal: abort.signal
+              }))
+            ).then((response) =>
               response.body.text().then((body): Reply => ({
                 status: response.statusCode,
                 headers: flatHeaders(response.headers),
