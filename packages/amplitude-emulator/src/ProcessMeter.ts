@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
+import { performance } from "node:perf_hooks"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 
